@@ -1,0 +1,65 @@
+"""Sign-up, login and invitations. Thin: the work is in `services`."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+
+from . import services
+from .forms import AcceptInvitationForm, SignUpForm
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(signup_enabled=settings.SIGNUP_ENABLED, **kwargs)
+
+
+@sensitive_post_parameters("password")
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.SIGNUP_ENABLED:
+        raise Http404("Sign-up is by invitation only.")
+    if request.user.is_authenticated:
+        return redirect("connect:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user, merchant = services.user_sign_up(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            merchant_name=form.cleaned_data["merchant_name"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome! {merchant.name} is ready. Let's connect your store.")
+        return redirect("connect:dashboard", merchant_slug=merchant.slug)
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@sensitive_post_parameters("password")
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationError as error:
+        return render(request, "merchants/invitation_invalid.html", {"reason": str(error)}, status=410)
+
+    user = request.user if request.user.is_authenticated else None
+    form = None if user else AcceptInvitationForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            membership = services.invitation_accept(
+                token=token, user=user, password=form.cleaned_data["password"] if form else None
+            )
+        except services.InvitationError as error:
+            return render(
+                request, "merchants/invitation_invalid.html", {"reason": str(error)}, status=410
+            )
+        if user is None:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"You've joined {membership.merchant.name}.")
+        return redirect("connect:dashboard", merchant_slug=membership.merchant.slug)
+    return render(
+        request, "merchants/invitation_accept.html", {"invitation": invitation, "form": form}
+    )

@@ -1,0 +1,28 @@
+"""A BigCommerce you can run: a loopback HTTP server that answers the REST calls
+Violet Connect makes, the way BigCommerce answers them.
+
+Modules:
+
+* :mod:`sandbox.scopes`      -- OAuth scope names and what satisfies what.
+* :mod:`sandbox.state`       -- stores, API accounts and the in-memory data.
+* :mod:`sandbox.faults`      -- injected faults and the per-store rate-limit window.
+* :mod:`sandbox.validation`  -- request-body validation against schemas vendored
+  from BigCommerce's OpenAPI reference (:mod:`sandbox.schema_extract` rebuilds them).
+* :mod:`sandbox.views`       -- JSON shapes of store objects and error bodies.
+* :mod:`sandbox.api`         -- the ``/stores/{hash}/v2|v3/...`` endpoints.
+* :mod:`sandbox.control_api` -- the ``/_sandbox/...`` control interface (server side).
+* :mod:`sandbox.app`         -- assembles the aiohttp application.
+* :mod:`sandbox.control`     -- a synchronous client for the control interface.
+* :mod:`sandbox.testing`     -- ``running_sandbox()`` for tests and benchmarks.
+
+The package never imports Django.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEMO_FIXTURE = PACKAGE_DIR / "fixtures" / "demo.json"
+
+__all__ = ["DEMO_FIXTURE", "PACKAGE_DIR"]

@@ -1,0 +1,502 @@
+"""The one place that knows how to talk to BigCommerce's REST API.
+
+`BigCommerceClient` builds URLs and headers, retries what is worth retrying,
+enforces an overall deadline and records every call as an `Exchange` (evidence
+without secrets). It is asyncio code written against a tiny `Transport`
+protocol, so the same policy serves both paths:
+
+* the onboarding wizard (one store, a sync Django view): `RequestsTransport`,
+  a pooled `requests.Session` driven from a dedicated thread pool, usually via
+  `validation.validate_sync()`;
+* the fleet revalidation (thousands of stores in one asyncio loop):
+  `AiohttpTransport`.
+
+One client holds no per-call state, so it can be shared by any number of
+concurrent calls in one event loop. It never reads settings: the base URL and
+the knobs come in as arguments.
+
+Secrets: the access token only ever travels in the `X-Auth-Token` header. It
+is never logged, never put in an `Exchange`, and transport failures are raised
+as fresh `TransportError`s that neither quote nor chain the underlying library
+exception (those can hold the prepared request and its headers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.cookiejar
+import json
+import logging
+import random as _random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+import requests
+from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError, ContentDecodingError
+
+from .report import Exchange
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "VioletConnect/0.1 (+https://violet.io)"
+STORE_HASH_RE = re.compile(r"[a-z0-9]{1,20}")
+# Printable ASCII without spaces: anything else cannot be a BigCommerce token,
+# and would make the HTTP library raise an error that quotes the header value.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+_API_VERSIONS = frozenset({"v2", "v3"})
+
+RETRYABLE_STATUSES = frozenset({500, 502, 504})
+RETRYABLE_ERRORS = frozenset({"timeout", "connection_error", "reset", "read_error"})
+RATE_LIMIT_HEADERS = (
+    "X-Rate-Limit-Requests-Quota",
+    "X-Rate-Limit-Requests-Left",
+    "X-Rate-Limit-Time-Window-Ms",
+    "X-Rate-Limit-Time-Reset-Ms",
+    "X-Retry-After",
+)
+
+
+class _NoBody:
+    """Marker for "send no body" (`None`, `{}` and `[]` are all JSON bodies)."""
+
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()
+
+
+# --- the transport protocol --------------------------------------------------
+
+
+class RawResponse(NamedTuple):
+    status: int
+    headers: Mapping[str, str]  # case-insensitive
+    body: bytes
+
+
+class TransportError(Exception):
+    """No HTTP answer arrived. `kind` says why; the message never holds a secret.
+
+    Kinds: "timeout", "connection_error", "reset", "read_error", "error".
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class Transport(Protocol):
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes | None,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> RawResponse: ...
+
+    async def close(self) -> None: ...
+
+
+# --- requests, in a dedicated thread pool --------------------------------------
+
+
+def _requests_error_kind(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):  # ConnectTimeout and ReadTimeout
+        return "timeout"
+    if isinstance(exc, ChunkedEncodingError | ContentDecodingError):
+        return "read_error"
+    if isinstance(exc, requests.ConnectionError):
+        return "reset" if _caused_by_reset(exc) else "connection_error"
+    return "error"
+
+
+def _caused_by_reset(exc: BaseException) -> bool:
+    """Whether a ConnectionResetError hides in the exception's args or chain."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ConnectionResetError):
+            return True
+        if isinstance(item, BaseException):
+            pending.extend(item.args)
+            pending.extend(e for e in (item.__cause__, item.__context__) if e is not None)
+    return False
+
+
+class RequestsTransport:
+    """A pooled `requests.Session` whose calls run in a dedicated thread pool.
+
+    The pool is ours, not the loop's default executor (cpu+4 threads), so a
+    validation's seven simultaneous requests really run at once. Safe to share
+    between threads and between successive `asyncio.run()` calls; cookies are
+    refused so nothing from one store's answer is sent with another's request.
+    """
+
+    def __init__(self, *, max_workers: int = 16, trust_env: bool = False) -> None:
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="bigcommerce"
+        )
+        self._session = requests.Session()
+        self._session.trust_env = trust_env
+        self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(16, max_workers), max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes | None,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> RawResponse:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor,
+            self._send_blocking,
+            method,
+            url,
+            headers,
+            body,
+            (connect_timeout, read_timeout),
+        )
+
+    def _send_blocking(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: tuple[float, float],
+    ) -> RawResponse:
+        kind = ""
+        try:
+            response = self._session.request(
+                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
+            )
+            return RawResponse(response.status_code, response.headers, response.content)
+        except requests.RequestException as exc:
+            kind = _requests_error_kind(exc)
+        # Raised outside the except block so the library's exception (which
+        # holds the prepared request and its headers) is not chained.
+        raise TransportError(kind)
+
+    async def close(self) -> None:
+        self._session.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --- aiohttp, for the fleet ---------------------------------------------------
+
+
+def _aiohttp_error_kind(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "read_error"
+    if isinstance(exc, aiohttp.ServerDisconnectedError) or _caused_by_reset(exc):
+        return "reset"
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        return "connection_error"
+    return "error"
+
+
+class AiohttpTransport:
+    """An `aiohttp.ClientSession` with a bounded connection pool, for the fleet.
+
+    The session is created on first use inside the running loop; use one
+    transport per event loop and close it in that loop. `limit` bounds open
+    connections: the fleet should bound its in-flight checks to match, or
+    checks queue for a connection and spend their deadline waiting.
+    """
+
+    def __init__(
+        self, *, limit: int = 200, limit_per_host: int = 0, trust_env: bool = False
+    ) -> None:
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._trust_env = trust_env
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit_per_host)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=self._trust_env,
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes | None,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> RawResponse:
+        # No total/connect timeout: waiting for a pooled connection is not the
+        # store's fault; the client's deadline bounds the whole call.
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+        )
+        session = self._get_session()
+        kind = ""
+        try:
+            async with session.request(
+                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
+            ) as response:
+                return RawResponse(response.status, response.headers, await response.read())
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            kind = _aiohttp_error_kind(exc)
+        raise TransportError(kind)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+# --- the client -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """What one logical call produced: the evidence, and the answer if one came."""
+
+    exchange: Exchange
+    response: RawResponse | None
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response is not None else None
+
+
+def is_valid_store_hash(store_hash: str) -> bool:
+    return isinstance(store_hash, str) and STORE_HASH_RE.fullmatch(store_hash) is not None
+
+
+def is_valid_access_token(access_token: str) -> bool:
+    return isinstance(access_token, str) and _TOKEN_RE.fullmatch(access_token) is not None
+
+
+def normalise_path(path: str) -> str:
+    """`"v3//catalog/products/?limit=1"` → `"/v3/catalog/products?limit=1"`.
+
+    Raises ValueError for anything that is not a v2/v3 API path.
+    """
+    route, sep, query = path.partition("?")
+    segments = [segment for segment in route.split("/") if segment]
+    if not segments or segments[0] not in _API_VERSIONS:
+        raise ValueError("API path must start with /v2/ or /v3/")
+    if any(segment in {".", ".."} or ":" in segment for segment in segments):
+        raise ValueError("API path must not contain '.', '..' or ':' segments")
+    return "/" + "/".join(segments) + (sep + query if query else "")
+
+
+def _normalise_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("base_url must be an http(s) URL without query or fragment")
+    return base_url.rstrip("/")
+
+
+class BigCommerceClient:
+    """Calls BigCommerce for one store at a time; safe to share across tasks.
+
+    `base_url` comes from settings (e.g. "https://api.bigcommerce.com"), never
+    from user input. Timeouts, deadline and waits are in seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: Transport,
+        *,
+        user_agent: str = DEFAULT_USER_AGENT,
+        connect_timeout: float = 5,
+        read_timeout: float = 10,
+        deadline: float = 20,
+        max_attempts: int = 3,
+        rate_limit_wait_cap: float = 10,
+        backoff_base: float = 0.5,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.base_url = _normalise_base_url(base_url)
+        self.transport = transport
+        self.user_agent = user_agent
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.deadline = deadline
+        self.max_attempts = max_attempts
+        self.rate_limit_wait_cap = rate_limit_wait_cap
+        self.backoff_base = backoff_base
+        self._sleep = sleep
+        self._random = random
+        self._clock = clock
+
+    async def __aenter__(self) -> BigCommerceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.transport.close()
+
+    def url_for(self, store_hash: str, path: str) -> str:
+        if not is_valid_store_hash(store_hash):
+            raise ValueError("store hash must be 1-20 characters a-z, 0-9")
+        return f"{self.base_url}/stores/{store_hash}{normalise_path(path)}"
+
+    def headers_for(self, access_token: str, *, with_body: bool) -> dict[str, str]:
+        if not is_valid_access_token(access_token):
+            raise ValueError("access token must be printable ASCII without spaces")
+        headers = {
+            "X-Auth-Token": access_token,
+            "Accept": "application/json",
+            "User-Agent": self.user_agent,
+        }
+        if with_body:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        store_hash: str,
+        path: str,
+        *,
+        access_token: str,
+        json_body: Any = NO_BODY,
+    ) -> Call:
+        """One logical call, retried per policy, never past the deadline.
+
+        Never raises for HTTP or network trouble: the `Call` says what happened.
+        Raises ValueError for a malformed store hash, path or token.
+        """
+        method = method.upper()
+        url = self.url_for(store_hash, path)
+        body = None if json_body is NO_BODY else _encode_json(json_body)
+        headers = self.headers_for(access_token, with_body=body is not None)
+
+        started = self._clock()
+        attempts = 0
+        rate_limit: dict[str, str] = {}
+        while True:
+            attempts += 1
+            response, error = await self._attempt(method, url, headers, body, started)
+            if response is not None:
+                rate_limit = _rate_limit_headers(response.headers) or rate_limit
+            wait = self._retry_wait(response, error, attempts)
+            if wait is None or attempts >= self.max_attempts:
+                break
+            if self._clock() - started + wait >= self.deadline:
+                break
+            await self._sleep(wait)
+
+        exchange = Exchange(
+            method=method,
+            path=normalise_path(path),
+            status=response.status if response is not None else None,
+            elapsed_ms=round((self._clock() - started) * 1000),
+            attempts=attempts,
+            error=error,
+            rate_limit=rate_limit,
+        )
+        logger.debug(
+            "bigcommerce %s %s store=%s -> %s %s attempts=%d",
+            method, exchange.path, store_hash, exchange.status, error, attempts,
+        )  # fmt: skip
+        return Call(exchange, response)
+
+    async def _attempt(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, started: float
+    ) -> tuple[RawResponse | None, str]:
+        remaining = self.deadline - (self._clock() - started)
+        if remaining <= 0:
+            return None, "timeout"
+        try:
+            async with asyncio.timeout(remaining):
+                response = await self.transport.send(
+                    method,
+                    url,
+                    headers=headers,
+                    body=body,
+                    connect_timeout=min(self.connect_timeout, remaining),
+                    read_timeout=min(self.read_timeout, remaining),
+                )
+        except TransportError as exc:
+            return None, exc.kind
+        except TimeoutError:  # the deadline, not the transport's own timeout
+            return None, "timeout"
+        return response, ""
+
+    def _retry_wait(self, response: RawResponse | None, error: str, attempts: int) -> float | None:
+        """Seconds to wait before trying again, or None when this is the answer."""
+        if response is None:
+            return self._backoff(attempts) if error in RETRYABLE_ERRORS else None
+        if response.status == 429:
+            announced = _announced_wait(response.headers)
+            if announced is None:
+                return self._backoff(attempts)
+            return min(announced, self.rate_limit_wait_cap)
+        if response.status in RETRYABLE_STATUSES:
+            return self._backoff(attempts)
+        return None
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter: uniform in [0, base * 2**(n-1))."""
+        return self._random() * self.backoff_base * 2 ** (attempts - 1)
+
+
+def _encode_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: headers[name] for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
+
+
+def _announced_wait(headers: Mapping[str, str]) -> float | None:
+    """The wait a 429 announces: X-Rate-Limit-Time-Reset-Ms, else X-Retry-After (s)."""
+    for name, scale in (("X-Rate-Limit-Time-Reset-Ms", 1000.0), ("X-Retry-After", 1.0)):
+        try:
+            value = float(headers.get(name) or "")
+        except ValueError:
+            continue
+        if value >= 0:
+            return value / scale
+    return None

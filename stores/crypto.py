@@ -1,0 +1,86 @@
+"""Encryption at rest for credentials: the one place that decrypts.
+
+Fernet keys come from `settings.FERNET_KEYS`, newest first: the first key
+encrypts, every key decrypts. `rotate_ciphertext` re-encrypts under the first
+key. A value that no key decrypts raises `UndecryptableCredential` — it never
+comes back as ciphertext or as an empty string.
+"""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from fernet_fields import EncryptedTextField as _EncryptedTextField
+from fernet_fields import hkdf
+
+_ENCRYPTED_FIELDS: list[EncryptedTextField] = []
+
+
+class UndecryptableCredential(Exception):
+    """A stored credential that none of FERNET_KEYS can decrypt."""
+
+
+def fernet_keys() -> list[bytes]:
+    return [hkdf.derive_fernet_key(key) for key in settings.FERNET_KEYS]
+
+
+def primary_fernet() -> Fernet:
+    return Fernet(fernet_keys()[0])
+
+
+def multi_fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in fernet_keys()])
+
+
+class EncryptedTextField(_EncryptedTextField):
+    """django-fernet-fields-v2's field, failing loudly and following key changes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _ENCRYPTED_FIELDS.append(self)
+
+    def from_db_value(self, value, expression, connection, *args):
+        try:
+            return super().from_db_value(value, expression, connection, *args)
+        except InvalidToken:
+            raise UndecryptableCredential(
+                f"{self.model.__name__}.{self.name} cannot be decrypted with any key in "
+                "FERNET_KEYS. Was a key removed before `manage.py rotate_credentials` ran?"
+            ) from None
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "stores.crypto.EncryptedTextField", args, kwargs
+
+
+def forget_cached_keys() -> None:
+    """The base field caches its keys; drop them when FERNET_KEYS changes."""
+    for field in _ENCRYPTED_FIELDS:
+        for attribute in ("keys", "fernet_keys", "fernet"):
+            field.__dict__.pop(attribute, None)
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting in {"FERNET_KEYS", "SECRET_KEY"}:
+        forget_cached_keys()
+
+
+def needs_rotation(ciphertext: bytes) -> bool:
+    """True when the value is not (yet) encrypted under the first key."""
+    try:
+        primary_fernet().decrypt(ciphertext)
+    except InvalidToken:
+        return True
+    return False
+
+
+def rotate_ciphertext(ciphertext: bytes) -> bytes:
+    try:
+        return multi_fernet().rotate(ciphertext)
+    except InvalidToken:
+        raise UndecryptableCredential(
+            "A credential cannot be decrypted with any key in FERNET_KEYS."
+        ) from None

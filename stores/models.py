@@ -1,0 +1,173 @@
+"""Stores, their credentials, the history of checks and of status changes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from merchants.models import Merchant
+
+from .crypto import EncryptedTextField
+from .status import StoreStatus
+
+
+class Store(models.Model):
+    """A merchant's BigCommerce store, as Violet sees it."""
+
+    class Platform(models.TextChoices):
+        BIGCOMMERCE = "bigcommerce", "BigCommerce"
+
+    tenant_path = "merchant"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
+    platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.BIGCOMMERCE)
+    store_hash = models.CharField(max_length=20, unique=True)
+
+    # The profile, from GET /v2/store. The columns are what lists and filters
+    # need; `profile` keeps every field BigCommerce returned.
+    name = models.CharField(max_length=200, blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    secure_url = models.URLField(max_length=255, blank=True)
+    control_panel_url = models.URLField(max_length=255, blank=True)
+    plan_name = models.CharField(max_length=100, blank=True)
+    plan_level = models.CharField(max_length=100, blank=True)
+    plan_is_trial = models.BooleanField(null=True)
+    currency = models.CharField(max_length=3, blank=True)
+    weight_units = models.CharField(max_length=20, blank=True)
+    dimension_units = models.CharField(max_length=20, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    profile = models.JSONField(default=dict, blank=True)
+    profile_updated_at = models.DateTimeField(null=True, blank=True)
+
+    status = models.CharField(
+        max_length=20, choices=StoreStatus.choices, default=StoreStatus.PENDING, db_index=True
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "store_hash"]
+        indexes = [models.Index(fields=["next_check_at"], name="store_next_check_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.store_hash
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"Store {self.store_hash}"
+
+
+class CredentialQuerySet(models.QuerySet):
+    def fingerprints_only(self) -> CredentialQuerySet:
+        """Load a credential without decrypting anything (for lists and pages)."""
+        return self.defer(*Credential.SECRET_FIELDS)
+
+
+class Credential(models.Model):
+    """The Store-level API account values, encrypted at rest.
+
+    Only the last four characters of each value are kept in clear, so people
+    can tell credentials apart ("token ending in …x1y2").
+    """
+
+    SECRET_FIELDS = ("client_id", "client_secret", "access_token")
+    tenant_path = "store__merchant"
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="credential")
+    client_id = EncryptedTextField(blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    access_token = EncryptedTextField()
+    client_id_last4 = models.CharField(max_length=4, blank=True)
+    client_secret_last4 = models.CharField(max_length=4, blank=True)
+    access_token_last4 = models.CharField(max_length=4)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CredentialQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Credentials for {self.store_id}: token ending in …{self.access_token_last4}"
+
+    def __repr__(self) -> str:
+        return f"<Credential store={self.store_id} token=…{self.access_token_last4}>"
+
+    def set_values(self, *, client_id: str, client_secret: str, access_token: str) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.access_token = access_token
+        self.client_id_last4 = client_id[-4:]
+        self.client_secret_last4 = client_secret[-4:]
+        self.access_token_last4 = access_token[-4:]
+
+
+class Check(models.Model):
+    """One validation of a store's credentials, kept as history and evidence."""
+
+    class Trigger(models.TextChoices):
+        ONBOARDING = "onboarding", "Onboarding"
+        SCHEDULE = "schedule", "Schedule"
+        MERCHANT = "merchant", "Merchant (check now)"
+        STAFF = "staff", "Staff"
+        CONFIRMATION = "confirmation", "Confirmation re-check"
+        REPLACE = "replace", "Credentials replaced"
+        WEBHOOK = "webhook", "Webhook"
+        API = "api", "JSON API"
+
+    tenant_path = "store__merchant"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="checks")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    # The report's outcome: connected, missing_scopes, invalid_token, ...
+    outcome = models.CharField(max_length=20)
+    # {scope parameter: granted | missing | unknown}
+    scopes = models.JSONField(default=dict)
+    problems = models.JSONField(default=list)
+    # The HTTP exchanges (method, path, status, timing, rate limits): no secrets.
+    evidence = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["store", "-started_at"], name="check_store_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.outcome} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class StatusChange(models.Model):
+    """A store's status flipped. Written in the same transaction as the new status;
+    notifications are sent later from these rows (`processed_at` claims them)."""
+
+    tenant_path = "store__merchant"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="status_changes")
+    old_status = models.CharField(max_length=20, choices=StoreStatus.choices)
+    new_status = models.CharField(max_length=20, choices=StoreStatus.choices)
+    reason = models.TextField(blank=True)
+    check_run = models.ForeignKey(
+        Check, null=True, blank=True, on_delete=models.SET_NULL, related_name="status_changes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["store", "-created_at"], name="statuschange_store_recent_idx"),
+            models.Index(
+                fields=["created_at"],
+                name="statuschange_unprocessed_idx",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: {self.old_status} → {self.new_status}"

@@ -1,0 +1,85 @@
+"""Shared fixtures. As in healthchecks: alice owns Acme, bob is her teammate
+(a member of Acme), charlie owns Globex and must never see Acme's things."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from merchants.models import Membership, Merchant, User
+from stores.models import Credential, Store
+from stores.status import StoreStatus
+
+PASSWORD = "correct-horse-battery-staple"
+
+# Shaped like real BigCommerce values (FACTS.md): 31-char token, 64-hex secret.
+ACME_TOKEN = "t0k3nacme9x8w7v6u5s4r3q2p1o0n9m"
+ACME_SECRET = "5e1f0c2d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d"
+ACME_CLIENT_ID = "c1i3ntacme0a9b8c7d6e5f4g3h2i1j0"
+
+
+@pytest.fixture
+def acme(db) -> Merchant:
+    return Merchant.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def globex(db) -> Merchant:
+    return Merchant.objects.create(name="Globex", slug="globex")
+
+
+def _person(email: str, merchant: Merchant, role: str) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD)
+    Membership.objects.create(merchant=merchant, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(acme) -> User:
+    return _person("alice@acme.test", acme, Membership.Role.OWNER)
+
+
+@pytest.fixture
+def bob(acme) -> User:
+    return _person("bob@acme.test", acme, Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def charlie(globex) -> User:
+    return _person("charlie@globex.test", globex, Membership.Role.OWNER)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def acme_store(acme) -> Store:
+    store = Store.objects.create(
+        merchant=acme,
+        store_hash="acme123",
+        name="Acme Outfitters",
+        domain="acme.example",
+        plan_name="Plus",
+        status=StoreStatus.CONNECTED,
+    )
+    credential = Credential(store=store)
+    credential.set_values(client_id=ACME_CLIENT_ID, client_secret=ACME_SECRET, access_token=ACME_TOKEN)
+    credential.save()
+    return store
+
+
+@pytest.fixture
+def globex_store(globex) -> Store:
+    return Store.objects.create(
+        merchant=globex, store_hash="globex9", name="Globex Gadgets", status=StoreStatus.CONNECTED
+    )
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing passwords the production way costs ~0.3 s each; tests need none of it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

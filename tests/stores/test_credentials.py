@@ -1,0 +1,141 @@
+"""Credentials are encrypted at rest, rotate without loss, and fail loudly."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+
+from stores.crypto import UndecryptableCredential
+from stores.models import Credential
+from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN
+
+OLD_KEY = "old-key-for-tests"
+NEW_KEY = "new-key-for-tests"
+
+
+def raw_columns(store_id: int) -> dict[str, bytes]:
+    table = connection.ops.quote_name(Credential._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT client_id, client_secret, access_token FROM {table} WHERE store_id = %s",
+            [store_id],
+        )
+        row = cursor.fetchone()
+    return dict(zip(("client_id", "client_secret", "access_token"), (bytes(v) for v in row)))
+
+
+def test_raw_columns_hold_no_plaintext(acme_store):
+    raw = raw_columns(acme_store.pk)
+    for name, plaintext in (
+        ("client_id", ACME_CLIENT_ID),
+        ("client_secret", ACME_SECRET),
+        ("access_token", ACME_TOKEN),
+    ):
+        assert plaintext.encode() not in raw[name]
+        assert plaintext[:8].encode() not in raw[name]
+        assert raw[name].startswith(b"gAAAA")  # a Fernet token
+
+
+def test_values_round_trip_and_fingerprints(acme_store):
+    credential = Credential.objects.get(store=acme_store)
+    assert credential.access_token == ACME_TOKEN
+    assert credential.client_secret == ACME_SECRET
+    assert credential.client_id == ACME_CLIENT_ID
+    assert credential.access_token_last4 == ACME_TOKEN[-4:]
+    assert ACME_TOKEN not in repr(credential) and ACME_TOKEN not in str(credential)
+
+
+def test_wrong_key_fails_loudly_never_returns_ciphertext(acme_store):
+    with override_settings(FERNET_KEYS=["a-key-that-never-encrypted-anything"]):
+        with pytest.raises(UndecryptableCredential, match="FERNET_KEYS"):
+            Credential.objects.get(store=acme_store)
+
+
+def test_fingerprints_only_never_decrypts(acme_store):
+    with override_settings(FERNET_KEYS=["a-key-that-never-encrypted-anything"]):
+        credential = Credential.objects.fingerprints_only().get(store=acme_store)
+        assert credential.access_token_last4 == ACME_TOKEN[-4:]
+
+
+def test_rotation_old_key_to_new_key_then_old_key_removed(acme_store, globex_store, capsys):
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        for store in (acme_store, globex_store):
+            Credential.objects.filter(store=store).delete()
+            credential = Credential(store=store)
+            credential.set_values(
+                client_id=f"id-{store.pk}", client_secret=f"secret-{store.pk}", access_token=f"token-{store.pk}"
+            )
+            credential.save()
+    before = {store.pk: raw_columns(store.pk) for store in (acme_store, globex_store)}
+
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        call_command("rotate_credentials")
+        assert "Re-encrypted 2 credential rows" in capsys.readouterr().out
+        call_command("rotate_credentials")  # idempotent: nothing left to move
+        assert "Re-encrypted 0 credential rows under the first key; 2 were already current" in capsys.readouterr().out
+
+    for store in (acme_store, globex_store):
+        assert raw_columns(store.pk)["access_token"] != before[store.pk]["access_token"]
+    with override_settings(FERNET_KEYS=[NEW_KEY]):
+        for store in (acme_store, globex_store):
+            credential = Credential.objects.get(store=store)
+            assert credential.access_token == f"token-{store.pk}"
+            assert credential.client_secret == f"secret-{store.pk}"
+            assert credential.client_id == f"id-{store.pk}"
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        with pytest.raises(UndecryptableCredential):
+            Credential.objects.get(store=acme_store)
+
+
+def test_rotation_interrupted_midway_resumes_without_loss(acme_store, globex_store, monkeypatch):
+    from stores import rotation
+
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        for store in (acme_store, globex_store):
+            Credential.objects.filter(store=store).delete()
+            credential = Credential(store=store)
+            credential.set_values(client_id="id", client_secret="secret", access_token=f"token-{store.pk}")
+            credential.save()
+
+    real_rotate_row = rotation._rotate_row
+    calls = {"n": 0}
+
+    def crash_on_second_row(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed midway")
+        return real_rotate_row(*args, **kwargs)
+
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        monkeypatch.setattr(rotation, "_rotate_row", crash_on_second_row)
+        with pytest.raises(KeyboardInterrupt):
+            rotation.rotate_credentials(batch_size=1)
+        monkeypatch.setattr(rotation, "_rotate_row", real_rotate_row)
+        result = rotation.rotate_credentials(batch_size=1)
+        assert (result.moved, result.already_current) == (1, 1)
+
+    with override_settings(FERNET_KEYS=[NEW_KEY]):
+        tokens = sorted(c.access_token for c in Credential.objects.all())
+    assert tokens == sorted(f"token-{s.pk}" for s in (acme_store, globex_store))
+
+
+def test_rotation_leaves_a_credential_replaced_meanwhile_alone(acme_store):
+    from stores import rotation
+
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        credential = Credential.objects.fingerprints_only().get(store=acme_store)
+        credential.set_values(client_id="old-id", client_secret="old-secret", access_token="old-token")
+        credential.save()
+    stale = raw_columns(acme_store.pk)  # what the rotation read
+
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        # The merchant replaces the credentials before the rotation writes.
+        credential = Credential.objects.get(store=acme_store)
+        credential.set_values(client_id="new-id", client_secret="new-secret", access_token="new-token")
+        credential.save()
+        table = connection.ops.quote_name(Credential._meta.db_table)
+        quoted = [connection.ops.quote_name(c) for c in Credential.SECRET_FIELDS]
+        result = rotation.RotationResult()
+        rotation._rotate_row(table, quoted, credential.pk, list(stale.values()), result)
+        assert (result.moved, result.changed_meanwhile) == (0, 1)
+        assert Credential.objects.get(store=acme_store).access_token == "new-token"
