@@ -191,6 +191,14 @@ BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcom
     "/"
 )
 
+# How often each connected store is revalidated (with ±10% jitter), and the
+# rules that keep a passing outage from raising a false alarm.
+STORE_CHECK_INTERVAL_MINUTES = env.int("STORE_CHECK_INTERVAL_MINUTES", default=6 * 60)
+STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
+STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
+STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)
+CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
+
 # --- Logging -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

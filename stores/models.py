@@ -48,11 +48,33 @@ class Store(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the scheduler should check next. While a check is in flight it
+    # holds the claim's expiry, so a lost check comes due again by itself.
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # The claim: who may write the next check's result, until when.
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    # What the status rules remember between checks (see lifecycle.Streak).
+    failure_count = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    suspected_status = models.CharField(max_length=20, choices=StoreStatus.choices, blank=True)
+    suspected_since = models.DateTimeField(null=True, blank=True)
+    # What is wrong, in the merchant's words, while the store is broken.
+    problem = models.TextField(blank=True)
+    missing_scopes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name", "store_hash"]
-        indexes = [models.Index(fields=["next_check_at"], name="store_next_check_idx")]
+        indexes = [
+            # The dispatcher's claim: due stores in next-check order, skipping
+            # those never checked (paused, disconnected).
+            models.Index(
+                fields=["next_check_at"],
+                name="store_due_idx",
+                condition=~models.Q(status__in=["paused", "disconnected"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.store_hash

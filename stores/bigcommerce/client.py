@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import TracebackType
+from types import TracebackType, UnionType
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
@@ -41,6 +41,7 @@ import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ContentDecodingError
+from urllib3.exceptions import ReadTimeoutError
 
 from .report import Exchange
 
@@ -113,17 +114,19 @@ class Transport(Protocol):
 
 
 def _requests_error_kind(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):  # ConnectTimeout and ReadTimeout
+    # requests reports a read timeout during the body as a ConnectionError
+    # wrapping urllib3's ReadTimeoutError, hence the look down the chain.
+    if isinstance(exc, requests.Timeout) or _caused_by(exc, ReadTimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, ChunkedEncodingError | ContentDecodingError):
         return "read_error"
     if isinstance(exc, requests.ConnectionError):
-        return "reset" if _caused_by_reset(exc) else "connection_error"
+        return "reset" if _caused_by(exc, ConnectionResetError) else "connection_error"
     return "error"
 
 
-def _caused_by_reset(exc: BaseException) -> bool:
-    """Whether a ConnectionResetError hides in the exception's args or chain."""
+def _caused_by(exc: BaseException, kind: type | UnionType) -> bool:
+    """Whether an exception of `kind` hides in the exception's args or chain."""
     seen: set[int] = set()
     pending: list[object] = [exc]
     while pending:
@@ -131,7 +134,7 @@ def _caused_by_reset(exc: BaseException) -> bool:
         if id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, ConnectionResetError):
+        if isinstance(item, kind):
             return True
         if isinstance(item, BaseException):
             pending.extend(item.args)
@@ -213,7 +216,7 @@ def _aiohttp_error_kind(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "read_error"
-    if isinstance(exc, aiohttp.ServerDisconnectedError) or _caused_by_reset(exc):
+    if isinstance(exc, aiohttp.ServerDisconnectedError) or _caused_by(exc, ConnectionResetError):
         return "reset"
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):
         return "connection_error"

@@ -1,0 +1,131 @@
+"""The status rules, in one pure function.
+
+A check's report outcome, with what the store remembers of its recent checks
+(`Streak`), decides the store's new status and when to check it next. No
+database, no clock: `now` and the policy are arguments, so the state machine
+is tested exhaustively in `tests/stores/test_lifecycle.py`.
+
+The rules:
+1. All scopes granted → `connected`, at once (a store that works again
+   recovers without delay). Any pending suspicion is forgotten.
+2. A definitive answer — 401 (`revoked`), 403 on a probe (`missing_scopes`),
+   503 (`store_unavailable`), a store hash BigCommerce no longer knows
+   (`revoked`) — is confirmed by one re-check `confirm_after` later before
+   the status flips. The first sighting only schedules that re-check.
+3. A transient failure (5xx, timeouts, resets, 429 that never cleared) never
+   flips a status by itself: the store becomes `unreachable` only after
+   `unreachable_after_failures` consecutive failures spanning at least
+   `unreachable_after`. Meanwhile it is re-checked sooner
+   (`retry_intervals`, growing).
+4. `paused` and `disconnected` stores are not checked; a check that raced a
+   pause is recorded but changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from .bigcommerce.report import Outcome
+from .status import UNCHECKED_STATUSES, StoreStatus
+
+DEFINITIVE_STATUS: dict[Outcome, StoreStatus] = {
+    Outcome.INVALID_TOKEN: StoreStatus.REVOKED,
+    Outcome.STORE_NOT_FOUND: StoreStatus.REVOKED,
+    Outcome.MISSING_SCOPES: StoreStatus.MISSING_SCOPES,
+    Outcome.STORE_UNAVAILABLE: StoreStatus.STORE_UNAVAILABLE,
+}
+TRANSIENT_OUTCOMES = frozenset({Outcome.UNREACHABLE})
+
+
+@dataclass(frozen=True)
+class Policy:
+    interval: timedelta = timedelta(hours=6)
+    jitter: float = 0.1  # ± this fraction of the interval
+    confirm_after: timedelta = timedelta(minutes=1)
+    unreachable_after_failures: int = 3
+    unreachable_after: timedelta = timedelta(minutes=30)
+    retry_intervals: tuple[timedelta, ...] = (
+        timedelta(minutes=2),
+        timedelta(minutes=5),
+        timedelta(minutes=15),
+        timedelta(minutes=30),
+    )
+    # A broken store is still watched, less often, so it recovers by itself.
+    broken_interval: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Streak:
+    """What a store remembers between checks."""
+
+    failures: int = 0  # consecutive transient failures
+    failing_since: datetime | None = None
+    suspected: str = ""  # a definitive status seen once, awaiting confirmation
+    suspected_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: StoreStatus  # the status after this check (may equal the old one)
+    streak: Streak
+    next_check_in: timedelta
+    reason: str = ""
+    flipped: bool = field(default=False)
+
+
+def next_regular_check(policy: Policy, rng: random.Random | None = None) -> timedelta:
+    """The interval with jitter, so a fleet's checks spread instead of arriving in waves."""
+    spread = policy.jitter * (2 * (rng or random).random() - 1)
+    return policy.interval * (1 + spread)
+
+
+def decide(
+    *,
+    status: StoreStatus,
+    outcome: Outcome,
+    streak: Streak,
+    now: datetime,
+    policy: Policy = Policy(),
+    reason: str = "",
+    rng: random.Random | None = None,
+) -> Decision:
+    status = StoreStatus(status)
+    if status in UNCHECKED_STATUSES:
+        return Decision(status=status, streak=streak, next_check_in=policy.interval)
+
+    if outcome == Outcome.CONNECTED:
+        return _settle(status, StoreStatus.CONNECTED, Streak(), next_regular_check(policy, rng), reason)
+
+    if outcome in DEFINITIVE_STATUS:
+        target = DEFINITIVE_STATUS[outcome]
+        cleared = replace(streak, failures=0, failing_since=None)
+        if status == target:
+            return Decision(status=status, streak=Streak(), next_check_in=policy.broken_interval)
+        if streak.suspected == target and streak.suspected_since is not None:
+            return _settle(status, target, Streak(), policy.broken_interval, reason)
+        suspicion = replace(cleared, suspected=str(target), suspected_since=now)
+        return Decision(status=status, streak=suspicion, next_check_in=policy.confirm_after)
+
+    if outcome in TRANSIENT_OUTCOMES:
+        failures = streak.failures + 1
+        since = streak.failing_since or now
+        grown = Streak(failures=failures, failing_since=since)
+        if status == StoreStatus.UNREACHABLE:
+            return Decision(status=status, streak=grown, next_check_in=policy.broken_interval)
+        if failures >= policy.unreachable_after_failures and now - since >= policy.unreachable_after:
+            return _settle(status, StoreStatus.UNREACHABLE, grown, policy.broken_interval, reason)
+        retry = policy.retry_intervals[min(failures, len(policy.retry_intervals)) - 1]
+        return Decision(status=status, streak=grown, next_check_in=retry)
+
+    # MALFORMED_INPUT cannot come from stored credentials; keep everything as is.
+    return Decision(status=status, streak=streak, next_check_in=policy.interval)
+
+
+def _settle(
+    old: StoreStatus, new: StoreStatus, streak: Streak, next_check_in: timedelta, reason: str
+) -> Decision:
+    return Decision(
+        status=new, streak=streak, next_check_in=next_check_in, reason=reason, flipped=old != new
+    )

@@ -1,0 +1,313 @@
+"""The only writes to stores: connect, replace credentials, record a check,
+pause, resume, disconnect. Views, admin actions, commands and tasks call these.
+
+Every status flip goes through `_flip`, which writes the StatusChange row in
+the same transaction as the new status, guarded by the old status so two
+writers can never announce the same change twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from merchants.models import Merchant
+
+from . import lifecycle
+from .bigcommerce.report import Credentials, Outcome, Report
+from .bigcommerce.scopes import scope_label
+from .models import Check, Credential, StatusChange, Store
+from .status import BROKEN_STATUSES, UNCHECKED_STATUSES, StoreStatus
+
+logger = logging.getLogger(__name__)
+
+PROFILE_COLUMNS = {
+    "name": "name",
+    "domain": "domain",
+    "secure_url": "secure_url",
+    "control_panel_base_url": "control_panel_url",
+    "plan_name": "plan_name",
+    "plan_level": "plan_level",
+    "plan_is_trial": "plan_is_trial",
+    "currency": "currency",
+    "weight_units": "weight_units",
+    "dimension_units": "dimension_units",
+    "country_code": "country_code",
+}
+
+
+class StoreOwnedElsewhere(Exception):
+    """The store hash is connected under another merchant. Says nothing about whom."""
+
+
+class CredentialsNotUsable(Exception):
+    """Only credentials that passed a live check may be stored."""
+
+
+def check_policy() -> lifecycle.Policy:
+    return lifecycle.Policy(
+        interval=timedelta(minutes=settings.STORE_CHECK_INTERVAL_MINUTES),
+        confirm_after=timedelta(seconds=settings.STORE_CONFIRM_AFTER_SECONDS),
+        unreachable_after_failures=settings.STORE_UNREACHABLE_AFTER_FAILURES,
+        unreachable_after=timedelta(minutes=settings.STORE_UNREACHABLE_AFTER_MINUTES),
+    )
+
+
+def _apply_profile(store: Store, profile: dict[str, Any] | None, now: datetime) -> list[str]:
+    """Copy the fields of GET /v2/store onto the store; the names of those that changed."""
+    if not profile:
+        return []
+    changed = []
+    for key, column in PROFILE_COLUMNS.items():
+        if key not in profile:
+            continue
+        value = profile[key]
+        if column != "plan_is_trial":
+            value = "" if value is None else str(value)[: Store._meta.get_field(column).max_length]
+        if getattr(store, column) != value:
+            setattr(store, column, value)
+            changed.append(column)
+    store.profile = profile
+    store.profile_updated_at = now
+    return changed
+
+
+def _problem_text(report: Report) -> str:
+    return " ".join(problem.message for problem in report.problems)
+
+
+def _check_row(store: Store, report: Report, *, trigger: str, started_at: datetime, duration_ms: int) -> Check:
+    return Check(
+        store=store,
+        trigger=trigger,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        outcome=str(report.outcome),
+        scopes={param: str(state) for param, state in report.scopes.items()},
+        problems=report.to_dict()["problems"],
+        evidence=report.to_dict(evidence=True)["exchanges"],
+    )
+
+
+def _flip(store: Store, new: StoreStatus, *, reason: str, check: Check | None, now: datetime) -> StatusChange | None:
+    old = store.status
+    if old == new:
+        return None
+    updated = Store.objects.filter(pk=store.pk, status=old).update(status=new, status_changed_at=now)
+    if updated != 1:
+        # Someone else changed the status since we read it: theirs stands.
+        store.refresh_from_db(fields=["status", "status_changed_at"])
+        return None
+    store.status, store.status_changed_at = new, now
+    return StatusChange.objects.create(
+        store=store, old_status=old, new_status=new, reason=reason, check_run=check, created_at=now
+    )
+
+
+def _save_credential(store: Store, credentials: Credentials, user) -> None:
+    credential = Credential.objects.fingerprints_only().filter(store=store).first() or Credential(store=store)
+    credential.set_values(
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        access_token=credentials.access_token,
+    )
+    credential.created_at = timezone.now()
+    credential.created_by = user
+    credential.save()
+
+
+def _require_usable(credentials: Credentials, report: Report) -> None:
+    if not report.ok or report.outcome != Outcome.CONNECTED:
+        raise CredentialsNotUsable(f"The live check said {report.outcome}, not connected.")
+    if report.store_hash != credentials.store_hash:
+        raise CredentialsNotUsable("The report is about another store.")
+
+
+def store_connect(
+    *, merchant: Merchant, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
+) -> Store:
+    """Save a store whose credentials just passed the live check, as `connected`.
+
+    A store this merchant disconnected earlier is reconnected (its history
+    stays); a store hash connected under another merchant is refused.
+    """
+    _require_usable(credentials, report)
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().filter(store_hash=credentials.store_hash).first()
+        if store is not None and store.merchant_id != merchant.pk:
+            raise StoreOwnedElsewhere(credentials.store_hash)
+        if store is None:
+            store = Store(merchant=merchant, store_hash=credentials.store_hash, status=StoreStatus.PENDING)
+        _apply_profile(store, report.store, now)
+        store.connected_at = now
+        store.last_checked_at = now
+        store.next_check_at = now + lifecycle.next_regular_check(check_policy())
+        _clear_streak_and_claim(store)
+        store.problem, store.missing_scopes = "", []
+        store.save()
+        _save_credential(store, credentials, user)
+        check = _check_row(store, report, trigger=Check.Trigger.ONBOARDING, started_at=now, duration_ms=duration_ms)
+        check.save()
+        _flip(store, StoreStatus.CONNECTED, reason="Connected: every required scope is granted.", check=check, now=now)
+    logger.info("store %s connected for merchant %s", store.store_hash, merchant.pk)
+    return store
+
+
+def store_replace_credentials(
+    *, store: Store, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
+) -> Store:
+    """Swap in a new, fully validated API account. The old one works until this commits."""
+    _require_usable(credentials, report)
+    if credentials.store_hash != store.store_hash:
+        raise CredentialsNotUsable(
+            f"These credentials are for store {credentials.store_hash}, not {store.store_hash}."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        _save_credential(store, credentials, user)
+        _apply_profile(store, report.store, now)
+        store.last_checked_at = now
+        store.next_check_at = now + lifecycle.next_regular_check(check_policy())
+        _clear_streak_and_claim(store)
+        store.problem, store.missing_scopes = "", []
+        store.save()
+        check = _check_row(store, report, trigger=Check.Trigger.REPLACE, started_at=now, duration_ms=duration_ms)
+        check.save()
+        _flip(store, StoreStatus.CONNECTED, reason="New credentials: every required scope is granted.", check=check, now=now)
+    logger.info("store %s credentials replaced", store.store_hash)
+    return store
+
+
+def _clear_streak_and_claim(store: Store) -> None:
+    store.failure_count = 0
+    store.failing_since = None
+    store.suspected_status = ""
+    store.suspected_since = None
+    store.claim_token = ""
+    store.claimed_until = None
+
+
+def store_record_check(
+    *,
+    store_id: int,
+    report: Report,
+    trigger: str,
+    started_at: datetime,
+    duration_ms: int,
+    claim_token: str = "",
+    policy: lifecycle.Policy | None = None,
+) -> Check | None:
+    """Record one check and apply the status rules, in one transaction.
+
+    With a `claim_token` (scheduled checks), the result counts only if the
+    claim is still ours: a check whose lease expired and was re-claimed by
+    another worker is dropped, so one store is never decided twice at once.
+    """
+    policy = policy or check_policy()
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().filter(pk=store_id).first()
+        if store is None or (claim_token and store.claim_token != claim_token):
+            return None
+        check = _check_row(store, report, trigger=trigger, started_at=started_at, duration_ms=duration_ms)
+        check.save()
+        store.last_checked_at = now
+        if store.status in UNCHECKED_STATUSES:
+            _clear_streak_and_claim(store)
+            store.save()
+            return check
+        decision = lifecycle.decide(
+            status=store.status,
+            outcome=report.outcome,
+            streak=lifecycle.Streak(
+                failures=store.failure_count,
+                failing_since=store.failing_since,
+                suspected=store.suspected_status,
+                suspected_since=store.suspected_since,
+            ),
+            now=now,
+            policy=policy,
+            reason=_problem_text(report),
+        )
+        _clear_streak_and_claim(store)
+        store.failure_count = decision.streak.failures
+        store.failing_since = decision.streak.failing_since
+        store.suspected_status = decision.streak.suspected
+        store.suspected_since = decision.streak.suspected_since
+        store.next_check_at = now + decision.next_check_in
+        if report.store:
+            _apply_profile(store, report.store, now)
+        if decision.status == StoreStatus.CONNECTED:
+            store.problem, store.missing_scopes = "", []
+        elif decision.status in BROKEN_STATUSES:
+            store.problem = _problem_text(report) or store.problem
+            if report.outcome == Outcome.MISSING_SCOPES:
+                store.missing_scopes = report.missing_scopes
+        status_before = store.status
+        store.save()
+        if decision.flipped:
+            reason = decision.reason or _flip_reason(status_before, decision.status, report)
+            _flip(store, decision.status, reason=reason, check=check, now=now)
+    return check
+
+
+def _flip_reason(old: str, new: StoreStatus, report: Report) -> str:
+    if new == StoreStatus.CONNECTED:
+        return "Every required scope is granted again."
+    if new == StoreStatus.MISSING_SCOPES:
+        return "Missing scopes: " + ", ".join(scope_label(p) for p in report.missing_scopes)
+    return f"Check outcome: {report.outcome}."
+
+
+def store_pause(*, store: Store, user=None, reason: str = "Checks paused by Violet staff.") -> StatusChange | None:
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        if store.status in UNCHECKED_STATUSES:
+            return None
+        # Where to resume is remembered in the status change history.
+        change = _flip(store, StoreStatus.PAUSED, reason=reason, check=None, now=timezone.now())
+        Store.objects.filter(pk=store.pk).update(next_check_at=None, claim_token="", claimed_until=None)
+    return change
+
+
+def store_resume(*, store: Store, user=None) -> StatusChange | None:
+    """Resume checks: the store goes back to `pending` and is checked at once;
+    that check decides its status."""
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        if store.status != StoreStatus.PAUSED:
+            return None
+        previous = (
+            StatusChange.objects.filter(store=store, new_status=StoreStatus.PAUSED)
+            .values_list("old_status", flat=True)
+            .first()
+        ) or StoreStatus.CONNECTED
+        change = _flip(store, StoreStatus(previous), reason="Checks resumed.", check=None, now=now)
+        Store.objects.filter(pk=store.pk).update(next_check_at=now)
+    return change
+
+
+def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by the merchant.") -> StatusChange | None:
+    """Delete the credentials at once; the store's history stays."""
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        Credential.objects.filter(store=store).delete()
+        change = _flip(store, StoreStatus.DISCONNECTED, reason=reason, check=None, now=now)
+        _clear_streak_and_claim(store)
+        store.next_check_at = None
+        store.problem, store.missing_scopes = "", []
+        store.save(update_fields=[
+            "next_check_at", "claim_token", "claimed_until", "failure_count", "failing_since",
+            "suspected_status", "suspected_since", "problem", "missing_scopes",
+        ])
+    logger.info("store %s disconnected", store.store_hash)
+    return change
