@@ -191,6 +191,16 @@ BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcom
     "/"
 )
 
+# One check's overall budget, retries included.
+BIGCOMMERCE_CHECK_DEADLINE_SECONDS = env.float("BIGCOMMERCE_CHECK_DEADLINE_SECONDS", default=20)
+# Per worker process: checks in flight at once, and pooled connections.
+FLEET_CHECKS_IN_FLIGHT = env.int("FLEET_CHECKS_IN_FLIGHT", default=100)
+FLEET_CONNECTIONS = env.int("FLEET_CONNECTIONS", default=400)
+# The dispatcher queues due stores in batches of this size, at most
+# DISPATCH_MAX_PER_RUN per run (every minute).
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=100)
+DISPATCH_MAX_PER_RUN = env.int("DISPATCH_MAX_PER_RUN", default=50_000)
+
 # How often each connected store is revalidated (with ±10% jitter), and the
 # rules that keep a passing outage from raising a false alarm.
 STORE_CHECK_INTERVAL_MINUTES = env.int("STORE_CHECK_INTERVAL_MINUTES", default=6 * 60)

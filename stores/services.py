@@ -311,3 +311,21 @@ def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by 
         ])
     logger.info("store %s disconnected", store.store_hash)
     return change
+
+
+def checks_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete checks older than CHECK_RETENTION_DAYS, in batches; how many went.
+
+    A check that a status change points at is kept: it is the evidence for
+    that change.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CHECK_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(
+            Check.objects.filter(started_at__lt=cutoff, status_changes__isnull=True)
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return deleted
+        deleted += Check.objects.filter(id__in=ids).delete()[0]

@@ -411,6 +411,7 @@ class BigCommerceClient:
         Raises ValueError for a malformed store hash, path or token.
         """
         method = method.upper()
+        path = normalise_path(path)
         url = self.url_for(store_hash, path)
         body = None if json_body is NO_BODY else _encode_json(json_body)
         headers = self.headers_for(access_token, with_body=body is not None)
@@ -432,7 +433,7 @@ class BigCommerceClient:
 
         exchange = Exchange(
             method=method,
-            path=normalise_path(path),
+            path=path,
             status=response.status if response is not None else None,
             elapsed_ms=round((self._clock() - started) * 1000),
             attempts=attempts,

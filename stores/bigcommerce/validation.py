@@ -156,23 +156,25 @@ async def _fire(client: BigCommerceClient, credentials: Credentials, probe: Prob
     )
 
 
-def _definitive_statuses(probe_calls: Answers) -> list[int]:
-    """Statuses of the probes that got an answer worth interpreting."""
-    return [
+def _refusals(probe_calls: Answers) -> tuple[bool, bool]:
+    """(only refused, every answer refused), refusals being 403/404 answers.
+
+    "Only refused": no probe answered anything but 403/404 (true when none
+    answered at all). "Every answer refused": that, and some probe answered.
+    Transient failures (no answer, 429, 5xx but 503) do not count as answers.
+    """
+    statuses = [
         call.status
         for probe, call in probe_calls
         if call.status is not None and probe.interpret(call.status) != Verdict.TRANSIENT
     ]
-
-
-def _only_not_found(probe_calls: Answers) -> bool:
-    """No probe said anything but 403/404 (true when none answered at all)."""
-    return all(status in NOT_FOUND_STATUSES for status in _definitive_statuses(probe_calls))
+    only_refused = all(status in NOT_FOUND_STATUSES for status in statuses)
+    return only_refused, only_refused and bool(statuses)
 
 
 def _needs_baseline(probe_calls: Answers) -> bool:
     """Every answer was 403/404: a wrong store hash, or no scopes at all?"""
-    return bool(_definitive_statuses(probe_calls)) and _only_not_found(probe_calls)
+    return _refusals(probe_calls)[1]
 
 
 def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) -> Report:
@@ -180,6 +182,7 @@ def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) 
     verdicts = {probe.scope: probe.interpret(call.status) for probe, call in probe_calls}
     base = BASELINE.interpret(baseline_call.status) if baseline_call is not None else None
     exchanges = _exchanges(probe_calls, baseline_call)
+    only_refused, every_answer_refused = _refusals(probe_calls)
     store, notes = _profile(probe_calls)
     notes += _surprises(probe_calls)
 
@@ -197,10 +200,10 @@ def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) 
 
     if Verdict.INVALID_TOKEN in verdicts.values() or base == Verdict.INVALID_TOKEN:
         return report(Outcome.INVALID_TOKEN, unknown_scopes(), [_invalid_token_problem(store_hash)])
-    if base == Verdict.NOT_FOUND and _only_not_found(probe_calls):
+    if base == Verdict.NOT_FOUND and only_refused:
         problem = _store_not_found_problem(store_hash)
         return report(Outcome.STORE_NOT_FOUND, unknown_scopes(), [problem])
-    if _needs_baseline(probe_calls) and base != Verdict.GRANTED:
+    if every_answer_refused and base != Verdict.GRANTED:
         status = baseline_call.status if baseline_call is not None else None
         notes.append(f"Every probe answered 403/404 and GET /v2/time ({status}) did not tell why.")
         if base == Verdict.UNAVAILABLE:

@@ -1,0 +1,128 @@
+"""Checking many stores at once: the revalidation worker's engine.
+
+A check waits on the network, so one worker process keeps many checks in
+flight on one asyncio loop (aiohttp), then writes each result through
+`services.store_record_check`. The loop lives in a background thread for the
+life of the process, so connections are pooled across batches.
+
+Secrets are read here, from the database, by store id: they never travel in
+a task's arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import services
+from .bigcommerce.client import AiohttpTransport, BigCommerceClient
+from .bigcommerce.report import Credentials, Report
+from .bigcommerce.validation import validate
+from .models import Credential
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckResult:
+    store_id: int
+    report: Report
+    started_at: datetime
+    duration_ms: int
+
+
+class _LoopThread:
+    """One event loop per process, in a daemon thread, with a shared client."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: BigCommerceClient | None = None
+        self._pid: int | None = None
+
+    def _start(self) -> None:
+        import os
+
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="bigcommerce-fleet", daemon=True)
+        thread.start()
+        self._loop, self._pid = loop, os.getpid()
+        self._client = BigCommerceClient(
+            settings.BIGCOMMERCE_API_URL,
+            AiohttpTransport(limit=settings.FLEET_CONNECTIONS),
+            deadline=settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
+        )
+
+    def run(self, coroutine_factory):
+        import os
+
+        with self._lock:
+            # A forked worker child must not reuse its parent's loop.
+            if self._loop is None or self._pid != os.getpid():
+                self._start()
+        future = asyncio.run_coroutine_threadsafe(coroutine_factory(self._client), self._loop)
+        return future.result()
+
+
+_engine = _LoopThread()
+
+
+def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> dict[int, Credentials]:
+    """Decrypt the credentials of these stores (one query)."""
+    rows = Credential.objects.filter(store_id__in=list(store_ids)).select_related("store")
+    if claim_token:
+        rows = rows.filter(store__claim_token=claim_token)
+    return {
+        row.store_id: Credentials(
+            store_hash=row.store.store_hash,
+            access_token=row.access_token,
+            client_id=row.client_id,
+            client_secret=row.client_secret,
+        )
+        for row in rows.only("store_id", "store__store_hash", "access_token", "client_id", "client_secret")
+    }
+
+
+async def _check_many(
+    client: BigCommerceClient, items: dict[int, Credentials], concurrency: int
+) -> list[CheckResult]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(store_id: int, credentials: Credentials) -> CheckResult:
+        async with gate:
+            started_at = timezone.now()
+            began = time.perf_counter()
+            report = await validate(credentials, client=client, baseline=False)
+            return CheckResult(store_id, report, started_at, int((time.perf_counter() - began) * 1000))
+
+    return await asyncio.gather(*(one(sid, creds) for sid, creds in items.items()))
+
+
+def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = "schedule") -> int:
+    """Check these stores (those still claimed by `claim_token`) and record the results.
+
+    Returns how many results were recorded.
+    """
+    items = load_credentials(store_ids, claim_token=claim_token)
+    concurrency = settings.FLEET_CHECKS_IN_FLIGHT
+    results = _engine.run(lambda client: _check_many(client, items, concurrency))
+    recorded = 0
+    for result in results:
+        check = services.store_record_check(
+            store_id=result.store_id,
+            report=result.report,
+            trigger=trigger,
+            started_at=result.started_at,
+            duration_ms=result.duration_ms,
+            claim_token=claim_token,
+        )
+        recorded += check is not None
+    return recorded

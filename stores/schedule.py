@@ -1,0 +1,27 @@
+"""The periodic tasks beat runs, kept in django-celery-beat's database tables
+so staff can see and change them in the admin.
+
+`ensure_periodic_tasks` runs after every migrate: it creates what is missing
+and leaves alone what exists, so a schedule staff changed is kept.
+"""
+
+from __future__ import annotations
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+PERIODIC_TASKS = (
+    # (name, task, every, period)
+    ("Dispatch due store checks", "stores.dispatch_due_checks", 1, IntervalSchedule.MINUTES),
+    ("Prune old checks", "stores.prune_checks", 1, IntervalSchedule.DAYS),
+)
+
+
+def ensure_periodic_tasks() -> list[str]:
+    created = []
+    for name, task, every, period in PERIODIC_TASKS:
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        schedule, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
+        PeriodicTask.objects.create(name=name, task=task, interval=schedule)
+        created.append(name)
+    return created

@@ -1,0 +1,75 @@
+"""Claiming due stores, so that no store is ever checked twice at once.
+
+A claim is a conditional update: it gives a batch of due stores a fresh
+`claim_token` and moves their `next_check_at` to the claim's expiry (the
+lease). Only the holder of the token may record the result
+(`services.store_record_check`); if its worker dies, the store simply comes
+due again when the lease runs out. Two beats, two dispatchers or a manual
+"check now" racing each other are harmless: rows locked by one claim are
+skipped by the other (PostgreSQL's SKIP LOCKED; SQLite serialises writers).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Store
+from .status import UNCHECKED_STATUSES
+
+DEFAULT_LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    store_ids: list[int]
+
+
+def due_stores(now: datetime):
+    """The dispatcher's query; it matches the partial index `store_due_idx`."""
+    return Store.objects.filter(
+        ~Q(status__in=[str(s) for s in UNCHECKED_STATUSES]), next_check_at__lte=now
+    ).order_by("next_check_at")
+
+
+def claim_due_stores(*, limit: int, lease: timedelta = DEFAULT_LEASE, now: datetime | None = None) -> Claim:
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        ids = list(
+            due_stores(now).select_for_update(skip_locked=True).values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            Store.objects.filter(id__in=ids).update(
+                claim_token=token, claimed_until=now + lease, next_check_at=now + lease
+            )
+    return Claim(token=token, store_ids=ids)
+
+
+def claim_store(store_id: int, *, lease: timedelta = DEFAULT_LEASE, now: datetime | None = None) -> Claim | None:
+    """Claim one store for a check now, unless a check of it is already in flight."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
+        Store.objects.filter(pk=store_id)
+        .exclude(status__in=[str(s) for s in UNCHECKED_STATUSES])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(claim_token=token, claimed_until=now + lease, next_check_at=now + lease)
+    )
+    return Claim(token=token, store_ids=[store_id]) if claimed == 1 else None
+
+
+def make_all_due(now: datetime | None = None) -> int:
+    """Every checked store not in flight becomes due now (for `revalidate --all`)."""
+    now = now or timezone.now()
+    return (
+        Store.objects.exclude(status__in=[str(s) for s in UNCHECKED_STATUSES])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(next_check_at=now)
+    )
