@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "merchants",
     "stores",
     "connect",
+    "notifications",
 ]
 
 MIDDLEWARE = [

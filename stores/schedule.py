@@ -12,6 +12,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 PERIODIC_TASKS = (
     # (name, task, every, period)
     ("Dispatch due store checks", "stores.dispatch_due_checks", 1, IntervalSchedule.MINUTES),
+    ("Send notifications", "notifications.dispatch", 30, IntervalSchedule.SECONDS),
     ("Prune old checks", "stores.prune_checks", 1, IntervalSchedule.DAYS),
 )
 

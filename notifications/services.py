@@ -1,0 +1,241 @@
+"""Announcing status changes: plan who hears about each, then deliver.
+
+1. `status_changes_process()` claims unprocessed StatusChange rows one by one
+   (`filter(id=..., processed_at=None).update(...)`; if it did not update one
+   row, someone else took it) and, in the same transaction, writes one
+   Notification per destination. A change is therefore announced once, even
+   with two dispatchers, and a crash loses nothing.
+2. `notifications_deliver_due()` claims pending notifications whose time has
+   come (a lease, as for store checks), sends each, and records the attempt:
+   delivered, retried later with backoff, or failed. A webhook endpoint that
+   answers permanently wrong is disabled, with the reason, for staff to see.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from merchants.models import Membership
+from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
+from stores.models import StatusChange
+from stores.status import BROKEN_STATUSES
+
+from .events import api_accounts_url, event_id_for, event_payload, event_type_for, store_page_url
+from .models import Notification, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+# 408 and 429 say "later"; every other 4xx says the request itself is wrong.
+RETRYABLE_4XX = {408, 425, 429}
+# Owners hear about these; staff hear about breakages only.
+MERCHANT_EVENTS = {
+    "store.missing_scopes",
+    "store.revoked",
+    "store.unavailable",
+    "store.unreachable",
+    "store.recovered",
+}
+STAFF_EVENTS = MERCHANT_EVENTS
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes, capped at 6 hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), timedelta(hours=6))
+
+
+# --- 1. planning ---------------------------------------------------------------
+
+
+def status_changes_process(*, limit: int = 500) -> int:
+    """Plan the notifications of unprocessed status changes; how many were claimed."""
+    ids = list(
+        StatusChange.objects.filter(processed_at=None).order_by("created_at").values_list("id", flat=True)[:limit]
+    )
+    claimed = 0
+    for change_id in ids:
+        with transaction.atomic():
+            if StatusChange.objects.filter(id=change_id, processed_at=None).update(processed_at=timezone.now()) != 1:
+                continue  # another dispatcher took it
+            change = StatusChange.objects.select_related("store__merchant").get(id=change_id)
+            _plan(change)
+            claimed += 1
+    return claimed
+
+
+def _plan(change: StatusChange) -> list[Notification]:
+    event_type = event_type_for(change)
+    if event_type is None:
+        return []
+    common = {"status_change": change, "event_type": event_type, "event_id": event_id_for(change)}
+    planned = []
+    if event_type in MERCHANT_EVENTS:
+        owners = list(
+            Membership.objects.filter(merchant=change.store.merchant, role=Membership.Role.OWNER)
+            .values_list("user__email", flat=True)
+        )
+        if owners:
+            planned.append(Notification(channel="email", audience="merchant", recipients=owners, **common))
+    if event_type in STAFF_EVENTS and settings.STAFF_NOTIFICATION_EMAILS:
+        planned.append(
+            Notification(
+                channel="email", audience="staff", recipients=list(settings.STAFF_NOTIFICATION_EMAILS), **common
+            )
+        )
+    for endpoint in WebhookEndpoint.objects.filter(is_active=True).defer("secret"):
+        if endpoint.wants(event_type):
+            planned.append(
+                Notification(channel="webhook", audience=f"endpoint:{endpoint.pk}", endpoint=endpoint, **common)
+            )
+    return Notification.objects.bulk_create(planned, ignore_conflicts=True)
+
+
+# --- 2. delivery ---------------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    ok: bool
+    error: str = ""
+    status_code: int | None = None
+    permanent: bool = False
+
+
+def notifications_deliver_due(*, limit: int = 200, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    due = Notification.objects.filter(state=Notification.State.PENDING, next_attempt_at__lte=now).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
+    sent = 0
+    for notification_id in list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit]):
+        claimed = (
+            Notification.objects.filter(id=notification_id, state=Notification.State.PENDING)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .update(claimed_until=now + LEASE)
+        )
+        if claimed == 1:
+            notification_deliver(notification_id)
+            sent += 1
+    return sent
+
+
+def notification_deliver(notification_id: int) -> Notification:
+    notification = Notification.objects.select_related(
+        "status_change__store__merchant", "endpoint"
+    ).get(id=notification_id)
+    began = time.perf_counter()
+    try:
+        if notification.channel == Notification.Channel.EMAIL:
+            attempt = _send_email(notification)
+        else:
+            attempt = _send_webhook(notification)
+    except Exception as error:  # a delivery must never crash the loop; record why
+        logger.exception("notification %s failed", notification_id)
+        attempt = Attempt(ok=False, error=f"{type(error).__name__}: {error}"[:500])
+    _record(notification, attempt, duration_ms=int((time.perf_counter() - began) * 1000))
+    return notification
+
+
+def _record(notification: Notification, attempt: Attempt, *, duration_ms: int) -> None:
+    now = timezone.now()
+    notification.attempts += 1
+    notification.duration_ms = duration_ms
+    notification.last_status_code = attempt.status_code
+    notification.claimed_until = None
+    if attempt.ok:
+        notification.state = Notification.State.DELIVERED
+        notification.delivered_at = now
+        notification.last_error = ""
+    else:
+        notification.last_error = attempt.error
+        if attempt.permanent or notification.attempts >= MAX_ATTEMPTS:
+            notification.state = Notification.State.FAILED
+        else:
+            notification.next_attempt_at = now + backoff(notification.attempts)
+    notification.save()
+    endpoint = notification.endpoint
+    if endpoint is not None:
+        if attempt.ok:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_success_at=now, last_error="")
+        elif attempt.permanent:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                is_active=False, disabled_at=now, disabled_reason=attempt.error, last_error=attempt.error
+            )
+            logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, attempt.error)
+        else:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_error=attempt.error)
+
+
+def _email_context(notification: Notification) -> dict:
+    change = notification.status_change
+    store = change.store
+    return {
+        "change": change,
+        "store": store,
+        "event_type": notification.event_type,
+        "store_url": store_page_url(change),
+        "api_accounts_url": api_accounts_url(store.store_hash),
+        "scopes": REQUIRED_SCOPES,
+        "missing": [scope_label(p) for p in store.missing_scopes],
+        "broken": change.new_status in BROKEN_STATUSES,
+        "audience": notification.audience,
+    }
+
+
+def _send_email(notification: Notification) -> Attempt:
+    context = _email_context(notification)
+    subject = render_to_string("notifications/email/subject.txt", context).strip()
+    body = render_to_string("notifications/email/status_change.txt", context)
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=notification.recipients)
+    return Attempt(ok=True)
+
+
+def webhook_body(notification: Notification) -> str:
+    payload = event_payload(notification.status_change, notification.event_type)
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
+
+
+def _send_webhook(notification: Notification) -> Attempt:
+    endpoint = notification.endpoint
+    if endpoint is None or not endpoint.is_active:
+        return Attempt(ok=False, error="The endpoint was disabled.", permanent=True)
+    body = webhook_body(notification)
+    timestamp = timezone.now()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "VioletConnect-Webhooks/1.0",
+        "webhook-id": notification.event_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(notification.event_id, timestamp, body),
+    }
+    try:
+        response = requests.post(
+            endpoint.url, data=body.encode(), headers=headers, timeout=(5, 10), allow_redirects=False
+        )
+    except requests.Timeout:
+        return Attempt(ok=False, error="Timed out waiting for the endpoint.")
+    except requests.ConnectionError as error:
+        return Attempt(ok=False, error=f"Could not connect: {type(error).__name__}.")
+    if 200 <= response.status_code < 300:
+        return Attempt(ok=True, status_code=response.status_code)
+    permanent = 300 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX
+    return Attempt(
+        ok=False,
+        status_code=response.status_code,
+        error=f"The endpoint answered HTTP {response.status_code}.",
+        permanent=permanent,
+    )

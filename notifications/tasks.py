@@ -1,0 +1,11 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="notifications.dispatch", ignore_result=True)
+def dispatch() -> dict:
+    """Plan notifications for new status changes, then deliver what is due."""
+    planned = services.status_changes_process()
+    delivered = services.notifications_deliver_due()
+    return {"planned": planned, "delivered": delivered}
