@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "stores",
     "connect",
     "notifications",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +210,11 @@ STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
 STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)
 CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
+
+# /health/ reports beat as stale when the dispatcher has not run for this long.
+HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
+# When set, /metrics wants "Authorization: Bearer <token>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Logging -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
