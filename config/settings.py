@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "notifications",
     "ops",
 ]
+# Uploaded .txt files are tiny; anything big is refused before it is read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -215,6 +218,18 @@ CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
 # When set, /metrics wants "Authorization: Bearer <token>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Live credential checks from the merchant forms, per window: so the form
+# cannot be used to test stolen tokens.
+CONNECT_THROTTLE_WINDOW_SECONDS = env.int("CONNECT_THROTTLE_WINDOW_SECONDS", default=15 * 60)
+CONNECT_THROTTLE_PER_MERCHANT = env.int("CONNECT_THROTTLE_PER_MERCHANT", default=10)
+CONNECT_THROTTLE_PER_ADDRESS = env.int("CONNECT_THROTTLE_PER_ADDRESS", default=20)
+# "Check now" on a store page: at most once per this many seconds per store.
+CHECK_NOW_MIN_INTERVAL_SECONDS = env.int("CHECK_NOW_MIN_INTERVAL_SECONDS", default=60)
+
+# Counters (throttles) must be shared by every web process in production:
+# CACHE_URL=redis://... there. The default is per process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Logging -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -9,7 +9,15 @@ app_name = "connect"
 
 merchant_patterns = [
     path("", views.dashboard, name="dashboard"),
+    path("connect/", views.wizard_step, {"step": 1}, name="wizard_account"),
+    path("connect/scopes/", views.wizard_step, {"step": 2}, name="wizard_scopes"),
+    path("connect/save/", views.wizard_step, {"step": 3}, name="wizard_save"),
+    path("connect/credentials/", views.wizard_credentials, name="wizard_credentials"),
+    path("connect/forget/", views.forget_kept, name="forget_kept"),
     path("stores/<str:store_hash>/", views.store_detail, name="store_detail"),
+    path("stores/<str:store_hash>/check/", views.store_check_now, name="store_check_now"),
+    path("stores/<str:store_hash>/replace/", views.store_replace, name="store_replace"),
+    path("stores/<str:store_hash>/disconnect/", views.store_disconnect, name="store_disconnect"),
     path("people/", views.people, name="people"),
 ]
 

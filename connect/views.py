@@ -1,17 +1,37 @@
-"""Merchant-facing pages. Thin: tenancy comes from `request.tenant`
-(set by the middleware), writes go through services."""
+"""Merchant-facing pages. Thin: tenancy comes from `request.tenant` (set by
+the middleware before any view here runs), the work is in services."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
 
 from merchants import services as merchant_services
 from merchants.forms import InvitationForm
 from merchants.models import Membership
 from merchants.tenancy import SESSION_KEY, membership_for
+from notifications.events import api_accounts_url
+from stores import services as store_services
+from stores.bigcommerce.doctor import FIELD_LABELS
+from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Check, StatusChange, Store
+from stores.status import UNCHECKED_STATUSES
+from stores.tasks import queue_check_now
+
+from . import guidance, onboarding, throttle
+from .forms import CredentialsForm
+
+SECRET_POST_FIELDS = ("client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
+WIZARD_STEPS = (
+    (1, "connect:wizard_account", "Create the API account"),
+    (2, "connect:wizard_scopes", "Configure scopes"),
+    (3, "connect:wizard_save", "API credentials"),
+    (4, "connect:wizard_credentials", "Provide credentials"),
+)
 
 
 @login_required
@@ -33,18 +53,166 @@ def merchant_picker(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest, merchant_slug: str) -> HttpResponse:
-    stores = request.tenant.scope(Store.objects.all())
-    return render(request, "connect/dashboard.html", {"stores": stores})
+    stores = [
+        (store, guidance.for_store(store))
+        for store in request.tenant.scope(Store.objects.exclude(status="disconnected"))
+    ]
+    disconnected = request.tenant.scope(Store.objects.filter(status="disconnected"))
+    return render(request, "connect/dashboard.html", {"stores": stores, "disconnected": disconnected})
+
+
+# --- the wizard -------------------------------------------------------------------
+
+
+def _wizard_context(request: HttpRequest, step: int, **extra) -> dict:
+    slug = request.tenant.merchant.slug
+    steps = [
+        {"number": n, "url": reverse(name, args=[slug]), "title": title, "current": n == step}
+        for n, name, title in WIZARD_STEPS
+    ]
+    return {"steps": steps, "step": step, "scopes": REQUIRED_SCOPES, **extra}
+
+
+def wizard_step(request: HttpRequest, merchant_slug: str, step: int) -> HttpResponse:
+    request.tenant.require_owner()
+    templates = {1: "connect/wizard_account.html", 2: "connect/wizard_scopes.html", 3: "connect/wizard_save.html"}
+    return render(request, templates[step], _wizard_context(request, step))
+
+
+@sensitive_post_parameters(*SECRET_POST_FIELDS)
+@require_http_methods(["GET", "POST"])
+def wizard_credentials(request: HttpRequest, merchant_slug: str) -> HttpResponse:
+    request.tenant.require_owner()
+    return _credentials_page(request, store=None)
+
+
+@sensitive_post_parameters(*SECRET_POST_FIELDS)
+@require_http_methods(["GET", "POST"])
+def store_replace(request: HttpRequest, merchant_slug: str, store_hash: str) -> HttpResponse:
+    store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    request.tenant.require_owner()
+    return _credentials_page(request, store=store)
+
+
+@sensitive_variables("form", "attempt")
+def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpResponse:
+    tenant = request.tenant
+    target = store.store_hash if store else ""
+    form = CredentialsForm(request.POST or None, request.FILES or None)
+    attempt = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            attempt = onboarding.connect_attempt(
+                merchant=tenant.merchant,
+                user=request.user,
+                typed=form.typed(),
+                file_text=form.file_text(),
+                client_address=request.META.get("REMOTE_ADDR", ""),
+                store=store,
+            )
+            if attempt.ok:
+                name = attempt.store.display_name
+                if attempt.replaced:
+                    messages.success(request, f"New credentials saved for {name}. Every scope Violet needs is granted.")
+                else:
+                    messages.success(request, f"{name} is connected to Violet. Every scope Violet needs is granted.")
+                return redirect("connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash)
+            status = 429 if attempt.throttled_for else 422
+        else:
+            status = 400
+    draft = onboarding.draft_for(tenant.merchant, request.user, target)
+    kept = attempt.kept if attempt is not None else (draft.kept() if draft else {})
+    problems = attempt.problems if attempt else []
+    field_problems = {name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS}
+    # A store hash problem belongs beside the API path, where the merchant typed it.
+    field_problems["api_path"] += [p for p in problems if p.field == "store_hash"]
+    general = [p for p in problems if p.field not in field_problems or p.field == "file"]
+    missing = attempt.report.missing_scopes if attempt and attempt.report else []
+    context = _wizard_context(
+        request,
+        4,
+        form=form,
+        store=store,
+        kept={name: {"label": FIELD_LABELS[name], "last4": last4} for name, last4 in kept.items()},
+        field_problems=field_problems,
+        general_problems=general,
+        missing_scopes=[scope_label(p) for p in missing],
+        throttled_for=attempt.throttled_for if attempt else 0,
+        outcome=str(attempt.report.outcome) if attempt and attempt.report else "",
+    )
+    return render(request, "connect/wizard_credentials.html", context, status=status)
+
+
+@require_POST
+def forget_kept(request: HttpRequest, merchant_slug: str) -> HttpResponse:
+    """"Replace" on a kept secret: forget it, so the merchant pastes a new one."""
+    request.tenant.require_owner()
+    field = request.POST.get("field", "")
+    target = request.POST.get("target", "")
+    if target:
+        request.tenant.get_object_or_404(Store, store_hash=target)
+    if field in onboarding.SECRET_FIELDS:
+        onboarding.draft_discard(request.tenant.merchant, request.user, target, fields=[field])
+    if target:
+        return redirect("connect:store_replace", merchant_slug=merchant_slug, store_hash=target)
+    return redirect("connect:wizard_credentials", merchant_slug=merchant_slug)
+
+
+# --- store pages ------------------------------------------------------------------
 
 
 def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> HttpResponse:
     store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    checks = list(Check.objects.filter(store=store)[:20])
     context = {
         "store": store,
-        "checks": Check.objects.filter(store=store)[:20],
+        "guidance": guidance.for_store(store),
+        "latest": checks[0] if checks else None,
+        "latest_scopes": guidance.scope_rows(checks[0]) if checks else [],
+        "checks": checks,
         "status_changes": StatusChange.objects.filter(store=store)[:20],
+        "api_accounts_url": api_accounts_url(store.store_hash),
+        "checkable": store.status not in UNCHECKED_STATUSES,
     }
     return render(request, "connect/store_detail.html", context)
+
+
+@require_POST
+def store_check_now(request: HttpRequest, merchant_slug: str, store_hash: str) -> HttpResponse:
+    store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    request.tenant.require_owner()
+    back = redirect("connect:store_detail", merchant_slug=merchant_slug, store_hash=store_hash)
+    if store.status in UNCHECKED_STATUSES:
+        messages.error(request, f"{store.display_name} is {store.get_status_display().lower()}: it is not checked.")
+        return back
+    interval = settings.CHECK_NOW_MIN_INTERVAL_SECONDS
+    if not throttle.allow(f"check-now:{store.pk}", limit=1, window_seconds=interval):
+        messages.warning(request, "A check was asked for a moment ago. Try again in a minute.")
+        return back
+    if queue_check_now(store.pk, trigger=Check.Trigger.MERCHANT):
+        messages.success(request, "Check queued. Refresh this page in a few seconds to see the result.")
+    else:
+        messages.info(request, "A check of this store is already running.")
+    return back
+
+
+@require_http_methods(["GET", "POST"])
+def store_disconnect(request: HttpRequest, merchant_slug: str, store_hash: str) -> HttpResponse:
+    store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    request.tenant.require_owner()
+    if request.method == "POST":
+        store_services.store_disconnect(store=store, user=request.user, reason=f"Disconnected by {request.user.email}.")
+        messages.success(
+            request,
+            f"{store.display_name} is disconnected and its credentials are deleted. "
+            "You can also delete the API account in BigCommerce.",
+        )
+        return redirect("connect:dashboard", merchant_slug=merchant_slug)
+    return render(request, "connect/store_disconnect.html", {"store": store, "api_accounts_url": api_accounts_url(store.store_hash)})
+
+
+# --- people -----------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,6 +7,7 @@ real `RequestsTransport` and the client's real URL/header code.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +187,4 @@ class ScriptedTransport:
 
 
 def _json_bytes(value: Any) -> bytes:
-    import json
-
     return json.dumps(value).encode()

@@ -1,0 +1,60 @@
+"""What a store's status means for the merchant, and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
+from stores.models import Check, Store
+from stores.status import StoreStatus
+
+
+@dataclass(frozen=True)
+class Guidance:
+    headline: str
+    what_to_do: str = ""
+    needs_new_account: bool = False  # the fix is a new API account (then Replace credentials)
+
+
+def for_store(store: Store) -> Guidance:
+    status = store.status
+    if status == StoreStatus.CONNECTED:
+        return Guidance("Violet can use this store. Every scope it needs is granted.")
+    if status == StoreStatus.PENDING:
+        return Guidance("Waiting for the first check.")
+    if status == StoreStatus.MISSING_SCOPES:
+        missing = ", ".join(scope_label(p) for p in store.missing_scopes) or "one or more scopes"
+        return Guidance(
+            f"The API account is missing: {missing}.",
+            "BigCommerce does not let anyone change a store-level API account's scopes. Create a new "
+            "API account with all six scopes, then replace the credentials here.",
+            needs_new_account=True,
+        )
+    if status == StoreStatus.REVOKED:
+        return Guidance(
+            "Violet's access token no longer works: the API account was most likely deleted.",
+            "Create a new API account with all six scopes, then replace the credentials here.",
+            needs_new_account=True,
+        )
+    if status == StoreStatus.STORE_UNAVAILABLE:
+        return Guidance(
+            "BigCommerce says the store is unavailable: down for maintenance, upgrading, or suspended.",
+            "Nothing to do if it is maintenance: Violet keeps checking. If the store is suspended, "
+            "check your BigCommerce billing.",
+        )
+    if status == StoreStatus.UNREACHABLE:
+        return Guidance(
+            "Violet has not been able to reach BigCommerce for this store for a while.",
+            "Usually a passing problem on BigCommerce's side. Violet keeps trying; nothing to do yet.",
+        )
+    if status == StoreStatus.PAUSED:
+        return Guidance("Violet staff paused the checks of this store.", "Write to support@violet.io to know more.")
+    return Guidance("This store is disconnected: its credentials were deleted.", "Connect it again with a new API account.")
+
+
+def scope_rows(check: Check) -> list[dict]:
+    """The latest check's answer for each scope, in the guide's order and words."""
+    return [
+        {"label": scope.label, "param": scope.param, "state": check.scopes.get(scope.param, "unknown")}
+        for scope in REQUIRED_SCOPES
+    ]

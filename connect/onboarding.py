@@ -1,0 +1,201 @@
+"""One attempt at connecting a store (or replacing its credentials), from what
+the merchant typed, pasted or uploaded to a connected store or precise problems.
+
+1. Gather the values: the uploaded or pasted `.txt`, then the fields typed
+   (a typed value wins), then the secrets kept from the last attempt.
+2. The doctor: paste mistakes are caught without any network call.
+3. The throttle: live checks are limited per merchant and per address.
+4. The live check (token, store hash, every scope).
+5. Connect or replace through the store services; or keep, encrypted and for
+   a short while, the secrets that were fine, and say what to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from merchants.models import Merchant, User
+from stores import services
+from stores.bigcommerce.doctor import diagnose, parse_credentials_text
+from stores.bigcommerce.report import Outcome, Problem, Report
+from stores.models import Store
+from stores.status import StoreStatus
+from stores.verification import verify_credentials
+
+from . import throttle
+from .models import CredentialDraft
+
+SECRET_FIELDS = CredentialDraft.SECRET_FIELDS
+# After a live check fails, which secrets are still worth keeping.
+KEEP_AFTER = {
+    Outcome.INVALID_TOKEN: ("client_id", "client_secret"),
+    Outcome.STORE_NOT_FOUND: SECRET_FIELDS,
+    Outcome.STORE_UNAVAILABLE: SECRET_FIELDS,
+    Outcome.UNREACHABLE: SECRET_FIELDS,
+    # Scopes cannot be changed: a new API account brings all-new values.
+    Outcome.MISSING_SCOPES: (),
+}
+
+
+@dataclass
+class Attempt:
+    store: Store | None = None
+    report: Report | None = None
+    problems: list[Problem] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # field → last 4, never more
+    throttled_for: int = 0  # seconds to wait, when throttled
+    replaced: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.store is not None
+
+
+def draft_for(merchant: Merchant, user: User, target: str = "") -> CredentialDraft | None:
+    draft = CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).first()
+    if draft is not None and not CredentialDraft.objects.live().filter(pk=draft.pk).exists():
+        draft.delete()
+        return None
+    return draft
+
+
+def draft_discard(merchant: Merchant, user: User, target: str = "", fields=SECRET_FIELDS) -> None:
+    draft = draft_for(merchant, user, target)
+    if draft is None:
+        return
+    for name in fields:
+        setattr(draft, name, "")
+        setattr(draft, f"{name}_last4", "")
+    if draft.kept():
+        draft.save()
+    else:
+        draft.delete()
+
+
+@sensitive_variables("values", "typed", "parsed", "draft", "diagnosis")
+def _gather(typed: dict[str, str], file_text: str | bytes | None, draft: CredentialDraft | None):
+    values: dict[str, str] = {}
+    problems: list[Problem] = []
+    if file_text:
+        parsed, problems = parse_credentials_text(file_text)
+        if problems:
+            return values, problems
+        values.update({k: v for k, v in parsed.items() if v})
+    for name, value in typed.items():
+        if value and value.strip():
+            values[name] = value
+    if draft is not None:
+        for name in SECRET_FIELDS:
+            if not values.get(name) and getattr(draft, name):
+                values[name] = getattr(draft, name)
+    return values, problems
+
+
+@sensitive_variables("values", "keep", "draft")
+def _keep(merchant: Merchant, user: User, target: str, values: dict[str, str], keep) -> dict[str, str]:
+    """Keep these secrets (encrypted, short-lived) for the next attempt; forget the rest."""
+    keep = [name for name in keep if values.get(name)]
+    if not keep:
+        CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
+        return {}
+    draft = CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).first()
+    draft = draft or CredentialDraft(merchant=merchant, user=user, target=target)
+    for name in SECRET_FIELDS:
+        value = values.get(name, "").strip() if name in keep else ""
+        setattr(draft, name, value)
+        setattr(draft, f"{name}_last4", value[-4:])
+    draft.expires_at = CredentialDraft.new_expiry()
+    draft.save()
+    return draft.kept()
+
+
+@sensitive_variables("typed", "file_text", "values", "diagnosis")
+def connect_attempt(
+    *,
+    merchant: Merchant,
+    user: User,
+    typed: dict[str, str],
+    file_text: str | bytes | None = None,
+    client_address: str = "",
+    store: Store | None = None,
+) -> Attempt:
+    """Connect a new store, or with `store`, replace that store's credentials."""
+    target = store.store_hash if store else ""
+    draft = draft_for(merchant, user, target)
+    values, file_problems = _gather(typed, file_text, draft)
+    if file_problems:
+        return Attempt(problems=file_problems, kept=draft.kept() if draft else {})
+    if store is not None and not values.get("api_path") and not values.get("store_hash"):
+        values["store_hash"] = store.store_hash
+
+    diagnosis = diagnose(
+        api_path=values.get("api_path", ""),
+        store_hash=values.get("store_hash", ""),
+        client_id=values.get("client_id", ""),
+        client_secret=values.get("client_secret", ""),
+        access_token=values.get("access_token", ""),
+    )
+    if not diagnosis.ok:
+        flawed = {problem.field for problem in diagnosis.problems}
+        kept = _keep(merchant, user, target, values, [n for n in SECRET_FIELDS if n not in flawed])
+        return Attempt(problems=diagnosis.problems, kept=kept)
+    credentials = diagnosis.credentials
+    if store is not None and credentials.store_hash != store.store_hash:
+        kept = _keep(merchant, user, target, values, SECRET_FIELDS)
+        problem = Problem(
+            "api_path",
+            "other_store",
+            f"These credentials are for another store ({credentials.store_hash}), not "
+            f"{store.store_hash}. Create the API account in this store's control panel.",
+        )
+        return Attempt(problems=[problem], kept=kept)
+
+    wait = _throttled(merchant, client_address)
+    if wait:
+        return Attempt(throttled_for=wait, kept=_keep(merchant, user, target, values, SECRET_FIELDS))
+
+    report, duration_ms = verify_credentials(credentials)
+    if not report.ok:
+        kept = _keep(merchant, user, target, values, KEEP_AFTER.get(report.outcome, ()))
+        return Attempt(report=report, problems=report.problems, kept=kept)
+
+    existing = Store.objects.filter(store_hash=credentials.store_hash).first()
+    try:
+        with transaction.atomic():
+            if existing is not None and existing.merchant_id == merchant.pk and existing.status != StoreStatus.DISCONNECTED:
+                connected = services.store_replace_credentials(
+                    store=existing, credentials=credentials, report=report, user=user, duration_ms=duration_ms
+                )
+                replaced = True
+            else:
+                connected = services.store_connect(
+                    merchant=merchant, credentials=credentials, report=report, user=user, duration_ms=duration_ms
+                )
+                replaced = False
+            CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
+    except services.StoreOwnedElsewhere:
+        CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
+        problem = Problem(
+            "",
+            "owned_elsewhere",
+            "This store is already connected to Violet under another account, so it cannot be "
+            "connected here. If you think this is a mistake, write to support@violet.io.",
+        )
+        return Attempt(report=report, problems=[problem])
+    return Attempt(store=connected, report=report, replaced=replaced)
+
+
+def _throttled(merchant: Merchant, client_address: str) -> int:
+    """Seconds to wait before another live check, or 0 to go ahead."""
+    window = settings.CONNECT_THROTTLE_WINDOW_SECONDS
+    ok_merchant = throttle.allow(
+        f"connect:merchant:{merchant.pk}", limit=settings.CONNECT_THROTTLE_PER_MERCHANT, window_seconds=window
+    )
+    ok_address = throttle.allow(
+        f"connect:address:{client_address}", limit=settings.CONNECT_THROTTLE_PER_ADDRESS, window_seconds=window
+    )
+    return 0 if ok_merchant and ok_address else throttle.retry_after(window)
