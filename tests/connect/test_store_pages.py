@@ -1,0 +1,142 @@
+"""Store pages: dashboard, store page, check now, replace credentials, disconnect."""
+
+import pytest
+import responses
+from django.urls import reverse
+
+from stores import services
+from stores.bigcommerce.report import Outcome
+from stores.models import Credential, Store
+from tests.conftest import client_for
+from tests.connect.test_wizard import API_PATH, CLIENT_ID, HASH, SECRET, TOKEN, assert_no_secret, fields
+from tests.fake_bigcommerce import FakeBigCommerce
+from tests.reports import credentials, report
+
+NEW_TOKEN = "n3wt0k3nzyxwvutsrqponmlkjihgfed"
+
+
+@pytest.fixture
+def bigcommerce():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeBigCommerce(rsps)
+        fake.add_token(HASH, TOKEN)
+        fake.add_token(HASH, NEW_TOKEN)
+        yield fake
+
+
+@pytest.fixture
+def store(acme, alice):
+    creds = credentials(HASH, token=TOKEN)
+    creds = type(creds)(store_hash=HASH, access_token=TOKEN, client_id=CLIENT_ID, client_secret=SECRET)
+    return services.store_connect(merchant=acme, credentials=creds, report=report(store_hash=HASH), user=alice)
+
+
+def page(client, name, *args):
+    return client.get(reverse(f"connect:{name}", args=["acme", *args]))
+
+
+def test_dashboard_shows_status_plan_and_what_to_do(alice, store):
+    services.store_record_check(store_id=store.pk, report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]), trigger="schedule", started_at=store.created_at, duration_ms=1)
+    services.store_record_check(store_id=store.pk, report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]), trigger="schedule", started_at=store.created_at, duration_ms=1)
+    body = page(client_for(alice), "dashboard").content.decode()
+    assert "Acme Outfitters" in body and "acme.example" in body and "Plus" in body
+    assert "badge-missing_scopes" in body and "Carts: modify" in body
+    assert "Create a new API account" in body
+
+
+def test_store_page_shows_history_scopes_and_no_secret(alice, store):
+    body = page(client_for(alice), "store_detail", HASH).content.decode()
+    assert "Scopes at the last check" in body and "Checkouts: modify" in body and "Granted" in body
+    assert "Onboarding" in body and "Pending → <strong>Connected</strong>" in body
+    assert_no_secret(body)
+
+
+def test_members_read_but_see_no_actions(bob, store):
+    body = page(client_for(bob), "store_detail", HASH).content.decode()
+    assert "Acme Outfitters" in body
+    assert "Replace credentials" not in body and "Disconnect" not in body and "Check now" not in body
+
+
+@pytest.mark.parametrize("name,method", [("store_check_now", "post"), ("store_replace", "get"), ("store_replace", "post"), ("store_disconnect", "get"), ("store_disconnect", "post")])
+def test_members_cannot_change_anything(bob, store, name, method):
+    response = getattr(client_for(bob), method)(reverse(f"connect:{name}", args=["acme", HASH]))
+    assert response.status_code == 403
+    store.refresh_from_db()
+    assert store.status == "connected" and Credential.objects.filter(store=store).exists()
+
+
+def test_check_now_queues_one_check_and_is_throttled(alice, store, monkeypatch):
+    sent = []
+    monkeypatch.setattr("stores.tasks.check_stores.delay", lambda *args: sent.append(args))
+    client = client_for(alice)
+    url = reverse("connect:store_check_now", args=["acme", HASH])
+    response = client.post(url, follow=True)
+    assert "Check queued" in response.content.decode()
+    assert len(sent) == 1 and sent[0][0] == [store.pk] and sent[0][2] == "merchant"
+    assert not any(TOKEN in repr(arg) for arg in sent[0])  # ids and a claim token, never secrets
+    response = client.post(url, follow=True)
+    assert "a moment ago" in response.content.decode()
+    assert len(sent) == 1
+
+
+def test_replace_credentials_validates_then_swaps(alice, store, bigcommerce):
+    url = reverse("connect:store_replace", args=["acme", HASH])
+    response = client_for(alice).post(url, {"access_token": NEW_TOKEN, "client_id": CLIENT_ID, "client_secret": SECRET})
+    assert response.status_code == 302
+    assert Credential.objects.get(store=store).access_token == NEW_TOKEN
+    assert store.checks.filter(trigger="replace").exists()
+
+
+def test_replace_with_bad_credentials_keeps_the_old_ones(alice, store, bigcommerce):
+    url = reverse("connect:store_replace", args=["acme", HASH])
+    response = client_for(alice).post(url, fields(access_token="q" * 31))
+    assert response.status_code == 422
+    assert Credential.objects.get(store=store).access_token == TOKEN
+
+
+def test_replace_with_another_stores_credentials_is_refused(alice, store, bigcommerce):
+    url = reverse("connect:store_replace", args=["acme", HASH])
+    response = client_for(alice).post(url, fields(api_path="https://api.bigcommerce.com/stores/other77/v3/"))
+    assert response.status_code == 422
+    assert "for another store" in response.content.decode()
+    assert bigcommerce.calls == 0
+
+
+def test_disconnect_asks_then_deletes_the_secrets_and_keeps_history(alice, store):
+    client = client_for(alice)
+    confirm = page(client, "store_disconnect", HASH)
+    assert "Disconnect and delete the credentials" in confirm.content.decode()
+    response = client.post(reverse("connect:store_disconnect", args=["acme", HASH]))
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert store.status == "disconnected"
+    assert not Credential.objects.filter(store=store).exists()
+    assert store.checks.exists()
+    assert "Connect it again" in page(client, "store_detail", HASH).content.decode()
+
+
+def test_reconnect_after_disconnect_through_the_wizard(alice, store, bigcommerce):
+    client = client_for(alice)
+    client.post(reverse("connect:store_disconnect", args=["acme", HASH]))
+    response = client.post(reverse("connect:wizard_credentials", args=["acme"]), fields())
+    assert response.status_code == 302
+    assert Store.objects.get(store_hash=HASH).status == "connected"
+
+
+def test_strangers_get_404_on_every_store_page(charlie, store):
+    client = client_for(charlie)
+    for name, method in [("store_detail", "get"), ("store_check_now", "post"), ("store_replace", "get"), ("store_replace", "post"), ("store_disconnect", "get"), ("store_disconnect", "post")]:
+        assert getattr(client, method)(reverse(f"connect:{name}", args=["acme", HASH])).status_code == 404
+    store.refresh_from_db()
+    assert store.status == "connected"
+
+
+def test_forget_kept_cannot_target_another_merchants_store(charlie, store, globex):
+    response = client_for(charlie).post(reverse("connect:forget_kept", args=["globex"]), {"field": "access_token", "target": HASH})
+    assert response.status_code == 404
+
+
+def test_api_path_is_kept_after_a_failed_attempt_but_no_secret_is(alice, bigcommerce):
+    body = client_for(alice).post(reverse("connect:wizard_credentials", args=["acme"]), fields(access_token="q" * 31)).content.decode()
+    assert f'value="{API_PATH}"' in body
+    assert_no_secret(body)

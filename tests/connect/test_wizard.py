@@ -1,0 +1,252 @@
+"""The onboarding wizard's forms: every error message, nothing lost, no secret
+ever sent back to the browser or stored in the session."""
+
+import pytest
+import responses
+from django.contrib.sessions.models import Session
+from django.test import override_settings
+from django.urls import reverse
+
+from connect.models import CredentialDraft
+from stores.models import Credential, Store
+from tests.conftest import client_for
+from tests.fake_bigcommerce import ALL_SCOPES, FakeBigCommerce
+
+HASH = "k9x2mq7"
+TOKEN = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p"
+CLIENT_ID = "q9w8e7r6t5y4u3i2o1p0a9s8d7f6g5"
+SECRET = "3f2a9c8b7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a"
+API_PATH = f"https://api.bigcommerce.com/stores/{HASH}/v3/"
+SECRETS = (TOKEN, CLIENT_ID, SECRET)
+TXT = f"""ACCESS TOKEN: {TOKEN}
+CLIENT NAME: Violet
+API PATH: {API_PATH}
+CLIENT ID: {CLIENT_ID}
+CLIENT SECRET: {SECRET}
+"""
+
+
+@pytest.fixture
+def bigcommerce():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeBigCommerce(rsps)
+        fake.add_token(HASH, TOKEN)
+        yield fake
+
+
+@pytest.fixture
+def url():
+    return reverse("connect:wizard_credentials", args=["acme"])
+
+
+def fields(**overrides):
+    data = {"api_path": API_PATH, "client_id": CLIENT_ID, "client_secret": SECRET, "access_token": TOKEN}
+    data.update(overrides)
+    return data
+
+
+def assert_no_secret(text: str, secrets=SECRETS):
+    for secret in secrets:
+        for i in range(len(secret) - 7):
+            assert secret[i : i + 8] not in text, f"a slice of a secret leaked: {secret[i:i+8]}"
+
+
+def assert_no_secret_in_sessions():
+    for session in Session.objects.all():
+        assert_no_secret(str(session.get_decoded()))
+        assert_no_secret(session.session_data)
+
+
+def test_the_four_steps_in_the_guides_words(alice):
+    client = client_for(alice)
+    step1 = client.get(reverse("connect:wizard_account", args=["acme"])).content.decode()
+    assert "Settings → API → Store-level API accounts" in step1 and "Create API account" in step1
+    step2 = client.get(reverse("connect:wizard_scopes", args=["acme"])).content.decode()
+    for label in ("Customers: modify", "Information &amp; settings: read-only", "Orders: modify",
+                  "Products: read-only", "Carts: modify", "Checkouts: modify"):
+        assert label in step2
+    assert step2.count('type="checkbox"') == 6
+    step3 = client.get(reverse("connect:wizard_save", args=["acme"])).content.decode()
+    assert "only once" in step3
+    step4 = client.get(reverse("connect:wizard_credentials", args=["acme"])).content.decode()
+    for label in (">API path<", ">Client ID<", ">Client secret<", ">Access token<", ">Next<"):
+        assert label in step4
+
+
+def test_happy_path_connects_the_store(alice, bigcommerce, url):
+    client = client_for(alice)
+    response = client.post(url, fields())
+    assert response.status_code == 302
+    assert response["Location"] == reverse("connect:store_detail", args=["acme", HASH])
+    store = Store.objects.get(store_hash=HASH)
+    assert store.status == "connected" and store.merchant.slug == "acme"
+    assert (store.name, store.plan_name, store.currency, store.weight_units, store.dimension_units) == (
+        "Acme Outfitters", "Plus", "USD", "LB", "Inches")
+    credential = Credential.objects.get(store=store)
+    assert (credential.access_token, credential.client_id, credential.client_secret) == (TOKEN, CLIENT_ID, SECRET)
+    page = client.get(response["Location"]).content.decode()
+    assert "is connected to Violet" in page
+    assert_no_secret(page)
+    assert_no_secret_in_sessions()
+    assert not CredentialDraft.objects.exists()
+
+
+def test_surrounding_spaces_are_trimmed_silently(alice, bigcommerce, url):
+    response = client_for(alice).post(url, fields(access_token=f"  {TOKEN}\n", api_path=f" {API_PATH} "))
+    assert response.status_code == 302
+    assert Credential.objects.get().access_token == TOKEN
+
+
+def test_a_token_with_an_inner_space_is_caught_before_any_call(alice, bigcommerce, url):
+    broken = TOKEN[:11] + " " + TOKEN[11:]
+    response = client_for(alice).post(url, fields(access_token=broken))
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Access token" in body and "space" in body and "character 12" in body
+    assert bigcommerce.calls == 0
+    assert not Store.objects.exists()
+    assert_no_secret(body)
+    # The fine secrets are kept server-side, encrypted, shown only by their end.
+    assert f"…{SECRET[-4:]}" in body and f"…{CLIENT_ID[-4:]}" in body
+    draft = CredentialDraft.objects.get()
+    assert draft.client_secret == SECRET and draft.access_token == ""
+    # The API path is not secret and is kept in the form.
+    assert f'value="{API_PATH}"' in body
+    assert_no_secret_in_sessions()
+
+
+def test_kept_secrets_complete_the_next_attempt(alice, bigcommerce, url):
+    client = client_for(alice)
+    client.post(url, fields(access_token=TOKEN[:5] + "\u200b" + TOKEN[5:]))
+    response = client.post(url, {"api_path": API_PATH, "access_token": TOKEN})
+    assert response.status_code == 302
+    assert Credential.objects.get().client_secret == SECRET
+
+
+def test_a_kept_secret_can_be_replaced(alice, bigcommerce, url):
+    client = client_for(alice)
+    client.post(url, fields(access_token="x"))
+    assert CredentialDraft.objects.get().client_secret == SECRET
+    client.post(reverse("connect:forget_kept", args=["acme"]), {"field": "client_secret"})
+    draft = CredentialDraft.objects.get()
+    assert draft.client_secret == "" and draft.client_id == CLIENT_ID
+
+
+def test_missing_scope_names_it_and_explains_the_fix(alice, bigcommerce, url):
+    bigcommerce.add_token(HASH, TOKEN, ALL_SCOPES - {"store_checkout"})
+    response = client_for(alice).post(url, fields())
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Checkouts: modify" in body
+    assert "does not let anyone change a store-level API account" in body
+    assert reverse("connect:wizard_scopes", args=["acme"]) in body
+    assert not Store.objects.exists()
+    assert not CredentialDraft.objects.exists()  # a new account brings all-new values
+
+
+def test_read_only_variants_do_not_satisfy_modify(alice, bigcommerce, url):
+    read_only = {"store_v2_customers_read_only", "store_v2_information_read_only", "store_v2_orders_read_only",
+                 "store_v2_products_read_only", "store_cart_read_only", "store_checkout_read_only"}
+    bigcommerce.add_token(HASH, TOKEN, read_only)
+    body = client_for(alice).post(url, fields()).content.decode()
+    for label in ("Customers: modify", "Orders: modify", "Carts: modify", "Checkouts: modify"):
+        assert label in body
+
+
+def test_a_bad_token_is_named_beside_its_field_and_the_rest_is_kept(alice, bigcommerce, url):
+    other = "z" * 31
+    response = client_for(alice).post(url, fields(access_token=other))
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert 'id="id_access_token_error"' in body
+    draft = CredentialDraft.objects.get()
+    assert draft.access_token == "" and draft.client_secret == SECRET
+
+
+def test_a_wrong_store_hash_is_named_beside_the_api_path(alice, bigcommerce, url):
+    response = client_for(alice).post(url, fields(api_path="https://api.bigcommerce.com/stores/zzzz999/v3/"))
+    assert response.status_code == 422
+    assert 'id="id_api_path_error"' in response.content.decode()
+
+
+def test_a_foreign_host_is_refused_without_a_call(alice, bigcommerce, url):
+    response = client_for(alice).post(url, fields(api_path=f"https://evil.example/stores/{HASH}/v3/"))
+    assert response.status_code == 422
+    assert bigcommerce.calls == 0
+
+
+def test_swapped_token_and_secret_are_recognised(alice, bigcommerce, url):
+    body = client_for(alice).post(url, fields(access_token=SECRET, client_secret=TOKEN)).content.decode()
+    assert "Client secret" in body and bigcommerce.calls == 0
+
+
+def test_the_txt_file_upload(alice, bigcommerce, url):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("Violet.txt", TXT.encode(), content_type="text/plain")
+    response = client_for(alice).post(url, {"credentials_file": upload})
+    assert response.status_code == 302
+    assert Credential.objects.get().client_id == CLIENT_ID
+
+
+def test_the_txt_pasted(alice, bigcommerce, url):
+    response = client_for(alice).post(url, {"credentials_text": "\r\n" + TXT.replace("\n", "\r\n")})
+    assert response.status_code == 302
+
+
+def test_a_binary_file_gets_a_clear_message(alice, bigcommerce, url):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    response = client_for(alice).post(url, {"credentials_file": upload})
+    assert response.status_code == 422
+    assert "file" in response.content.decode().lower()
+    assert not Store.objects.exists()
+
+
+def test_oversized_values_get_a_4xx_not_a_500(alice, bigcommerce, url):
+    response = client_for(alice).post(url, fields(access_token="a" * 1_000_000))
+    assert 400 <= response.status_code < 500
+    assert not Store.objects.exists()
+
+
+def test_a_store_connected_elsewhere_is_refused_without_naming_anyone(alice, charlie, bigcommerce, url):
+    client_for(charlie).post(reverse("connect:wizard_credentials", args=["globex"]), fields())
+    assert Store.objects.get().merchant.slug == "globex"
+    response = client_for(alice).post(url, fields())
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "already connected to Violet under another account" in body
+    assert "Globex" not in body and "charlie" not in body
+    assert Credential.objects.get().store.merchant.slug == "globex"
+
+
+@override_settings(CONNECT_THROTTLE_PER_MERCHANT=3)
+def test_live_checks_are_throttled_per_merchant(alice, bigcommerce, url):
+    from django.core.cache import cache
+
+    cache.clear()
+    client = client_for(alice)
+    for _ in range(3):
+        assert client.post(url, fields(access_token="z" * 31)).status_code == 422
+    calls = bigcommerce.calls
+    response = client.post(url, fields())
+    assert response.status_code == 429
+    assert "Too many checks" in response.content.decode()
+    assert bigcommerce.calls == calls  # no call while throttled
+    assert CredentialDraft.objects.get().access_token == TOKEN  # nothing lost
+
+
+def test_members_and_strangers_cannot_use_the_wizard(bob, charlie, bigcommerce, url):
+    assert client_for(bob).get(url).status_code == 403
+    assert client_for(bob).post(url, fields()).status_code == 403
+    assert client_for(charlie).post(url, fields()).status_code == 404
+    assert not Store.objects.exists() and bigcommerce.calls == 0
+
+
+def test_csrf_is_enforced(alice, url):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post(url, fields()).status_code == 403
