@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import scopes as sc
-from sandbox.faults import DEFAULT_WINDOW_MS, FaultSet, RateWindow, quota_for_plan
+from sandbox.faults import FaultSet, RateWindow, quota_for_plan
 
 ALPHANUM = string.ascii_lowercase + string.digits
 DEFAULT_LOG_SIZE = 10_000
@@ -48,7 +48,8 @@ PROFILE_TEMPLATE: dict[str, Any] = {
         "raw_offset": -21600,
         "dst_offset": -18000,
         "dst_correction": True,
-        "date_format": {"display": "M jS Y", "export": "M jS Y", "extended_display": "M jS Y @ g:i A"},
+        "date_format": {"display": "M jS Y", "export": "M jS Y",
+                        "extended_display": "M jS Y @ g:i A"},
     },
     "language": "en",
     "currency": "USD",
@@ -245,6 +246,8 @@ class Settings:
     """Switches that apply to every store."""
 
     latency_ms: int = 0
+    #: Every store answers 503 (a platform-wide maintenance window).
+    maintenance: bool = False
     enforce_quota: bool = False
     #: ``"json"`` (v3 error body) or ``"text"`` (plain text, as some real 401s are).
     auth_error_style: str = "json"
@@ -254,6 +257,7 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_ms": self.latency_ms,
+            "maintenance": self.maintenance,
             "enforce_quota": self.enforce_quota,
             "auth_error_style": self.auth_error_style,
             "strict_slashes": self.strict_slashes,
@@ -377,11 +381,12 @@ class SandboxState:
             raise SandboxError("prefix must be [a-z0-9]+")
         width = max(len(str(start + count - 1)), 10 - len(prefix))
         granted = sc.normalise(scopes if scopes is not None else sc.PORTAL_REQUIRED)
+        hashes = [f"{prefix}{index:0{width}d}" for index in range(start, start + count)]
+        clashes = [h for h in hashes if h in self.stores]
+        if clashes:
+            raise SandboxError(f"{len(clashes)} stores already exist, e.g. {clashes[0]}", 409)
         created: list[tuple[str, str, str]] = []
-        for index in range(start, start + count):
-            store_hash = f"{prefix}{index:0{width}d}"
-            if store_hash in self.stores:
-                raise SandboxError(f"store {store_hash} already exists", 409)
+        for index, store_hash in enumerate(hashes, start):
             store = Store(hash=store_hash, profile=default_profile(store_hash, index + 1))
             if plan_name != "Standard":
                 store.update_profile({"plan_name": plan_name, "plan_level": plan_name})
@@ -457,6 +462,7 @@ class SandboxState:
             "stores": len(self.stores),
             "accounts": len(self.accounts),
             "uptime_s": round(time.time() - self.started, 3),
+            "process_cpu_s": round(time.process_time(), 3),
         }
 
     def reset(self, *, log: bool = True, counters: bool = True, windows: bool = True,
@@ -498,7 +504,6 @@ def default_profile(store_hash: str, number: int) -> dict[str, Any]:
 
 __all__ = [
     "Account",
-    "DEFAULT_WINDOW_MS",
     "SandboxError",
     "SandboxState",
     "Settings",

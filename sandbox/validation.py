@@ -66,7 +66,7 @@ def errors(schema: dict[str, Any], value: Any, path: str = "$") -> list[str]:
     """All validation errors of ``value`` against ``schema``; ``[]`` means valid."""
     found: list[str] = []
     _check(schema, value, path, found)
-    return found
+    return list(dict.fromkeys(found))  # allOf branches can repeat a message
 
 
 def _check(schema: dict[str, Any], value: Any, path: str, out: list[str]) -> None:

@@ -8,7 +8,6 @@ Bodies that never change are encoded once, here.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -62,8 +61,7 @@ NOT_FOUND_BODY = {
     "v2": dumps(v2_error(404, "The requested resource was not found.")),
     "v3": dumps(v3_error(404, "The requested resource was not found.")),
 }
-UNAUTHORIZED_BODY = dumps(v3_error(401, "Unauthorized: the access token is missing or invalid "
-                                        "for this store."))
+UNAUTHORIZED_BODY = dumps(v3_error(401, "Unauthorized"))
 UNAUTHORIZED_TEXT = b"Unauthorized"
 MAINTENANCE_BODY = {
     "v2": dumps(v2_error(503, "The store is currently unavailable (down for maintenance).")),
@@ -282,13 +280,12 @@ def new_cart(post: dict[str, Any], currency_code: str) -> dict[str, Any]:
         total += price * quantity
         physical.append({
             "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cart_id}/{index}")),
-            "parent_id": None,
             "variant_id": item.get("variant_id", item.get("product_id", 0)),
             "product_id": item.get("product_id", 0),
             "sku": f"SKU-{item.get('product_id', 0)}",
             "name": item.get("name", f"Product {item.get('product_id', 0)}"),
             "quantity": quantity,
-            "is_taxable": True,
+            "taxable": True,
             "discounts": [],
             "coupons": [],
             "discount_amount": 0,
@@ -329,7 +326,7 @@ def cart(data: dict[str, Any]) -> dict[str, Any]:
 
 def checkout(data: dict[str, Any]) -> dict[str, Any]:
     """The checkout of a cart (BigCommerce's checkout id is the cart id)."""
-    cart_view = {k: v for k, v in cart(data).items() if k not in ("locale", "parent_id")}
+    cart_view = {k: v for k, v in cart(data).items() if k != "locale"}
     cart_view["line_items"] = {
         "physical_items": [{k: v for k, v in item.items() if v is not None}
                            for item in data["line_items"]["physical_items"]],
@@ -345,7 +342,6 @@ def checkout(data: dict[str, Any]) -> dict[str, Any]:
         "taxes": [],
         "coupons": [],
         "fees": [],
-        "order_id": None,
         "shipping_cost_total_inc_tax": 0,
         "shipping_cost_total_ex_tax": 0,
         "handling_cost_total_inc_tax": 0,
@@ -362,8 +358,6 @@ def checkout(data: dict[str, Any]) -> dict[str, Any]:
     billing = data.get("_billing_address")
     if billing is not None:
         body["billing_address"] = billing
-    if body["order_id"] is None:
-        del body["order_id"]
     return body
 
 
@@ -382,7 +376,3 @@ def checkout_not_found(checkout_id: str) -> dict[str, Any]:
 def hook(data: dict[str, Any]) -> dict[str, Any]:
     """A webhook as the hooks API shows it."""
     return dict(data)
-
-
-def unix_now() -> int:
-    return int(time.time())
