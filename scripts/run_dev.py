@@ -1,7 +1,11 @@
-"""Start the portal for development: web server, Celery worker and beat.
+"""Start the portal for development: the BigCommerce sandbox, the web server,
+a Celery worker and beat.
 
-Used by `make run`. Every process shares this terminal's output; Ctrl-C stops
-them all, and if one of them dies the others are stopped too.
+Used by `make run`. Unless BIGCOMMERCE_API_URL is set, the portal talks to
+the sandbox on loopback, and the sandbox writes its demo API accounts as
+BigCommerce-style .txt files under var/sandbox-credentials/ to paste or upload.
+Every process shares this terminal; Ctrl-C stops them all, and if one of them
+dies the others are stopped too.
 """
 
 from __future__ import annotations
@@ -16,30 +20,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+CREDENTIALS_DIR = ROOT / "var" / "sandbox-credentials"
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, seconds: float = 20) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        if process.poll() is not None:
+            raise SystemExit(f"The sandbox exited with {process.returncode} before it was ready.")
+        time.sleep(0.1)
+    raise SystemExit("The sandbox did not start within 20 seconds.")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--sandbox-port", type=int, default=8100)
     args = parser.parse_args()
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    processes = {
-        "web": [PYTHON, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
-        "worker": [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"],
-        "beat": [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"],
-    }
     running: dict[str, subprocess.Popen] = {}
-    for name, command in processes.items():
-        running[name] = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
-
-    url = f"http://{args.host}:{args.port}/"
-    print(f"\n  Violet Connect is starting at {url}  (staff console: {url}admin/)")
-    print("  Log in with one of the demo logins printed above. Ctrl-C stops everything.\n", flush=True)
 
     def stop(*_):
-        for process in running.values():
+        for process in reversed(running.values()):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -50,6 +56,40 @@ def main() -> int:
                 process.kill()
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+
+    use_sandbox = "BIGCOMMERCE_API_URL" not in os.environ
+    if use_sandbox:
+        ready = ROOT / "var" / "sandbox.ready"
+        ready.unlink(missing_ok=True)
+        running["sandbox"] = subprocess.Popen(  # noqa: S603
+            [PYTHON, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(args.sandbox_port),
+             "--write-credentials", str(CREDENTIALS_DIR), "--ready-file", str(ready), "--quiet"],
+            cwd=ROOT, env=env,
+        )
+        env["BIGCOMMERCE_API_URL"] = wait_for_file(ready, running["sandbox"])
+        subprocess.run(  # noqa: S603
+            [PYTHON, "manage.py", "seed_demo", "--sandbox-credentials", str(CREDENTIALS_DIR)],
+            cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL,
+        )
+
+    running["web"] = subprocess.Popen(  # noqa: S603
+        [PYTHON, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"], cwd=ROOT, env=env
+    )
+    running["worker"] = subprocess.Popen(  # noqa: S603
+        [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"], cwd=ROOT, env=env
+    )
+    running["beat"] = subprocess.Popen(  # noqa: S603
+        [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"], cwd=ROOT, env=env
+    )
+
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\n  Violet Connect is starting at {url}  (staff console: {url}admin/)")
+    print("  Log in with one of the demo logins printed above.")
+    if use_sandbox:
+        print(f"  BigCommerce is the sandbox at {env['BIGCOMMERCE_API_URL']}; Acme's demo store is connected.")
+        print(f"  API accounts to paste or upload in the wizard: {CREDENTIALS_DIR.relative_to(ROOT)}/*.txt")
+    print("  Ctrl-C stops everything.\n", flush=True)
+
     try:
         while True:
             for name, process in running.items():

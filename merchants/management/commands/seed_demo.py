@@ -11,11 +11,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the logins as JSON.")
+        parser.add_argument(
+            "--sandbox-credentials",
+            metavar="DIR",
+            help="Also connect the demo stores whose .txt files the sandbox wrote there.",
+        )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("seed_demo creates accounts with public passwords: not in production.")
         people = seed_demo()
+        if options["sandbox_credentials"]:
+            from pathlib import Path
+
+            from stores.demo import connect_demo_stores
+
+            for line in connect_demo_stores(Path(options["sandbox_credentials"])):
+                self.stderr.write(line)
         logins = [
             {"email": p.email, "password": p.password, "merchant": p.merchant, "role": p.role}
             for p in people
