@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "connect",
     "notifications",
     "ops",
+    "api",
 ]
 # Uploaded .txt files are tiny; anything big is refused before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -177,7 +178,10 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 # A message a dead worker had taken goes back on the queue after this long
 # (Redis). Longer than any task; short enough that a lost check is soon redone.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300),
+    # How often live workers sweep for messages a dead worker held (Redis).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
+    "unacked_restore_throttle": 1,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
