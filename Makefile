@@ -26,6 +26,12 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Benchmarks against the sandbox, PostgreSQL, Redis and real workers (never part of `make test`).
+## `make bench BENCH_QUICK=1` runs the same figures at about a tenth of the size.
+bench: install
+	@bash scripts/services.sh
+	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick,)
+
 lint: install
 	$(BIN)/ruff check .
 

@@ -16,27 +16,18 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 
 from . import services
+from .services import CheckResult
 from .bigcommerce.client import AiohttpTransport, BigCommerceClient
-from .bigcommerce.report import Credentials, Report
+from .bigcommerce.report import Credentials
 from .bigcommerce.validation import validate
 from .models import Credential
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class CheckResult:
-    store_id: int
-    report: Report
-    started_at: datetime
-    duration_ms: int
 
 
 class _LoopThread:
@@ -114,15 +105,5 @@ def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = 
     items = load_credentials(store_ids, claim_token=claim_token)
     concurrency = settings.FLEET_CHECKS_IN_FLIGHT
     results = _engine.run(lambda client: _check_many(client, items, concurrency))
-    recorded = 0
-    for result in results:
-        check = services.store_record_check(
-            store_id=result.store_id,
-            report=result.report,
-            trigger=trigger,
-            started_at=result.started_at,
-            duration_ms=result.duration_ms,
-            claim_token=claim_token,
-        )
-        recorded += check is not None
-    return recorded
+    checks = services.store_record_checks(results=results, trigger=trigger, claim_token=claim_token)
+    return len(checks)

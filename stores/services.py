@@ -9,11 +9,12 @@ writers can never announce the same change twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from merchants.models import Merchant
@@ -62,6 +63,8 @@ def _apply_profile(store: Store, profile: dict[str, Any] | None, now: datetime) 
     """Copy the fields of GET /v2/store onto the store; the names of those that changed."""
     if not profile:
         return []
+    if profile == store.profile:
+        return []
     changed = []
     for key, column in PROFILE_COLUMNS.items():
         if key not in profile:
@@ -82,6 +85,7 @@ def _problem_text(report: Report) -> str:
 
 
 def _check_row(store: Store, report: Report, *, trigger: str, started_at: datetime, duration_ms: int) -> Check:
+    as_dict = report.to_dict(evidence=True)
     return Check(
         store=store,
         trigger=trigger,
@@ -89,8 +93,8 @@ def _check_row(store: Store, report: Report, *, trigger: str, started_at: dateti
         duration_ms=duration_ms,
         outcome=str(report.outcome),
         scopes={param: str(state) for param, state in report.scopes.items()},
-        problems=report.to_dict()["problems"],
-        evidence=report.to_dict(evidence=True)["exchanges"],
+        problems=as_dict["problems"],
+        evidence=as_dict["exchanges"],
     )
 
 
@@ -194,6 +198,139 @@ def _clear_streak_and_claim(store: Store) -> None:
     store.claimed_until = None
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """One finished check, ready to be recorded."""
+
+    store_id: int
+    report: Report
+    started_at: datetime
+    duration_ms: int
+
+
+RECORDED_STORE_FIELDS = (
+    "last_checked_at", "next_check_at", "claim_token", "claimed_until", "failure_count", "failing_since",
+    "suspected_status", "suspected_since", "problem", "missing_scopes", "status", "status_changed_at",
+    "profile", "profile_updated_at", *PROFILE_COLUMNS.values(),
+)
+
+
+def _bulk_update_changed(stores: list[Store], before: dict[int, tuple]) -> None:
+    """Write only the fields each store changed, one statement per distinct set
+    of fields, run with executemany (one round trip with psycopg 3's pipeline).
+
+    Django's `bulk_update` builds a CASE expression per field and row; at a
+    hundred stores a batch that costs more than the checks themselves.
+    """
+    groups: dict[tuple[str, ...], list[Store]] = {}
+    for store in stores:
+        old = before[store.pk]
+        fields = tuple(
+            name for name, value in zip(RECORDED_STORE_FIELDS, old, strict=True) if getattr(store, name) != value
+        )
+        if fields:
+            groups.setdefault(fields, []).append(store)
+    quote = connection.ops.quote_name
+    table = quote(Store._meta.db_table)
+    for names, members in groups.items():
+        fields = [Store._meta.get_field(name) for name in names]
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        sql = f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 - names from model metadata
+        rows = [
+            [field.get_db_prep_save(getattr(store, field.attname), connection) for field in fields] + [store.pk]
+            for store in members
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def _snapshot(store: Store) -> tuple:
+    return tuple(getattr(store, name) for name in RECORDED_STORE_FIELDS)
+
+
+def store_record_checks(
+    *,
+    results: list[CheckResult],
+    trigger: str,
+    claim_token: str = "",
+    policy: lifecycle.Policy | None = None,
+) -> list[Check]:
+    """Record finished checks and apply the status rules, all in one transaction.
+
+    1. Lock the stores' rows (so no other writer decides them meanwhile).
+    2. Skip a store whose claim is no longer `claim_token` (its lease ran out
+       and another worker re-claimed it): one store is never decided twice.
+    3. Decide each store's status with `lifecycle.decide`.
+    4. Write the checks, the stores and the status changes in three bulk
+       statements, whatever the batch's size.
+    """
+    policy = policy or check_policy()
+    now = timezone.now()
+    with transaction.atomic():
+        stores = Store.objects.select_for_update().in_bulk([result.store_id for result in results])
+        before = {pk: _snapshot(store) for pk, store in stores.items()}
+        checks: list[Check] = []
+        changed: list[Store] = []
+        flips: list[tuple[Store, str, str, Check]] = []
+        for result in results:
+            store = stores.get(result.store_id)
+            if store is None or (claim_token and store.claim_token != claim_token):
+                continue
+            check = _check_row(store, result.report, trigger=trigger, started_at=result.started_at,
+                               duration_ms=result.duration_ms)
+            checks.append(check)
+            changed.append(store)
+            old = store.status
+            if _decide(store, result.report, now=now, policy=policy):
+                reason = _problem_text(result.report) or _flip_reason(old, store.status, result.report)
+                flips.append((store, old, reason, check))
+        Check.objects.bulk_create(checks)
+        _bulk_update_changed(changed, before)
+        StatusChange.objects.bulk_create(
+            StatusChange(store=store, old_status=old, new_status=store.status, reason=reason, check_run=check,
+                         created_at=now)
+            for store, old, reason, check in flips
+        )
+    return checks
+
+
+def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Policy) -> bool:
+    """Apply one report to the (locked) store in memory; True if its status flipped."""
+    store.last_checked_at = now
+    if store.status in UNCHECKED_STATUSES:
+        _clear_streak_and_claim(store)
+        return False
+    decision = lifecycle.decide(
+        status=store.status,
+        outcome=report.outcome,
+        streak=lifecycle.Streak(
+            failures=store.failure_count,
+            failing_since=store.failing_since,
+            suspected=store.suspected_status,
+            suspected_since=store.suspected_since,
+        ),
+        now=now,
+        policy=policy,
+    )
+    _clear_streak_and_claim(store)
+    store.failure_count = decision.streak.failures
+    store.failing_since = decision.streak.failing_since
+    store.suspected_status = decision.streak.suspected
+    store.suspected_since = decision.streak.suspected_since
+    store.next_check_at = now + decision.next_check_in
+    if report.store:
+        _apply_profile(store, report.store, now)
+    if decision.status == StoreStatus.CONNECTED:
+        store.problem, store.missing_scopes = "", []
+    elif decision.status in BROKEN_STATUSES:
+        store.problem = _problem_text(report) or store.problem
+        if report.outcome == Outcome.MISSING_SCOPES:
+            store.missing_scopes = report.missing_scopes
+    if decision.flipped:
+        store.status, store.status_changed_at = decision.status, now
+    return decision.flipped
+
+
 def store_record_check(
     *,
     store_id: int,
@@ -204,58 +341,14 @@ def store_record_check(
     claim_token: str = "",
     policy: lifecycle.Policy | None = None,
 ) -> Check | None:
-    """Record one check and apply the status rules, in one transaction.
-
-    With a `claim_token` (scheduled checks), the result counts only if the
-    claim is still ours: a check whose lease expired and was re-claimed by
-    another worker is dropped, so one store is never decided twice at once.
-    """
-    policy = policy or check_policy()
-    now = timezone.now()
-    with transaction.atomic():
-        store = Store.objects.select_for_update().filter(pk=store_id).first()
-        if store is None or (claim_token and store.claim_token != claim_token):
-            return None
-        check = _check_row(store, report, trigger=trigger, started_at=started_at, duration_ms=duration_ms)
-        check.save()
-        store.last_checked_at = now
-        if store.status in UNCHECKED_STATUSES:
-            _clear_streak_and_claim(store)
-            store.save()
-            return check
-        decision = lifecycle.decide(
-            status=store.status,
-            outcome=report.outcome,
-            streak=lifecycle.Streak(
-                failures=store.failure_count,
-                failing_since=store.failing_since,
-                suspected=store.suspected_status,
-                suspected_since=store.suspected_since,
-            ),
-            now=now,
-            policy=policy,
-            reason=_problem_text(report),
-        )
-        _clear_streak_and_claim(store)
-        store.failure_count = decision.streak.failures
-        store.failing_since = decision.streak.failing_since
-        store.suspected_status = decision.streak.suspected
-        store.suspected_since = decision.streak.suspected_since
-        store.next_check_at = now + decision.next_check_in
-        if report.store:
-            _apply_profile(store, report.store, now)
-        if decision.status == StoreStatus.CONNECTED:
-            store.problem, store.missing_scopes = "", []
-        elif decision.status in BROKEN_STATUSES:
-            store.problem = _problem_text(report) or store.problem
-            if report.outcome == Outcome.MISSING_SCOPES:
-                store.missing_scopes = report.missing_scopes
-        status_before = store.status
-        store.save()
-        if decision.flipped:
-            reason = decision.reason or _flip_reason(status_before, decision.status, report)
-            _flip(store, decision.status, reason=reason, check=check, now=now)
-    return check
+    """Record one check (see `store_record_checks`); None if the claim was lost."""
+    checks = store_record_checks(
+        results=[CheckResult(store_id, report, started_at, duration_ms)],
+        trigger=trigger,
+        claim_token=claim_token,
+        policy=policy,
+    )
+    return checks[0] if checks else None
 
 
 def _flip_reason(old: str, new: StoreStatus, report: Report) -> str:

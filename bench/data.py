@@ -1,0 +1,109 @@
+"""Filling the benchmark database quickly: the ORM for rows that need
+encryption, one INSERT ... SELECT generate_series for the million."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from merchants.models import Merchant, User
+from stores.models import Check, Credential, StatusChange, Store
+
+SECRET = "ab" * 32
+STATUS_MIX = ["connected"] * 85 + ["missing_scopes"] * 4 + ["revoked"] * 4 + ["store_unavailable"] * 2 + [
+    "unreachable"] * 2 + ["paused"] * 1 + ["disconnected"] * 2
+
+
+def wipe() -> None:
+    with connection.cursor() as cursor:
+        for model in (StatusChange, Check, Credential, Store):
+            cursor.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)} CASCADE")
+
+
+def merchants(count: int = 50) -> list[Merchant]:
+    existing = list(Merchant.objects.filter(slug__startswith="bench-").order_by("pk"))
+    for i in range(len(existing), count):
+        existing.append(Merchant.objects.create(name=f"Bench Merchant {i:03d}", slug=f"bench-{i:03d}"))
+    return existing
+
+
+def staff_user() -> User:
+    user = User.objects.filter(email="bench-staff@violet.test").first()
+    if user is None:
+        user = User.objects.create_superuser(email="bench-staff@violet.test", password="bench-staff")
+    return user
+
+
+def connected_stores(rows: list[list[str]], *, due: bool = True) -> list[int]:
+    """Stores with real credentials: rows of [store_hash, access_token, client_id]."""
+    owners = merchants()
+    now = timezone.now()
+    stores = [
+        Store(
+            merchant=owners[i % len(owners)], store_hash=store_hash, name=f"Bench store {store_hash}",
+            status="connected", connected_at=now, next_check_at=now - timedelta(seconds=1) if due else now + timedelta(hours=6),
+        )
+        for i, (store_hash, _, _) in enumerate(rows)
+    ]
+    with transaction.atomic():
+        Store.objects.bulk_create(stores, batch_size=2000)
+        credentials = []
+        for store, (_, token, client_id) in zip(stores, rows, strict=True):
+            credential = Credential(store=store)
+            credential.set_values(client_id=client_id, client_secret=SECRET, access_token=token)
+            credentials.append(credential)
+        Credential.objects.bulk_create(credentials, batch_size=2000)
+    return [store.pk for store in stores]
+
+
+def _sql_default(field: models.Field) -> str:
+    if isinstance(field, models.JSONField):
+        return "'[]'::jsonb" if field.default is list else "'{}'::jsonb"
+    if isinstance(field, models.DateTimeField):
+        return "now()"
+    if isinstance(field, models.IntegerField | models.PositiveIntegerField):
+        return "0"
+    return "''"
+
+
+def many_stores(count: int, *, prefix: str = "m", due_fraction: float = 0.01) -> None:
+    """`count` stores in one statement (PostgreSQL). A `due_fraction` of them are
+    due now; the rest spread over the next six hours, as in production."""
+    owners = merchants()
+    table = connection.ops.quote_name(Store._meta.db_table)
+    columns, values = [], []
+    for field in Store._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.name == "merchant":
+            values.append(f"{owners[0].pk} + (g %% {len(owners)})")
+        elif field.name == "store_hash":
+            values.append(f"'{prefix}' || g")
+        elif field.name == "name":
+            values.append(f"'Store ' || g")
+        elif field.name == "plan_name":
+            values.append("(ARRAY['Standard','Plus','Pro','Enterprise'])[1 + g %% 4]")
+        elif field.name == "status":
+            mix = ",".join(f"'{s}'" for s in STATUS_MIX)
+            values.append(f"(ARRAY[{mix}])[1 + g %% {len(STATUS_MIX)}]")
+        elif field.name == "next_check_at":
+            values.append(
+                f"CASE WHEN g %% {max(1, round(1 / due_fraction))} = 0 THEN now() - interval '1 minute' "
+                "ELSE now() + (g %% 21600) * interval '1 second' END"
+            )
+        elif field.name == "last_checked_at":
+            values.append("now() - (g %% 21600) * interval '1 second'")
+        elif field.null:
+            values.append("NULL")
+        else:
+            values.append(_sql_default(field))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - built from model metadata
+        f"SELECT {', '.join(values)} FROM generate_series(1, %s) AS g"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count])
+        cursor.execute(f"ANALYZE {table}")
