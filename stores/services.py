@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from merchants.models import Merchant
 
-from . import lifecycle
+from . import lifecycle, signals
 from .bigcommerce.report import Credentials, Outcome, Report
 from .bigcommerce.scopes import scope_label
 from .models import Check, Credential, StatusChange, Store
@@ -159,6 +159,7 @@ def store_connect(
         check = _check_row(store, report, trigger=Check.Trigger.ONBOARDING, started_at=now, duration_ms=duration_ms)
         check.save()
         _flip(store, StoreStatus.CONNECTED, reason="Connected: every required scope is granted.", check=check, now=now)
+        transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s connected for merchant %s", store.store_hash, merchant.pk)
     return store
 
@@ -185,6 +186,7 @@ def store_replace_credentials(
         check = _check_row(store, report, trigger=Check.Trigger.REPLACE, started_at=now, duration_ms=duration_ms)
         check.save()
         _flip(store, StoreStatus.CONNECTED, reason="New credentials: every required scope is granted.", check=check, now=now)
+        transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s credentials replaced", store.store_hash)
     return store
 
@@ -393,6 +395,9 @@ def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by 
     now = timezone.now()
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
+        for receiver, error in signals.store_disconnecting.send_robust(sender=Store, store=store):
+            if error is not None:
+                logger.warning("store %s: %s failed while disconnecting: %s", store.store_hash, receiver, type(error).__name__)
         Credential.objects.filter(store=store).delete()
         change = _flip(store, StoreStatus.DISCONNECTED, reason=reason, check=None, now=now)
         _clear_streak_and_claim(store)
