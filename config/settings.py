@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "notifications",
     "ops",
     "api",
+    "storehooks",
 ]
 # Uploaded .txt files are tiny; anything big is refused before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -234,7 +235,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "config.beat:ResilientDatabaseScheduler"
 
 # --- BigCommerce ---------------------------------------------------------
 BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcommerce.com").rstrip(
@@ -251,6 +252,10 @@ FLEET_CONNECTIONS = env.int("FLEET_CONNECTIONS", default=400)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=100)
 DISPATCH_MAX_PER_RUN = env.int("DISPATCH_MAX_PER_RUN", default=50_000)
 
+# A claimed store's check must finish within this; past it, the store is
+# claimed again (a worker or a queue message was lost).
+CHECK_LEASE_SECONDS = env.int("CHECK_LEASE_SECONDS", default=10 * 60)
+
 # How often each connected store is revalidated (with ±10% jitter), and the
 # rules that keep a passing outage from raising a false alarm.
 STORE_CHECK_INTERVAL_MINUTES = env.int("STORE_CHECK_INTERVAL_MINUTES", default=6 * 60)
@@ -258,6 +263,29 @@ STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
 STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)
 CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
+
+# --- BigCommerce webhooks (storehooks) ----------------------------------
+# Connecting a store registers store/information/updated and
+# store/app/uninstalled through its own API account, delivered to
+# PUBLIC_BASE_URL/bigcommerce/webhooks/<store_hash>/ and signed with its
+# Client secret. BigCommerce only delivers to https (port 443): on by default
+# when PUBLIC_BASE_URL is https.
+BIGCOMMERCE_WEBHOOKS_ENABLED = env.bool(
+    "BIGCOMMERCE_WEBHOOKS_ENABLED", default=PUBLIC_BASE_URL.startswith("https://")
+)
+# Budget of one registration or profile refresh, retries included.
+BIGCOMMERCE_WEBHOOKS_CALL_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_WEBHOOKS_CALL_TIMEOUT_SECONDS", default=20)
+# Disconnecting waits at most this long for the store's hooks to be deleted.
+BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS = env.float(
+    "BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS", default=3
+)
+# A delivery body larger than this is refused unread (BigCommerce's are < 1 KB).
+BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES = env.int("BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+# This many deliveries in a row signed with another key, and none verified
+# since the credentials were saved, make the store page say the Client secret
+# looks wrong.
+BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING = env.int("BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING", default=3)
+BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS", default=90)
 
 # /health/ reports beat as stale when the dispatcher has not run for this long.
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,7 +23,10 @@ from django.utils import timezone
 from .models import Store
 from .status import UNCHECKED_STATUSES
 
-DEFAULT_LEASE = timedelta(minutes=10)
+def default_lease() -> timedelta:
+    """How long a claim holds: longer than any check, short enough that a check
+    lost with its worker or its queue message is soon claimed again."""
+    return timedelta(seconds=settings.CHECK_LEASE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,9 @@ def due_stores(now: datetime):
     ).order_by("next_check_at")
 
 
-def claim_due_stores(*, limit: int, lease: timedelta = DEFAULT_LEASE, now: datetime | None = None) -> Claim:
+def claim_due_stores(*, limit: int, lease: timedelta | None = None, now: datetime | None = None) -> Claim:
     now = now or timezone.now()
+    lease = lease or default_lease()
     token = uuid.uuid4().hex
     with transaction.atomic():
         ids = list(
@@ -52,9 +57,10 @@ def claim_due_stores(*, limit: int, lease: timedelta = DEFAULT_LEASE, now: datet
     return Claim(token=token, store_ids=ids)
 
 
-def claim_store(store_id: int, *, lease: timedelta = DEFAULT_LEASE, now: datetime | None = None) -> Claim | None:
+def claim_store(store_id: int, *, lease: timedelta | None = None, now: datetime | None = None) -> Claim | None:
     """Claim one store for a check now, unless a check of it is already in flight."""
     now = now or timezone.now()
+    lease = lease or default_lease()
     token = uuid.uuid4().hex
     claimed = (
         Store.objects.filter(pk=store_id)

@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 
 from . import fleet, scheduling
 
@@ -29,7 +30,17 @@ def dispatch_due_checks() -> int:
     return queued
 
 
-@shared_task(name="stores.check_stores", ignore_result=True, acks_late=True)
+@shared_task(
+    name="stores.check_stores",
+    ignore_result=True,
+    acks_late=True,
+    # The database went away mid-batch (a restart, a failover): check again
+    # shortly. The claim still holds, so no other worker checks these meanwhile.
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
 def check_stores(store_ids: list[int], claim_token: str, trigger: str = "schedule") -> int:
     return fleet.check_stores(store_ids, claim_token=claim_token, trigger=trigger)
 

@@ -30,7 +30,7 @@ def test_a_claimed_store_is_not_claimed_again_until_its_lease_runs_out(acme):
     assert first.store_ids == [store.pk]
     assert scheduling.claim_due_stores(limit=10).store_ids == []
     assert scheduling.claim_store(store.pk) is None  # "check now" cannot double up
-    after_lease = timezone.now() + scheduling.DEFAULT_LEASE + timedelta(seconds=1)
+    after_lease = timezone.now() + scheduling.default_lease() + timedelta(seconds=1)
     again = scheduling.claim_due_stores(limit=10, now=after_lease)
     assert again.store_ids == [store.pk] and again.token != first.token
 
