@@ -148,7 +148,7 @@ def _queries_per_store(sandbox_url: str, sample: int) -> float:
     from django.conf import settings
 
     settings.BIGCOMMERCE_API_URL = sandbox_url
-    fleet._engine = fleet._LoopThread()
+    fleet.reset_engine()
     with CaptureQueriesContext(connection) as queries:
         claim = scheduling.claim_due_stores(limit=sample)
         fleet.check_stores(claim.store_ids, claim_token=claim.token)

@@ -242,8 +242,10 @@ BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcom
     "/"
 )
 
-# One check's overall budget, retries included.
+# One check's overall budget, retries included, and each request's timeouts.
 BIGCOMMERCE_CHECK_DEADLINE_SECONDS = env.float("BIGCOMMERCE_CHECK_DEADLINE_SECONDS", default=20)
+BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS", default=5)
+BIGCOMMERCE_READ_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_READ_TIMEOUT_SECONDS", default=10)
 # Per worker process: checks in flight at once, and pooled connections.
 FLEET_CHECKS_IN_FLIGHT = env.int("FLEET_CHECKS_IN_FLIGHT", default=100)
 FLEET_CONNECTIONS = env.int("FLEET_CONNECTIONS", default=400)

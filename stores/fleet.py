@@ -49,7 +49,7 @@ class _LoopThread:
         self._client = BigCommerceClient(
             settings.BIGCOMMERCE_API_URL,
             AiohttpTransport(limit=settings.FLEET_CONNECTIONS),
-            deadline=settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
+            **client_options(),
         )
 
     def run(self, coroutine_factory):
@@ -64,6 +64,21 @@ class _LoopThread:
 
 
 _engine = _LoopThread()
+
+
+def client_options() -> dict:
+    """Timeouts and the deadline, from settings (shared with the wizard's client)."""
+    return {
+        "connect_timeout": settings.BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS,
+        "read_timeout": settings.BIGCOMMERCE_READ_TIMEOUT_SECONDS,
+        "deadline": settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
+    }
+
+
+def reset_engine() -> None:
+    """Start afresh (after settings changed, in tests and benchmarks)."""
+    global _engine
+    _engine = _LoopThread()
 
 
 def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> dict[int, Credentials]:

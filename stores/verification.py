@@ -38,6 +38,8 @@ def verify_credentials(credentials: Credentials, *, baseline: bool = True) -> tu
         base_url=settings.BIGCOMMERCE_API_URL,
         baseline=baseline,
         transport=_shared_transport(),
+        connect_timeout=settings.BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.BIGCOMMERCE_READ_TIMEOUT_SECONDS,
         deadline=settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
     )
     return report, int((time.perf_counter() - began) * 1000)
