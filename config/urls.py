@@ -10,6 +10,7 @@ admin.site.index_title = "Fleet"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    path("bigcommerce/webhooks/", include("storehooks.urls")),
     path("health/", ops_views.health, name="health"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("", include("merchants.urls")),

@@ -315,6 +315,8 @@ class StoreAdmin(admin.ModelAdmin):
     list_per_page = 50
     list_max_show_all = 200
     show_full_result_count = False
+    # Facet counts run one COUNT per filter choice: too dear on a big fleet.
+    show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     actions = ["check_now_action", "pause_action", "resume_action", "disconnect_action"]
     inlines = [RecentChecksInline, RecentStatusChangesInline]
@@ -322,23 +324,11 @@ class StoreAdmin(admin.ModelAdmin):
     change_form_template = "admin/stores/store/change_form.html"
     fieldsets = [
         (
-            "Store",
+            "Status",
             {
                 "fields": [
                     "merchant_link",
                     "store_hash",
-                    "name",
-                    "domain",
-                    "links",
-                    "plan_summary",
-                    "locale",
-                ]
-            },
-        ),
-        (
-            "Status",
-            {
-                "fields": [
                     "status_badge",
                     "status_since",
                     "problem",
@@ -347,15 +337,27 @@ class StoreAdmin(admin.ModelAdmin):
                     "last_check",
                     "next_check",
                     "in_flight",
+                ]
+            },
+        ),
+        ("Latest check", {"fields": ["latest_check_scopes"]}),
+        ("Credentials", {"fields": ["credential_fingerprint"]}),
+        (
+            "Store profile",
+            {
+                "fields": [
+                    "name",
+                    "domain",
+                    "links",
+                    "plan_summary",
+                    "locale",
                     "connected_at",
                     "created_at",
                 ]
             },
         ),
-        ("Credentials", {"fields": ["credential_fingerprint"]}),
-        ("Latest check", {"fields": ["latest_check_scopes"]}),
         (
-            "Profile from BigCommerce",
+            "Raw profile from BigCommerce",
             {"classes": ["collapse"], "fields": ["profile_updated_at", "profile_json"]},
         ),
     ]
@@ -1107,6 +1109,7 @@ class CheckAdmin(ReadOnlyAdmin):
     search_fields = ["store__store_hash", "store__name"]
     search_help_text = "Search by store hash or store name."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     list_per_page = 50
     fields = [
@@ -1217,6 +1220,7 @@ class StatusChangeAdmin(ReadOnlyAdmin):
     search_fields = ["store__store_hash", "store__name", "reason"]
     search_help_text = "Search by store hash, store name or reason."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     list_per_page = 50
     fields = ["store_link", "change", "reason", "evidence_link", "created_at", "processed_at"]
@@ -1278,6 +1282,7 @@ class LogEntryAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "content_type"]
     date_hierarchy = "action_time"
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     fields = ["action_time", "user", "action", "object_link", "message"]
     readonly_fields = fields
 

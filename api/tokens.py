@@ -1,0 +1,68 @@
+"""Issuing, checking and revoking API tokens. The raw token exists only in the
+response that shows it once; the database keeps its SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import ApiToken
+
+TOKEN_PREFIX = "vc_"
+# "vc_" and four random characters: enough to tell tokens apart, useless to guess
+# (and shorter than any 8-character slice the no-secret tests look for).
+DISPLAY_CHARS = 7
+# last_used_at is written at most this often per token.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_issue(
+    *, name: str, created_by, token: ApiToken | None = None
+) -> tuple[ApiToken, str]:
+    """Save a new token (or the unsaved `token` given, e.g. by an admin form);
+    it and its raw value, to show once and never to store."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = token or ApiToken()
+    token.name = name
+    token.prefix = raw[:DISPLAY_CHARS]
+    token.token_hash = digest(raw)
+    token.created_by = created_by
+    token.save()
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, user) -> bool:
+    """Revoke a token; False if it already was."""
+    now = timezone.now()
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=user
+    )
+    if revoked:
+        token.revoked_at, token.revoked_by = now, user
+    return bool(revoked)
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The active token whose digest matches, or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    wanted = digest(raw)
+    token = ApiToken.objects.active().select_related("created_by").filter(token_hash=wanted).first()
+    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or token.last_used_at < now - TOUCH_EVERY:
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token

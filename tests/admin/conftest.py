@@ -1,0 +1,110 @@
+"""Staff console fixtures: a superuser, a Support and an Operations person, and
+a store whose secrets are known (ACME_TOKEN, ACME_SECRET, ACME_CLIENT_ID) with
+a history of checks, status changes and notifications."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from merchants.models import User
+from notifications.models import Notification, WebhookEndpoint
+from stores import services
+from stores.bigcommerce.report import Outcome
+from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, PASSWORD
+from tests.reports import report
+
+SECRETS = (ACME_TOKEN, ACME_SECRET, ACME_CLIENT_ID)
+
+
+def assert_no_secret(text: str, secrets=SECRETS) -> None:
+    """No secret, and no 8-character slice of one, anywhere in `text`."""
+    for secret in secrets:
+        for i in range(len(secret) - 7):
+            assert secret[i : i + 8] not in text, f"a slice of a secret leaked: {secret[i : i + 8]}"
+
+
+@pytest.fixture
+def staff_groups(db):
+    """The groups the data migration created (re-created if a test flushed them)."""
+    if not Group.objects.filter(name__in=["Support", "Operations"]).count() == 2:
+        migration = importlib.import_module("stores.migrations.0002_staff_groups")
+        migration.create_staff_groups(django_apps, None)
+    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
+
+
+def _staff(email: str, group: Group | None = None, **extra) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, is_staff=True, **extra)
+    if group is not None:
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
+
+
+@pytest.fixture
+def support(staff_groups) -> User:
+    return _staff("support@violet.test", staff_groups["Support"])
+
+
+@pytest.fixture
+def operations(staff_groups) -> User:
+    return _staff("ops@violet.test", staff_groups["Operations"])
+
+
+@pytest.fixture
+def endpoint(db) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        name="Violet core", url="https://hooks.violet.test/bc", events=["store.revoked"]
+    )
+
+
+@pytest.fixture
+def history(acme_store, endpoint, alice):
+    """acme_store with checks (one broken, one fine), status changes and a delivery."""
+    services.store_record_check(
+        store_id=acme_store.pk,
+        report=report(Outcome.MISSING_SCOPES, missing=["store_cart"]),
+        trigger="schedule",
+        started_at=timezone.now(),
+        duration_ms=120,
+    )
+    services.store_record_check(
+        store_id=acme_store.pk,
+        report=report(Outcome.MISSING_SCOPES, missing=["store_cart"]),
+        trigger="confirmation",
+        started_at=timezone.now(),
+        duration_ms=110,
+    )
+    acme_store.refresh_from_db()
+    change = acme_store.status_changes.first()
+    Notification.objects.create(
+        status_change=change,
+        event_type="store.missing_scopes",
+        event_id="evt_test",
+        channel="webhook",
+        endpoint=endpoint,
+        audience=f"endpoint:{endpoint.pk}",
+        state="failed",
+        attempts=3,
+        last_error="The endpoint answered HTTP 410.",
+        last_status_code=410,
+    )
+    Notification.objects.create(
+        status_change=change,
+        event_type="store.missing_scopes",
+        event_id="evt_test",
+        channel="email",
+        recipients=[alice.email],
+        audience="merchant",
+        state="delivered",
+        attempts=1,
+    )
+    return acme_store
