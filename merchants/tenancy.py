@@ -98,7 +98,7 @@ class TenantMiddleware:
 def tenant_context(request: HttpRequest) -> dict:
     """Template context: the current tenant and the merchants one can switch to."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
         return {}
     memberships = list(
         Membership.objects.select_related("merchant").filter(user=user).order_by("merchant__name")
