@@ -62,6 +62,18 @@ class _LoopThread:
             **client_options(),
         )
 
+    def close(self) -> None:
+        """Close the pooled connections and stop the loop (this process's only)."""
+        import os
+
+        with self._lock:
+            loop, client = self._loop, self._client
+            if loop is None or self._pid != os.getpid():
+                return
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+            self._loop = self._client = None
+
     def run(self, coroutine_factory):
         import os
 
@@ -88,6 +100,7 @@ def client_options() -> dict:
 def reset_engine() -> None:
     """Start afresh (after settings changed, in tests and benchmarks)."""
     global _engine
+    _engine.close()
     _engine = _LoopThread()
 
 

@@ -83,6 +83,18 @@ def pytest_configure(config):
 
     # Hashing passwords the production way costs ~0.3 s each; tests need none of it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks queued by tests on the embedded transport go to a queue of their
+    # own, not to the one `make run`'s worker reads.
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        import tempfile
+
+        queue = tempfile.mkdtemp(prefix="violet-test-queue-")
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "data_folder_in": queue,
+            "data_folder_out": queue,
+            "control_folder": queue,
+        }
 
 
 @pytest.fixture(autouse=True)
