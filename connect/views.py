@@ -98,7 +98,8 @@ def store_replace(request: HttpRequest, merchant_slug: str, store_hash: str) -> 
 def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpResponse:
     tenant = request.tenant
     target = store.store_hash if store else ""
-    form = CredentialsForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = CredentialsForm(request.POST if posted else None, request.FILES if posted else None)
     attempt = None
     status = 200
     if request.method == "POST":

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
 
@@ -14,6 +16,14 @@ class SignUpForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
+
+    def clean_merchant_name(self) -> str:
+        name = self.cleaned_data["merchant_name"].strip()
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+            raise forms.ValidationError(
+                "The name contains invisible or control characters. Type it again as plain text."
+            )
+        return name
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
