@@ -19,10 +19,22 @@ from pathlib import Path
 from bench.environment import create_database, machine, setup_django
 
 SIZES = {
-    "full": {"onboarding_runs": 20, "fleet_stores": 10_000, "naive_sample": 200, "dispatcher_stores": 1_000_000,
-             "admin_stores": 100_000, "encryption_rows": 100_000},
-    "quick": {"onboarding_runs": 10, "fleet_stores": 1_000, "naive_sample": 20, "dispatcher_stores": 100_000,
-              "admin_stores": 10_000, "encryption_rows": 10_000},
+    "full": {
+        "onboarding_runs": 20,
+        "fleet_stores": 10_000,
+        "naive_sample": 200,
+        "dispatcher_stores": 1_000_000,
+        "admin_stores": 100_000,
+        "encryption_rows": 100_000,
+    },
+    "quick": {
+        "onboarding_runs": 10,
+        "fleet_stores": 1_000,
+        "naive_sample": 20,
+        "dispatcher_stores": 100_000,
+        "admin_stores": 10_000,
+        "encryption_rows": 10_000,
+    },
 }
 TARGETS = {
     "onboarding": "median ≤ 1.5 × latency (aim 1.2 ×), ≤ 13 requests",
@@ -50,8 +62,12 @@ def main() -> None:
         "admin_list": lambda: figures.admin_list(stores=size["admin_stores"]),
         "encryption": lambda: figures.encryption(rows=size["encryption_rows"]),
     }
-    results = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-               "size": "quick" if args.quick else "full", "figures": {}}
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "size": "quick" if args.quick else "full",
+        "figures": {},
+    }
     for name in args.only.split(","):
         began = time.perf_counter()
         print(f"… {name}", flush=True)
@@ -68,39 +84,78 @@ def print_table(results: dict) -> None:
     if "onboarding" in f:
         o = f["onboarding"]
         rows += [
-            ("Onboarding answer (median of %d, %d ms latency)" % (o["runs"], o["latency_ms"]), f"{o['median_ms']} ms", f"{o['ratio_to_latency']} × latency"),
-            ("  sequential client (baseline)", f"{o['sequential_median_ms']} ms", f"{o['speedup_vs_sequential']} × slower"),
-            ("  requests per validation / objects created", f"{o['requests_per_validation']:g}", f"{o['objects_created_by_probes']} created"),
+            (
+                f"Onboarding answer (median of {o['runs']}, {o['latency_ms']} ms latency)",
+                f"{o['median_ms']} ms",
+                f"{o['ratio_to_latency']} × latency",
+            ),
+            (
+                "  sequential client (baseline)",
+                f"{o['sequential_median_ms']} ms",
+                f"{o['speedup_vs_sequential']} × slower",
+            ),
+            (
+                "  requests per validation / objects created",
+                f"{o['requests_per_validation']:g}",
+                f"{o['objects_created_by_probes']} created",
+            ),
         ]
     if "fleet" in f:
         fl = f["fleet"]
         for key in ("1_process", "2_process"):
             run = fl[key]
-            rows.append((f"Fleet: {fl['stores']} stores, {fl['latency_ms']} ms, {key.replace('_', ' ')}", f"{run['stores_per_second']} stores/s",
-                         f"{run['requests_per_store']} req/store, peak {run['peak_worker_rss_mb']} MB"))
+            rows.append(
+                (
+                    f"Fleet: {fl['stores']} stores, {fl['latency_ms']} ms, {key.replace('_', ' ')}",
+                    f"{run['stores_per_second']} stores/s",
+                    f"{run['requests_per_store']} req/store, peak {run['peak_worker_rss_mb']} MB",
+                )
+            )
         rows += [
-            ("  naive loop (%d stores)" % fl["naive_sample"], f"{fl['naive_stores_per_second']} stores/s", f"{fl['speedup_vs_naive']} × faster"),
+            (
+                f"  naive loop ({fl['naive_sample']} stores)",
+                f"{fl['naive_stores_per_second']} stores/s",
+                f"{fl['speedup_vs_naive']} × faster",
+            ),
             ("  queries per store / 2 vs 1 process", f"{fl['queries_per_store']}", f"{fl['two_vs_one_process']} ×"),
         ]
     if "dispatcher" in f:
         d = f["dispatcher"]
-        rows.append((f"Dispatcher claim of {d['batch']} among {d['stores']:,} stores", f"{d['claim_median_ms']} ms median",
-                     f"max {d['claim_max_ms']} ms, index: {d['uses_index']}"))
+        rows.append(
+            (
+                f"Dispatcher claim of {d['batch']} among {d['stores']:,} stores",
+                f"{d['claim_median_ms']} ms median",
+                f"max {d['claim_max_ms']} ms, index: {d['uses_index']}",
+            )
+        )
     if "admin_list" in f:
         a = f["admin_list"]
         for label in ("unfiltered", "filtered_broken", "search"):
-            rows.append((f"Staff store list, {a['stores']:,} stores, {label}", f"{a[label]['median_ms']} ms median",
-                         f"p95 {a[label]['p95_ms']} ms, {a[label]['queries']} queries"))
+            rows.append(
+                (
+                    f"Staff store list, {a['stores']:,} stores, {label}",
+                    f"{a[label]['median_ms']} ms median",
+                    f"p95 {a[label]['p95_ms']} ms, {a[label]['queries']} queries",
+                )
+            )
     if "encryption" in f:
         e = f["encryption"]
-        rows.append((f"Key rotation of {e['rows']:,} credentials", f"{e['rotation_seconds']} s", f"{e['rotation_rows_per_second']} rows/s"))
+        rows.append(
+            (
+                f"Key rotation of {e['rows']:,} credentials",
+                f"{e['rotation_seconds']} s",
+                f"{e['rotation_rows_per_second']} rows/s",
+            )
+        )
     width = max(len(r[0]) for r in rows) + 2
     print(f"\n{'figure':<{width}}{'value':<22}detail")
     for name, value, detail in rows:
         print(f"{name:<{width}}{value:<22}{detail}")
     if "dispatcher" in f:
         print("\nDispatcher plan:\n" + f["dispatcher"]["plan"])
-    print(f"\nMachine: {results['machine']['cores']} cores, {results['machine']['memory_gib']} GiB; {results['date']}; bench/results.json written.")
+    machine = results["machine"]
+    print(f"\nMachine: {machine['cores']} cores, {machine['memory_gib']} GiB; {results['date']}.")
+    print("Written to bench/results.json.")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,15 @@ from merchants.models import Merchant, User
 from stores.models import Check, Credential, StatusChange, Store
 
 SECRET = "ab" * 32
-STATUS_MIX = ["connected"] * 85 + ["missing_scopes"] * 4 + ["revoked"] * 4 + ["store_unavailable"] * 2 + [
-    "unreachable"] * 2 + ["paused"] * 1 + ["disconnected"] * 2
+STATUS_MIX = (
+    ["connected"] * 85
+    + ["missing_scopes"] * 4
+    + ["revoked"] * 4
+    + ["store_unavailable"] * 2
+    + ["unreachable"] * 2
+    + ["paused"] * 1
+    + ["disconnected"] * 2
+)
 
 
 def wipe() -> None:
@@ -42,8 +49,12 @@ def connected_stores(rows: list[list[str]], *, due: bool = True) -> list[int]:
     now = timezone.now()
     stores = [
         Store(
-            merchant=owners[i % len(owners)], store_hash=store_hash, name=f"Bench store {store_hash}",
-            status="connected", connected_at=now, next_check_at=now - timedelta(seconds=1) if due else now + timedelta(hours=6),
+            merchant=owners[i % len(owners)],
+            store_hash=store_hash,
+            name=f"Bench store {store_hash}",
+            status="connected",
+            connected_at=now,
+            next_check_at=now - timedelta(seconds=1) if due else now + timedelta(hours=6),
         )
         for i, (store_hash, _, _) in enumerate(rows)
     ]
@@ -83,7 +94,7 @@ def many_stores(count: int, *, prefix: str = "m", due_fraction: float = 0.01) ->
         elif field.name == "store_hash":
             values.append(f"'{prefix}' || g")
         elif field.name == "name":
-            values.append(f"'Store ' || g")
+            values.append("'Store ' || g")
         elif field.name == "plan_name":
             values.append("(ARRAY['Standard','Plus','Pro','Enterprise'])[1 + g %% 4]")
         elif field.name == "status":

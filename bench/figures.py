@@ -35,8 +35,13 @@ async def _sequential_validation(url: str, credentials: Credentials) -> None:
     client = BigCommerceClient(url, RequestsTransport(max_workers=1))
     try:
         for probe in (BASELINE, *PROBES):
-            await client.request(probe.method, credentials.store_hash, probe.path,
-                                 access_token=credentials.access_token, json_body=probe.body)
+            await client.request(
+                probe.method,
+                credentials.store_hash,
+                probe.path,
+                access_token=credentials.access_token,
+                json_body=probe.body,
+            )
     finally:
         await client.aclose()
 
@@ -105,9 +110,24 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
     flush_broker()
     env = worker_env(BIGCOMMERCE_API_URL=sandbox_url)
     worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
-         f"--concurrency={processes}", "--without-gossip", "--without-mingle", "--prefetch-multiplier=1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=WARNING",
+            f"--concurrency={processes}",
+            "--without-gossip",
+            "--without-mingle",
+            "--prefetch-multiplier=1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         time.sleep(3)  # let the pool start
@@ -117,7 +137,9 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
         checked = 0
         while time.perf_counter() - began < timeout:
             connection.close()
-            checked = Store.objects.filter(pk__in=store_ids, claim_token="", next_check_at__gt=_ts(started_at + 60)).count()
+            checked = Store.objects.filter(
+                pk__in=store_ids, claim_token="", next_check_at__gt=_ts(started_at + 60)
+            ).count()
             if checked >= len(store_ids):
                 break
             time.sleep(0.25)
@@ -126,8 +148,13 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
-    return {"queued": queued, "checked": checked, "seconds": round(elapsed, 2),
-            "stores_per_second": round(checked / elapsed, 1), "peak_worker_rss_mb": peak}
+    return {
+        "queued": queued,
+        "checked": checked,
+        "seconds": round(elapsed, 2),
+        "stores_per_second": round(checked / elapsed, 1),
+        "peak_worker_rss_mb": peak,
+    }
 
 
 def _ts(epoch: float):
@@ -144,7 +171,9 @@ def _queries_per_store(sandbox_url: str, sample: int) -> float:
     from stores import fleet, scheduling
     from stores.models import Store
 
-    Store.objects.filter(pk__in=Store.objects.order_by("pk").values("pk")[:sample]).update(next_check_at=_ts(time.time() - 5))
+    Store.objects.filter(pk__in=Store.objects.order_by("pk").values("pk")[:sample]).update(
+        next_check_at=_ts(time.time() - 5)
+    )
     from django.conf import settings
 
     settings.BIGCOMMERCE_API_URL = sandbox_url
@@ -162,8 +191,13 @@ def _naive_loop(sandbox_url: str, rows: list[list[str]]) -> float:
     for store_hash, token, _ in rows:
         for probe in PROBES:
             kwargs = {} if probe.method == "GET" else {"json": probe.body}
-            session.request(probe.method, f"{sandbox_url}/stores/{store_hash}{probe.path}",
-                            headers={"X-Auth-Token": token, "Accept": "application/json"}, timeout=10, **kwargs)
+            session.request(
+                probe.method,
+                f"{sandbox_url}/stores/{store_hash}{probe.path}",
+                headers={"X-Auth-Token": token, "Accept": "application/json"},
+                timeout=10,
+                **kwargs,
+            )
     return len(rows) / (time.perf_counter() - began)
 
 
@@ -177,10 +211,14 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
         queries = _queries_per_store(sandbox.url, sample=min(200, stores))
         results = {}
         for processes in (1, 2):
-            Store.objects.filter(pk__in=store_ids).update(next_check_at=_ts(time.time() - 1), claim_token="", claimed_until=None)
+            Store.objects.filter(pk__in=store_ids).update(
+                next_check_at=_ts(time.time() - 1), claim_token="", claimed_until=None
+            )
             before = sandbox.control.stats()["requests"]
             run = _run_workers(processes, sandbox.url, store_ids, timeout=stores / 20 + 120)
-            run["requests_per_store"] = round((sandbox.control.stats()["requests"] - before) / max(1, run["checked"]), 2)
+            run["requests_per_store"] = round(
+                (sandbox.control.stats()["requests"] - before) / max(1, run["checked"]), 2
+            )
             results[f"{processes}_process"] = run
         naive = _naive_loop(sandbox.url, rows[:naive_sample])
         created = sandbox.control.created()
@@ -194,7 +232,9 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
         "naive_sample": naive_sample,
         "naive_stores_per_second": round(naive, 2),
         "speedup_vs_naive": round(best["stores_per_second"] / naive, 1),
-        "two_vs_one_process": round(results["2_process"]["stores_per_second"] / results["1_process"]["stores_per_second"], 2),
+        "two_vs_one_process": round(
+            results["2_process"]["stores_per_second"] / results["1_process"]["stores_per_second"], 2
+        ),
         "objects_created_by_probes": len(created) if isinstance(created, list) else sum(map(len, created.values())),
     }
 

@@ -32,7 +32,9 @@ class ResilientDatabaseScheduler(DatabaseScheduler):
         try:
             return super().tick(*args, **kwargs)
         except DatabaseError as error:
-            logger.warning("beat: database unavailable (%s); trying again in %.0f s", type(error).__name__, RETRY_SECONDS)
+            logger.warning(
+                "beat: database unavailable (%s); trying again in %.0f s", type(error).__name__, RETRY_SECONDS
+            )
             for connection in connections.all():
                 connection.close()
             # Forget the cached schedule so it is read afresh once the database is back.

@@ -22,9 +22,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(
-        f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}."
-    )
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}.")
 PRODUCTION = DJANGO_ENV == "production"
 
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL")
@@ -238,9 +236,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "config.beat:ResilientDatabaseScheduler"
 
 # --- BigCommerce ---------------------------------------------------------
-BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcommerce.com").rstrip(
-    "/"
-)
+BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcommerce.com").rstrip("/")
 
 # One check's overall budget, retries included, and each request's timeouts.
 BIGCOMMERCE_CHECK_DEADLINE_SECONDS = env.float("BIGCOMMERCE_CHECK_DEADLINE_SECONDS", default=20)
@@ -272,15 +268,11 @@ CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
 # PUBLIC_BASE_URL/bigcommerce/webhooks/<store_hash>/ and signed with its
 # Client secret. BigCommerce only delivers to https (port 443): on by default
 # when PUBLIC_BASE_URL is https.
-BIGCOMMERCE_WEBHOOKS_ENABLED = env.bool(
-    "BIGCOMMERCE_WEBHOOKS_ENABLED", default=PUBLIC_BASE_URL.startswith("https://")
-)
+BIGCOMMERCE_WEBHOOKS_ENABLED = env.bool("BIGCOMMERCE_WEBHOOKS_ENABLED", default=PUBLIC_BASE_URL.startswith("https://"))
 # Budget of one registration or profile refresh, retries included.
 BIGCOMMERCE_WEBHOOKS_CALL_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_WEBHOOKS_CALL_TIMEOUT_SECONDS", default=20)
 # Disconnecting waits at most this long for the store's hooks to be deleted.
-BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS = env.float(
-    "BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS", default=3
-)
+BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS", default=3)
 # A delivery body larger than this is refused unread (BigCommerce's are < 1 KB).
 BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES = env.int("BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 # This many deliveries in a row signed with another key, and none verified

@@ -49,7 +49,9 @@ def for_store(store: Store) -> Guidance:
         )
     if status == StoreStatus.PAUSED:
         return Guidance("Violet staff paused the checks of this store.", "Write to support@violet.io to know more.")
-    return Guidance("This store is disconnected: its credentials were deleted.", "Connect it again with a new API account.")
+    return Guidance(
+        "This store is disconnected: its credentials were deleted.", "Connect it again with a new API account."
+    )
 
 
 def scope_rows(check: Check) -> list[dict]:

@@ -45,20 +45,17 @@ class CredentialDraft(models.Model):
     objects = CredentialDraftQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "user", "target"], name="draft_once_per_target")
-        ]
+        constraints = [models.UniqueConstraint(fields=["merchant", "user", "target"], name="draft_once_per_target")]
+
+    def __str__(self) -> str:
+        return f"Kept credentials for {self.target or 'a new store'}"
 
     def __repr__(self) -> str:
         return f"<CredentialDraft {self.pk} merchant={self.merchant_id} target={self.target!r}>"
 
     def kept(self) -> dict[str, str]:
         """{field: last 4 characters} of what this draft holds."""
-        return {
-            name: getattr(self, f"{name}_last4")
-            for name in self.SECRET_FIELDS
-            if getattr(self, f"{name}_last4")
-        }
+        return {name: getattr(self, f"{name}_last4") for name in self.SECRET_FIELDS if getattr(self, f"{name}_last4")}
 
     @classmethod
     def new_expiry(cls):

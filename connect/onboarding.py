@@ -166,7 +166,11 @@ def connect_attempt(
     existing = Store.objects.filter(store_hash=credentials.store_hash).first()
     try:
         with transaction.atomic():
-            if existing is not None and existing.merchant_id == merchant.pk and existing.status != StoreStatus.DISCONNECTED:
+            if (
+                existing is not None
+                and existing.merchant_id == merchant.pk
+                and existing.status != StoreStatus.DISCONNECTED
+            ):
                 connected = services.store_replace_credentials(
                     store=existing, credentials=credentials, report=report, user=user, duration_ms=duration_ms
                 )

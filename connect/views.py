@@ -118,7 +118,9 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
                     messages.success(request, f"New credentials saved for {name}. Every scope Violet needs is granted.")
                 else:
                     messages.success(request, f"{name} is connected to Violet. Every scope Violet needs is granted.")
-                return redirect("connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash)
+                return redirect(
+                    "connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash
+                )
             status = 429 if attempt.throttled_for else 422
         else:
             status = 400
@@ -147,7 +149,7 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
 
 @require_POST
 def forget_kept(request: HttpRequest, merchant_slug: str) -> HttpResponse:
-    """"Replace" on a kept secret: forget it, so the merchant pastes a new one."""
+    """ "Replace" on a kept secret: forget it, so the merchant pastes a new one."""
     request.tenant.require_owner()
     field = request.POST.get("field", "")
     target = request.POST.get("target", "")
@@ -210,7 +212,11 @@ def store_disconnect(request: HttpRequest, merchant_slug: str, store_hash: str) 
             "You can also delete the API account in BigCommerce.",
         )
         return redirect("connect:dashboard", merchant_slug=merchant_slug)
-    return render(request, "connect/store_disconnect.html", {"store": store, "api_accounts_url": api_accounts_url(store.store_hash)})
+    return render(
+        request,
+        "connect/store_disconnect.html",
+        {"store": store, "api_accounts_url": api_accounts_url(store.store_hash)},
+    )
 
 
 # --- people -----------------------------------------------------------------------

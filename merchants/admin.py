@@ -177,19 +177,12 @@ class MerchantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if (
-            request.resolver_match
-            and request.resolver_match.url_name == "merchants_merchant_changelist"
-        ):
+        if request.resolver_match and request.resolver_match.url_name == "merchants_merchant_changelist":
             owners = Membership.objects.filter(role=Membership.Role.OWNER).select_related("user")
             queryset = queryset.annotate(
                 n_stores=Count("stores", distinct=True),
-                n_broken=Count(
-                    "stores", filter=Q(stores__status__in=broken_values()), distinct=True
-                ),
-            ).prefetch_related(
-                Prefetch("memberships", queryset=owners, to_attr="owner_memberships")
-            )
+                n_broken=Count("stores", filter=Q(stores__status__in=broken_values()), distinct=True),
+            ).prefetch_related(Prefetch("memberships", queryset=owners, to_attr="owner_memberships"))
         return queryset
 
     @admin.display(description="owners")
@@ -207,10 +200,7 @@ class MerchantAdmin(admin.ModelAdmin):
         count = getattr(merchant, "n_broken", 0)
         if not count:
             return "0"
-        url = (
-            reverse("admin:stores_store_changelist")
-            + f"?merchant__id__exact={merchant.pk}&broken=now"
-        )
+        url = reverse("admin:stores_store_changelist") + f"?merchant__id__exact={merchant.pk}&broken=now"
         return format_html('<a class="vc-badge vc-bad" href="{}">{}</a>', url, count)
 
     # -- inviting people
@@ -231,9 +221,7 @@ class MerchantAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
         if self.has_invite_permission(request):
-            extra_context["invite_url"] = reverse(
-                "admin:merchants_merchant_invite", args=[object_id]
-            )
+            extra_context["invite_url"] = reverse("admin:merchants_merchant_invite", args=[object_id])
         extra_context["stores_url"] = (
             reverse("admin:stores_store_changelist") + f"?merchant__id__exact={unquote(object_id)}"
         )
@@ -248,9 +236,7 @@ class MerchantAdmin(admin.ModelAdmin):
         form = InvitationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             email, role = form.cleaned_data["email"], form.cleaned_data["role"]
-            invitation = invitation_create(
-                merchant=merchant, email=email, role=role, invited_by=request.user
-            )
+            invitation = invitation_create(merchant=merchant, email=email, role=role, invited_by=request.user)
             log_staff_action(
                 request,
                 merchant,

@@ -40,7 +40,5 @@ def seed_demo() -> list[DemoPerson]:
             merchant, _ = Merchant.objects.get_or_create(
                 slug=person.merchant.lower(), defaults={"name": person.merchant}
             )
-            Membership.objects.update_or_create(
-                merchant=merchant, user=user, defaults={"role": person.role}
-            )
+            Membership.objects.update_or_create(merchant=merchant, user=user, defaults={"role": person.role})
     return list(DEMO_PEOPLE)

@@ -28,9 +28,7 @@ class SignUpForm(forms.Form):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists. Log in, or reset your password."
-            )
+            raise forms.ValidationError("An account with this email already exists. Log in, or reset your password.")
         return email
 
     def clean(self):

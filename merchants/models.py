@@ -64,9 +64,7 @@ class Merchant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="merchants"
-    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="merchants")
 
     class Meta:
         ordering = ["name"]
@@ -90,16 +88,12 @@ class Membership(models.Model):
         MEMBER = "member", "Member"
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "user"], name="membership_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["merchant", "user"], name="membership_unique")]
         ordering = ["merchant__name"]
 
     def __str__(self) -> str:
@@ -115,9 +109,7 @@ class Invitation(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
-    role = models.CharField(
-        max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
-    )
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -140,8 +132,4 @@ class Invitation(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and timezone.now() < self.expires_at
-        )
+        return self.accepted_at is None and self.revoked_at is None and timezone.now() < self.expires_at

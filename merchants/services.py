@@ -43,18 +43,14 @@ def invitation_url(invitation: Invitation) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-def invitation_create(
-    *, merchant: Merchant, email: str, role: str, invited_by: User | None
-) -> Invitation:
+def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: User | None) -> Invitation:
     """Invite someone by email. Any earlier open invitation for them is revoked."""
     email = email.strip().lower()
     with transaction.atomic():
-        Invitation.objects.filter(
-            merchant=merchant, email=email, accepted_at=None, revoked_at=None
-        ).update(revoked_at=timezone.now())
-        invitation = Invitation.objects.create(
-            merchant=merchant, email=email, role=role, invited_by=invited_by
+        Invitation.objects.filter(merchant=merchant, email=email, accepted_at=None, revoked_at=None).update(
+            revoked_at=timezone.now()
         )
+        invitation = Invitation.objects.create(merchant=merchant, email=email, role=role, invited_by=invited_by)
     context = {"invitation": invitation, "url": invitation_url(invitation)}
     send_mail(
         subject=f"You're invited to {merchant.name} on Violet Connect",
@@ -74,9 +70,7 @@ def invitation_from_token(token: str) -> Invitation:
         raise InvitationError("This invitation has expired. Ask for a new one.") from exc
     except signing.BadSignature as exc:
         raise InvitationError("This invitation link is not valid.") from exc
-    invitation = (
-        Invitation.objects.select_related("merchant").filter(pk=data.get("id")).first()
-    )
+    invitation = Invitation.objects.select_related("merchant").filter(pk=data.get("id")).first()
     if invitation is None or invitation.email != data.get("email"):
         raise InvitationError("This invitation link is not valid.")
     if invitation.accepted_at is not None:
@@ -101,17 +95,13 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
             f"or ask for an invitation to {user.email}."
         )
     with transaction.atomic():
-        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(
-            accepted_at=timezone.now()
-        )
+        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(accepted_at=timezone.now())
         if claimed != 1:
             raise InvitationError("This invitation has already been used.")
         if user is None:
             user = User.objects.filter(email__iexact=invitation.email).first()
             if user is not None:
-                raise InvitationError(
-                    "You already have an account: log in first, then open the link again."
-                )
+                raise InvitationError("You already have an account: log in first, then open the link again.")
             user = User.objects.create_user(email=invitation.email, password=password)
         membership, created = Membership.objects.get_or_create(
             merchant=invitation.merchant, user=user, defaults={"role": invitation.role}

@@ -66,11 +66,7 @@ class Tenant:
 def membership_for(user, merchant_slug: str) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return (
-        Membership.objects.select_related("merchant")
-        .filter(user=user, merchant__slug=merchant_slug)
-        .first()
-    )
+    return Membership.objects.select_related("merchant").filter(user=user, merchant__slug=merchant_slug).first()
 
 
 class TenantMiddleware:
@@ -100,7 +96,5 @@ def tenant_context(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
         return {}
-    memberships = list(
-        Membership.objects.select_related("merchant").filter(user=user).order_by("merchant__name")
-    )
+    memberships = list(Membership.objects.select_related("merchant").filter(user=user).order_by("merchant__name"))
     return {"tenant": getattr(request, "tenant", None), "my_memberships": memberships}

@@ -10,9 +10,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            email_template_name="registration/password_reset_email.txt"
-        ),
+        auth_views.PasswordResetView.as_view(email_template_name="registration/password_reset_email.txt"),
         name="password_reset",
     ),
     path(

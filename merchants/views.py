@@ -53,13 +53,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 token=token, user=user, password=form.cleaned_data["password"] if form else None
             )
         except services.InvitationError as error:
-            return render(
-                request, "merchants/invitation_invalid.html", {"reason": str(error)}, status=410
-            )
+            return render(request, "merchants/invitation_invalid.html", {"reason": str(error)}, status=410)
         if user is None:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"You've joined {membership.merchant.name}.")
         return redirect("connect:dashboard", merchant_slug=membership.merchant.slug)
-    return render(
-        request, "merchants/invitation_accept.html", {"invitation": invitation, "form": form}
-    )
+    return render(request, "merchants/invitation_accept.html", {"invitation": invitation, "form": form})

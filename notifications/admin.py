@@ -28,8 +28,7 @@ class WebhookEndpointForm(forms.ModelForm):
         label="URL",
         max_length=500,
         assume_scheme="https",
-        help_text="HTTPS address that receives the signed POST requests "
-        "(Standard Webhooks format).",
+        help_text="HTTPS address that receives the signed POST requests (Standard Webhooks format).",
     )
     events = forms.MultipleChoiceField(
         choices=[(event, event) for event in EVENT_TYPES],
@@ -42,8 +41,7 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["name", "url", "events", "is_active"]
         help_texts = {
-            "is_active": "Untick to stop deliveries. "
-            "Ticking it again re-enables an endpoint that Violet disabled.",
+            "is_active": "Untick to stop deliveries. Ticking it again re-enables an endpoint that Violet disabled.",
         }
 
     def clean_events(self):
@@ -126,18 +124,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="last error / disabled because")
     def last_error_short(self, endpoint):
-        text = (
-            endpoint.disabled_reason
-            if not endpoint.is_active and endpoint.disabled_reason
-            else endpoint.last_error
-        )
+        text = endpoint.disabled_reason if not endpoint.is_active and endpoint.disabled_reason else endpoint.last_error
         return text[:120] or "—"
 
     @admin.display(description="signing secret")
     def secret_fingerprint(self, endpoint):
-        secret = (
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list("secret", flat=True).first()
-        )
+        secret = WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list("secret", flat=True).first()
         if not secret:
             return "—"
         return format_html(
@@ -203,14 +195,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 "original": endpoint,
                 "title": f"Rotate the signing secret of “{endpoint.name}”",
             }
-            return TemplateResponse(
-                request, "admin/notifications/webhookendpoint/rotate_confirmation.html", context
-            )
+            return TemplateResponse(request, "admin/notifications/webhookendpoint/rotate_confirmation.html", context)
         secret = new_signing_secret()
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=secret)
-        log_staff_action(
-            request, endpoint, f"Rotated the signing secret (new {fingerprint(secret)})."
-        )
+        log_staff_action(request, endpoint, f"Rotated the signing secret (new {fingerprint(secret)}).")
         return secret_once_response(
             request,
             model_admin=self,
@@ -307,9 +295,7 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description="to")
     def destination(self, notification):
         if notification.endpoint_id:
-            url = reverse(
-                "admin:notifications_webhookendpoint_change", args=[notification.endpoint_id]
-            )
+            url = reverse("admin:notifications_webhookendpoint_change", args=[notification.endpoint_id])
             return format_html('<a href="{}">{}</a>', url, notification.endpoint.name)
         return ", ".join(notification.recipients) or notification.audience
 

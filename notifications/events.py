@@ -73,9 +73,7 @@ def event_payload(change: StatusChange, event_type: str) -> dict[str, Any]:
             "status": change.new_status,
             "previous_status": change.old_status,
             "reason": change.reason,
-            "missing_scopes": [
-                {"scope": param, "label": scope_label(param)} for param in store.missing_scopes
-            ]
+            "missing_scopes": [{"scope": param, "label": scope_label(param)} for param in store.missing_scopes]
             if change.new_status == StoreStatus.MISSING_SCOPES
             else [],
             "changed_at": change.created_at.isoformat(),

@@ -81,9 +81,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["status_change", "audience"], name="notification_once_per_destination"
-            )
+            models.UniqueConstraint(fields=["status_change", "audience"], name="notification_once_per_destination")
         ]
         indexes = [
             models.Index(

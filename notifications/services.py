@@ -85,8 +85,9 @@ def _plan(change: StatusChange) -> list[Notification]:
     planned = []
     if event_type in MERCHANT_EVENTS:
         owners = list(
-            Membership.objects.filter(merchant=change.store.merchant, role=Membership.Role.OWNER)
-            .values_list("user__email", flat=True)
+            Membership.objects.filter(merchant=change.store.merchant, role=Membership.Role.OWNER).values_list(
+                "user__email", flat=True
+            )
         )
         if owners:
             planned.append(Notification(channel="email", audience="merchant", recipients=owners, **common))
@@ -134,9 +135,9 @@ def notifications_deliver_due(*, limit: int = 200, now: datetime | None = None) 
 
 
 def notification_deliver(notification_id: int) -> Notification:
-    notification = Notification.objects.select_related(
-        "status_change__store__merchant", "endpoint"
-    ).get(id=notification_id)
+    notification = Notification.objects.select_related("status_change__store__merchant", "endpoint").get(
+        id=notification_id
+    )
     began = time.perf_counter()
     try:
         if notification.channel == Notification.Channel.EMAIL:

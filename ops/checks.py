@@ -43,10 +43,7 @@ def broker_ok() -> tuple[bool, str]:
 def dispatcher_last_run():
     from django_celery_beat.models import PeriodicTask
 
-    return (
-        PeriodicTask.objects.filter(task=DISPATCHER_TASK, enabled=True)
-        .aggregate(last=Max("last_run_at"))["last"]
-    )
+    return PeriodicTask.objects.filter(task=DISPATCHER_TASK, enabled=True).aggregate(last=Max("last_run_at"))["last"]
 
 
 def health() -> dict:
@@ -74,20 +71,43 @@ def metrics() -> list[tuple[str, str, str, list[tuple[dict, float]]]]:
     backlog = due_stores(now - BACKLOG_GRACE).count()
     failed = dict(Notification.objects.values_list("state").annotate(n=Count("id")))
     return [
-        ("violet_stores", "gauge", "Stores by status.",
-         [({"status": s.value}, by_status.get(s.value, 0)) for s in StoreStatus]),
-        ("violet_checks_last_hour", "gauge", "Checks recorded in the last hour, by outcome.",
-         [({"outcome": outcome}, n) for outcome, n in by_outcome]),
-        ("violet_check_duration_ms_avg", "gauge", "Mean check duration over the last hour (ms).",
-         [({}, duration["avg"] or 0)]),
-        ("violet_check_duration_ms_max", "gauge", "Longest check over the last hour (ms).",
-         [({}, duration["max"] or 0)]),
-        ("violet_checks_backlog", "gauge", "Stores due for more than 5 minutes and not yet checked.",
-         [({}, backlog)]),
-        ("violet_notifications", "gauge", "Notifications by delivery state.",
-         [({"state": state}, failed.get(state, 0)) for state in Notification.State.values]),
-        ("violet_webhook_endpoints_disabled", "gauge", "Webhook endpoints disabled after permanent errors.",
-         [({}, WebhookEndpoint.objects.filter(is_active=False).count())]),
+        (
+            "violet_stores",
+            "gauge",
+            "Stores by status.",
+            [({"status": s.value}, by_status.get(s.value, 0)) for s in StoreStatus],
+        ),
+        (
+            "violet_checks_last_hour",
+            "gauge",
+            "Checks recorded in the last hour, by outcome.",
+            [({"outcome": outcome}, n) for outcome, n in by_outcome],
+        ),
+        (
+            "violet_check_duration_ms_avg",
+            "gauge",
+            "Mean check duration over the last hour (ms).",
+            [({}, duration["avg"] or 0)],
+        ),
+        (
+            "violet_check_duration_ms_max",
+            "gauge",
+            "Longest check over the last hour (ms).",
+            [({}, duration["max"] or 0)],
+        ),
+        ("violet_checks_backlog", "gauge", "Stores due for more than 5 minutes and not yet checked.", [({}, backlog)]),
+        (
+            "violet_notifications",
+            "gauge",
+            "Notifications by delivery state.",
+            [({"state": state}, failed.get(state, 0)) for state in Notification.State.values],
+        ),
+        (
+            "violet_webhook_endpoints_disabled",
+            "gauge",
+            "Webhook endpoints disabled after permanent errors.",
+            [({}, WebhookEndpoint.objects.filter(is_active=False).count())],
+        ),
     ]
 
 

@@ -62,14 +62,30 @@ def main() -> int:
         ready = ROOT / "var" / "sandbox.ready"
         ready.unlink(missing_ok=True)
         running["sandbox"] = subprocess.Popen(  # noqa: S603
-            [PYTHON, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(args.sandbox_port),
-             "--write-credentials", str(CREDENTIALS_DIR), "--ready-file", str(ready), "--quiet"],
-            cwd=ROOT, env=env,
+            [
+                PYTHON,
+                "-m",
+                "sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.sandbox_port),
+                "--write-credentials",
+                str(CREDENTIALS_DIR),
+                "--ready-file",
+                str(ready),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         env["BIGCOMMERCE_API_URL"] = wait_for_file(ready, running["sandbox"])
         subprocess.run(  # noqa: S603
             [PYTHON, "manage.py", "seed_demo", "--sandbox-credentials", str(CREDENTIALS_DIR)],
-            cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            check=False,
+            stdout=subprocess.DEVNULL,
         )
 
     running["web"] = subprocess.Popen(  # noqa: S603

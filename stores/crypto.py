@@ -81,6 +81,4 @@ def rotate_ciphertext(ciphertext: bytes) -> bytes:
     try:
         return multi_fernet().rotate(ciphertext)
     except InvalidToken:
-        raise UndecryptableCredential(
-            "A credential cannot be decrypted with any key in FERNET_KEYS."
-        ) from None
+        raise UndecryptableCredential("A credential cannot be decrypted with any key in FERNET_KEYS.") from None

@@ -33,7 +33,9 @@ def connect_demo_stores(credentials_dir: Path) -> list[str]:
             said.append(f"{filename}: {report.outcome}")
             continue
         try:
-            store = store_connect(merchant=merchant, credentials=diagnosis.credentials, report=report, duration_ms=duration_ms)
+            store = store_connect(
+                merchant=merchant, credentials=diagnosis.credentials, report=report, duration_ms=duration_ms
+            )
         except StoreOwnedElsewhere:
             continue
         said.append(f"Connected {store.display_name} ({store.store_hash}) to {merchant.name}")

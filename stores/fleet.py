@@ -21,11 +21,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import services
-from .services import CheckResult
 from .bigcommerce.client import AiohttpTransport, BigCommerceClient
 from .bigcommerce.report import Credentials
 from .bigcommerce.validation import validate
 from .models import Credential
+from .services import CheckResult
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +120,7 @@ def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> dict
     }
 
 
-async def _check_many(
-    client: BigCommerceClient, items: dict[int, Credentials], concurrency: int
-) -> list[CheckResult]:
+async def _check_many(client: BigCommerceClient, items: dict[int, Credentials], concurrency: int) -> list[CheckResult]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(store_id: int, credentials: Credentials) -> CheckResult:

@@ -123,9 +123,5 @@ def decide(
     return Decision(status=status, streak=streak, next_check_in=policy.interval)
 
 
-def _settle(
-    old: StoreStatus, new: StoreStatus, streak: Streak, next_check_in: timedelta, reason: str
-) -> Decision:
-    return Decision(
-        status=new, streak=streak, next_check_in=next_check_in, reason=reason, flipped=old != new
-    )
+def _settle(old: StoreStatus, new: StoreStatus, streak: Streak, next_check_in: timedelta, reason: str) -> Decision:
+    return Decision(status=new, streak=streak, next_check_in=next_check_in, reason=reason, flipped=old != new)

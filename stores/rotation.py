@@ -37,9 +37,7 @@ def rotate_credentials(
     table = connection.ops.quote_name(Credential._meta.db_table)
     columns = _columns()
     quoted = [connection.ops.quote_name(column) for column in columns]
-    select_sql = (
-        f"SELECT id, {', '.join(quoted)} FROM {table} WHERE id > %s ORDER BY id LIMIT %s"  # noqa: S608
-    )
+    select_sql = f"SELECT id, {', '.join(quoted)} FROM {table} WHERE id > %s ORDER BY id LIMIT %s"  # noqa: S608
     result = RotationResult()
     last_id = 0
     while True:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from .models import Store
 from .status import UNCHECKED_STATUSES
 
+
 def default_lease() -> timedelta:
     """How long a claim holds: longer than any check, short enough that a check
     lost with its worker or its queue message is soon claimed again."""
@@ -37,9 +38,9 @@ class Claim:
 
 def due_stores(now: datetime):
     """The dispatcher's query; it matches the partial index `store_due_idx`."""
-    return Store.objects.filter(
-        ~Q(status__in=[str(s) for s in UNCHECKED_STATUSES]), next_check_at__lte=now
-    ).order_by("next_check_at")
+    return Store.objects.filter(~Q(status__in=[str(s) for s in UNCHECKED_STATUSES]), next_check_at__lte=now).order_by(
+        "next_check_at"
+    )
 
 
 def claim_due_stores(*, limit: int, lease: timedelta | None = None, now: datetime | None = None) -> Claim:
@@ -47,9 +48,7 @@ def claim_due_stores(*, limit: int, lease: timedelta | None = None, now: datetim
     lease = lease or default_lease()
     token = uuid.uuid4().hex
     with transaction.atomic():
-        ids = list(
-            due_stores(now).select_for_update(skip_locked=True).values_list("id", flat=True)[:limit]
-        )
+        ids = list(due_stores(now).select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
         if ids:
             Store.objects.filter(id__in=ids).update(
                 claim_token=token, claimed_until=now + lease, next_check_at=now + lease

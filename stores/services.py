@@ -170,9 +170,7 @@ def store_replace_credentials(
     """Swap in a new, fully validated API account. The old one works until this commits."""
     _require_usable(credentials, report)
     if credentials.store_hash != store.store_hash:
-        raise CredentialsNotUsable(
-            f"These credentials are for store {credentials.store_hash}, not {store.store_hash}."
-        )
+        raise CredentialsNotUsable(f"These credentials are for store {credentials.store_hash}, not {store.store_hash}.")
     now = timezone.now()
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
@@ -185,7 +183,13 @@ def store_replace_credentials(
         store.save()
         check = _check_row(store, report, trigger=Check.Trigger.REPLACE, started_at=now, duration_ms=duration_ms)
         check.save()
-        _flip(store, StoreStatus.CONNECTED, reason="New credentials: every required scope is granted.", check=check, now=now)
+        _flip(
+            store,
+            StoreStatus.CONNECTED,
+            reason="New credentials: every required scope is granted.",
+            check=check,
+            now=now,
+        )
         transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s credentials replaced", store.store_hash)
     return store
@@ -211,9 +215,21 @@ class CheckResult:
 
 
 RECORDED_STORE_FIELDS = (
-    "last_checked_at", "next_check_at", "claim_token", "claimed_until", "failure_count", "failing_since",
-    "suspected_status", "suspected_since", "problem", "missing_scopes", "status", "status_changed_at",
-    "profile", "profile_updated_at", *PROFILE_COLUMNS.values(),
+    "last_checked_at",
+    "next_check_at",
+    "claim_token",
+    "claimed_until",
+    "failure_count",
+    "failing_since",
+    "suspected_status",
+    "suspected_since",
+    "problem",
+    "missing_scopes",
+    "status",
+    "status_changed_at",
+    "profile",
+    "profile_updated_at",
+    *PROFILE_COLUMNS.values(),
 )
 
 
@@ -278,8 +294,9 @@ def store_record_checks(
             store = stores.get(result.store_id)
             if store is None or (claim_token and store.claim_token != claim_token):
                 continue
-            check = _check_row(store, result.report, trigger=trigger, started_at=result.started_at,
-                               duration_ms=result.duration_ms)
+            check = _check_row(
+                store, result.report, trigger=trigger, started_at=result.started_at, duration_ms=result.duration_ms
+            )
             checks.append(check)
             changed.append(store)
             old = store.status
@@ -289,8 +306,9 @@ def store_record_checks(
         Check.objects.bulk_create(checks)
         _bulk_update_changed(changed, before)
         StatusChange.objects.bulk_create(
-            StatusChange(store=store, old_status=old, new_status=store.status, reason=reason, check_run=check,
-                         created_at=now)
+            StatusChange(
+                store=store, old_status=old, new_status=store.status, reason=reason, check_run=check, created_at=now
+            )
             for store, old, reason, check in flips
         )
     return checks
@@ -397,16 +415,27 @@ def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by 
         store = Store.objects.select_for_update().get(pk=store.pk)
         for receiver, error in signals.store_disconnecting.send_robust(sender=Store, store=store):
             if error is not None:
-                logger.warning("store %s: %s failed while disconnecting: %s", store.store_hash, receiver, type(error).__name__)
+                logger.warning(
+                    "store %s: %s failed while disconnecting: %s", store.store_hash, receiver, type(error).__name__
+                )
         Credential.objects.filter(store=store).delete()
         change = _flip(store, StoreStatus.DISCONNECTED, reason=reason, check=None, now=now)
         _clear_streak_and_claim(store)
         store.next_check_at = None
         store.problem, store.missing_scopes = "", []
-        store.save(update_fields=[
-            "next_check_at", "claim_token", "claimed_until", "failure_count", "failing_since",
-            "suspected_status", "suspected_since", "problem", "missing_scopes",
-        ])
+        store.save(
+            update_fields=[
+                "next_check_at",
+                "claim_token",
+                "claimed_until",
+                "failure_count",
+                "failing_since",
+                "suspected_status",
+                "suspected_since",
+                "problem",
+                "missing_scopes",
+            ]
+        )
     logger.info("store %s disconnected", store.store_hash)
     return change
 
@@ -421,8 +450,9 @@ def checks_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
     deleted = 0
     while True:
         ids = list(
-            Check.objects.filter(started_at__lt=cutoff, status_changes__isnull=True)
-            .values_list("id", flat=True)[:batch_size]
+            Check.objects.filter(started_at__lt=cutoff, status_changes__isnull=True).values_list("id", flat=True)[
+                :batch_size
+            ]
         )
         if not ids:
             return deleted

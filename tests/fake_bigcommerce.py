@@ -17,8 +17,12 @@ from tests.reports import PROFILE
 
 BASE = "https://api.bigcommerce.com"
 ALL_SCOPES = {
-    "store_v2_customers", "store_v2_information_read_only", "store_v2_orders",
-    "store_v2_products_read_only", "store_cart", "store_checkout",
+    "store_v2_customers",
+    "store_v2_information_read_only",
+    "store_v2_orders",
+    "store_v2_products_read_only",
+    "store_cart",
+    "store_checkout",
 }
 NEEDS = {
     ("GET", "/v2/time"): None,

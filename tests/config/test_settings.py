@@ -73,4 +73,11 @@ def test_production_protections_are_on():
         "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0, s.X_FRAME_OPTIONS, s.FERNET_KEYS[0])",
         env=PRODUCTION_ENV,
     )
-    assert result.stdout.splitlines()[-1].split() == ["False", "True", "True", "True", "DENY", "a-production-fernet-key"]
+    assert result.stdout.splitlines()[-1].split() == [
+        "False",
+        "True",
+        "True",
+        "True",
+        "DENY",
+        "a-production-fernet-key",
+    ]

@@ -36,8 +36,20 @@ def page(client, name, *args):
 
 
 def test_dashboard_shows_status_plan_and_what_to_do(alice, store):
-    services.store_record_check(store_id=store.pk, report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]), trigger="schedule", started_at=store.created_at, duration_ms=1)
-    services.store_record_check(store_id=store.pk, report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]), trigger="schedule", started_at=store.created_at, duration_ms=1)
+    services.store_record_check(
+        store_id=store.pk,
+        report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]),
+        trigger="schedule",
+        started_at=store.created_at,
+        duration_ms=1,
+    )
+    services.store_record_check(
+        store_id=store.pk,
+        report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]),
+        trigger="schedule",
+        started_at=store.created_at,
+        duration_ms=1,
+    )
     body = page(client_for(alice), "dashboard").content.decode()
     assert "Acme Outfitters" in body and "acme.example" in body and "Plus" in body
     assert "badge-missing_scopes" in body and "Carts: modify" in body
@@ -57,7 +69,16 @@ def test_members_read_but_see_no_actions(bob, store):
     assert "Replace credentials" not in body and "Disconnect" not in body and "Check now" not in body
 
 
-@pytest.mark.parametrize("name,method", [("store_check_now", "post"), ("store_replace", "get"), ("store_replace", "post"), ("store_disconnect", "get"), ("store_disconnect", "post")])
+@pytest.mark.parametrize(
+    "name,method",
+    [
+        ("store_check_now", "post"),
+        ("store_replace", "get"),
+        ("store_replace", "post"),
+        ("store_disconnect", "get"),
+        ("store_disconnect", "post"),
+    ],
+)
 def test_members_cannot_change_anything(bob, store, name, method):
     response = getattr(client_for(bob), method)(reverse(f"connect:{name}", args=["acme", HASH]))
     assert response.status_code == 403
@@ -125,18 +146,31 @@ def test_reconnect_after_disconnect_through_the_wizard(alice, store, bigcommerce
 
 def test_strangers_get_404_on_every_store_page(charlie, store):
     client = client_for(charlie)
-    for name, method in [("store_detail", "get"), ("store_check_now", "post"), ("store_replace", "get"), ("store_replace", "post"), ("store_disconnect", "get"), ("store_disconnect", "post")]:
+    for name, method in [
+        ("store_detail", "get"),
+        ("store_check_now", "post"),
+        ("store_replace", "get"),
+        ("store_replace", "post"),
+        ("store_disconnect", "get"),
+        ("store_disconnect", "post"),
+    ]:
         assert getattr(client, method)(reverse(f"connect:{name}", args=["acme", HASH])).status_code == 404
     store.refresh_from_db()
     assert store.status == "connected"
 
 
 def test_forget_kept_cannot_target_another_merchants_store(charlie, store, globex):
-    response = client_for(charlie).post(reverse("connect:forget_kept", args=["globex"]), {"field": "access_token", "target": HASH})
+    response = client_for(charlie).post(
+        reverse("connect:forget_kept", args=["globex"]), {"field": "access_token", "target": HASH}
+    )
     assert response.status_code == 404
 
 
 def test_api_path_is_kept_after_a_failed_attempt_but_no_secret_is(alice, bigcommerce):
-    body = client_for(alice).post(reverse("connect:wizard_credentials", args=["acme"]), fields(access_token="q" * 31)).content.decode()
+    body = (
+        client_for(alice)
+        .post(reverse("connect:wizard_credentials", args=["acme"]), fields(access_token="q" * 31))
+        .content.decode()
+    )
     assert f'value="{API_PATH}"' in body
     assert_no_secret(body)

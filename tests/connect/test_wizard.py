@@ -61,8 +61,14 @@ def test_the_four_steps_in_the_guides_words(alice):
     step1 = client.get(reverse("connect:wizard_account", args=["acme"])).content.decode()
     assert "Settings → API → Store-level API accounts" in step1 and "Create API account" in step1
     step2 = client.get(reverse("connect:wizard_scopes", args=["acme"])).content.decode()
-    for label in ("Customers: modify", "Information &amp; settings: read-only", "Orders: modify",
-                  "Products: read-only", "Carts: modify", "Checkouts: modify"):
+    for label in (
+        "Customers: modify",
+        "Information &amp; settings: read-only",
+        "Orders: modify",
+        "Products: read-only",
+        "Carts: modify",
+        "Checkouts: modify",
+    ):
         assert label in step2
     assert step2.count('type="checkbox"') == 6
     step3 = client.get(reverse("connect:wizard_save", args=["acme"])).content.decode()
@@ -80,7 +86,12 @@ def test_happy_path_connects_the_store(alice, bigcommerce, url):
     store = Store.objects.get(store_hash=HASH)
     assert store.status == "connected" and store.merchant.slug == "acme"
     assert (store.name, store.plan_name, store.currency, store.weight_units, store.dimension_units) == (
-        "Acme Outfitters", "Plus", "USD", "LB", "Inches")
+        "Acme Outfitters",
+        "Plus",
+        "USD",
+        "LB",
+        "Inches",
+    )
     credential = Credential.objects.get(store=store)
     assert (credential.access_token, credential.client_id, credential.client_secret) == (TOKEN, CLIENT_ID, SECRET)
     page = client.get(response["Location"]).content.decode()
@@ -144,8 +155,14 @@ def test_missing_scope_names_it_and_explains_the_fix(alice, bigcommerce, url):
 
 
 def test_read_only_variants_do_not_satisfy_modify(alice, bigcommerce, url):
-    read_only = {"store_v2_customers_read_only", "store_v2_information_read_only", "store_v2_orders_read_only",
-                 "store_v2_products_read_only", "store_cart_read_only", "store_checkout_read_only"}
+    read_only = {
+        "store_v2_customers_read_only",
+        "store_v2_information_read_only",
+        "store_v2_orders_read_only",
+        "store_v2_products_read_only",
+        "store_cart_read_only",
+        "store_checkout_read_only",
+    }
     bigcommerce.add_token(HASH, TOKEN, read_only)
     body = client_for(alice).post(url, fields()).content.decode()
     for label in ("Customers: modify", "Orders: modify", "Carts: modify", "Checkouts: modify"):

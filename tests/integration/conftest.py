@@ -106,14 +106,26 @@ class Celery:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "celery", "-A", "config", *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes[name] = process
         return process
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen:
-        return self.start(name, "worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip",
-                          "--without-mingle", "-n", f"{name}-{os.getpid()}@%h")
+        return self.start(
+            name,
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        )
 
     def start_beat(self, name: str = "beat") -> subprocess.Popen:
         return self.start(name, "beat", "--loglevel=INFO", "--schedule", str(self.logs / f"{name}.schedule"))

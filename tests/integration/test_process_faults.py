@@ -38,8 +38,14 @@ def fleet(celery, sandbox):
     rows = sandbox.control.bulk(STORES, prefix="pf")["stores"]
     now = timezone.now()
     stores = Store.objects.bulk_create(
-        Store(merchant=merchant, store_hash=h, name=h, status="connected", connected_at=now,
-              next_check_at=now + timedelta(hours=1))
+        Store(
+            merchant=merchant,
+            store_hash=h,
+            name=h,
+            status="connected",
+            connected_at=now,
+            next_check_at=now + timedelta(hours=1),
+        )
         for h, _, _ in rows
     )
     credentials = []
@@ -60,9 +66,11 @@ def make_all_due() -> None:
 
 def all_checked_since(moment) -> bool:
     connection.close()  # survive a database restart in this process too
-    return not Store.objects.filter(last_checked_at__lt=moment).exists() and not Store.objects.filter(
-        last_checked_at__isnull=True
-    ).exists() and not Store.objects.exclude(claim_token="").exists()
+    return (
+        not Store.objects.filter(last_checked_at__lt=moment).exists()
+        and not Store.objects.filter(last_checked_at__isnull=True).exists()
+        and not Store.objects.exclude(claim_token="").exists()
+    )
 
 
 def assert_never_twice_at_once() -> None:
@@ -84,16 +92,33 @@ def restart_redis() -> None:
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"], capture_output=True)  # noqa: S603, S607
     time.sleep(1)
     subprocess.run(  # noqa: S603
-        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"],  # noqa: S607
-        check=True, capture_output=True,
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],  # noqa: S607
+        check=True,
+        capture_output=True,
     )
-    wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True, text=True).stdout.strip() == "PONG",  # noqa: S603, S607
-             what="redis back")
+    wait_for(
+        lambda: subprocess.run(["redis-cli", "ping"], capture_output=True, text=True).stdout.strip() == "PONG",  # noqa: S603, S607
+        what="redis back",
+    )
 
 
 def restart_postgres() -> None:
     version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]  # noqa: S603, S607
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, capture_output=True)  # noqa: S603, S607
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, capture_output=True
+    )  # noqa: S603, S607
     connection.close()
 
 
@@ -145,11 +170,17 @@ def test_rotation_killed_midway_then_run_again_loses_nothing(real_services, tmp_
         credentials = []
         for store in stores:
             credential = Credential(store=store)
-            credential.set_values(client_id=f"id{store.pk}", client_secret=f"secret{store.pk}", access_token=f"token{store.pk}")
+            credential.set_values(
+                client_id=f"id{store.pk}", client_secret=f"secret{store.pk}", access_token=f"token{store.pk}"
+            )
             credentials.append(credential)
         Credential.objects.bulk_create(credentials)
 
-    env = {**__import__("os").environ, "DATABASE_URL": database_url(), "FERNET_KEYS": "rotation-new-key,rotation-old-key"}
+    env = {
+        **__import__("os").environ,
+        "DATABASE_URL": database_url(),
+        "FERNET_KEYS": "rotation-new-key,rotation-old-key",
+    }
     command = [sys.executable, "manage.py", "rotate_credentials", "--batch-size", "50"]
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
     time.sleep(2.0)

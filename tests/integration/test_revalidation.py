@@ -21,8 +21,12 @@ from tests.integration.conftest import wait_for
 pytestmark = pytest.mark.integration
 
 REQUIRED = [
-    "store_v2_customers", "store_v2_information_read_only", "store_v2_orders",
-    "store_v2_products_read_only", "store_cart", "store_checkout",
+    "store_v2_customers",
+    "store_v2_information_read_only",
+    "store_v2_orders",
+    "store_v2_products_read_only",
+    "store_cart",
+    "store_checkout",
 ]
 
 
@@ -90,8 +94,13 @@ def test_revocation_recovery_scopes_maintenance_and_outage(world, celery, sandbo
     assert world["credentials"].access_token not in "".join(emails(celery, ""))
 
     # 2. The token comes back (same values): the store recovers.
-    sandbox.control.add_account(store.store_hash, REQUIRED, access_token=account["access_token"],
-                                client_id=account["client_id"], client_secret=account["client_secret"])
+    sandbox.control.add_account(
+        store.store_hash,
+        REQUIRED,
+        access_token=account["access_token"],
+        client_id=account["client_id"],
+        client_secret=account["client_secret"],
+    )
     make_due(store)
     wait_for(lambda: status_of(store) == "connected", what="recovered")
     wait_for(lambda: webhook_receiver.events("store.recovered"), what="recovered webhook")
@@ -121,7 +130,7 @@ def test_revocation_recovery_scopes_maintenance_and_outage(world, celery, sandbo
     for _ in range(2):
         before = checks_of(store)
         make_due(store)
-        wait_for(lambda: checks_of(store) > before, what="a failed check", timeout=60)
+        wait_for(lambda before=before: checks_of(store) > before, what="a failed check", timeout=60)
     assert Check.objects.filter(store=store).first().outcome == "unreachable"
     assert Store.objects.get(pk=store.pk).failure_count == 2
     sandbox.control.clear_faults(store.store_hash)

@@ -34,8 +34,11 @@ def endpoint(db):
 def revoke(store):
     for _ in range(2):
         store_services.store_record_check(
-            store_id=store.pk, report=report(Outcome.INVALID_TOKEN), trigger="schedule",
-            started_at=timezone.now(), duration_ms=1,
+            store_id=store.pk,
+            report=report(Outcome.INVALID_TOKEN),
+            trigger="schedule",
+            started_at=timezone.now(),
+            duration_ms=1,
         )
     return StatusChange.objects.get(store=store, new_status="revoked")
 

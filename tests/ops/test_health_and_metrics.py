@@ -35,8 +35,12 @@ def test_health_says_beat_is_stale(client, db):
 
 
 def test_metrics_in_prometheus_format(client, acme):
-    Store.objects.create(merchant=acme, store_hash="due1", status="connected", next_check_at=timezone.now() - timedelta(hours=1))
-    Store.objects.create(merchant=acme, store_hash="ok2", status="revoked", next_check_at=timezone.now() + timedelta(hours=1))
+    Store.objects.create(
+        merchant=acme, store_hash="due1", status="connected", next_check_at=timezone.now() - timedelta(hours=1)
+    )
+    Store.objects.create(
+        merchant=acme, store_hash="ok2", status="revoked", next_check_at=timezone.now() + timedelta(hours=1)
+    )
     body = client.get("/metrics").content.decode()
     assert "# TYPE violet_stores gauge" in body
     assert 'violet_stores{status="connected"} 1' in body

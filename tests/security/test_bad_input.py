@@ -68,7 +68,9 @@ def test_hostile_values_in_each_credential_field(alice, bigcommerce, field, kind
 @pytest.mark.parametrize("kind", list(FILES))
 def test_hostile_files(alice, bigcommerce, kind):
     upload = SimpleUploadedFile("credentials.txt", FILES[kind], content_type="text/plain")
-    response = client_for(alice).post(reverse("connect:wizard_credentials", args=["acme"]), {"credentials_file": upload})
+    response = client_for(alice).post(
+        reverse("connect:wizard_credentials", args=["acme"]), {"credentials_file": upload}
+    )
     assert 400 <= response.status_code < 500, (kind, response.status_code)
     assert 'role="alert"' in response.content.decode()
     assert len(bigcommerce.calls) == 0
@@ -96,27 +98,36 @@ def test_missing_everything(alice, bigcommerce):
 @pytest.mark.parametrize("kind", ["one megabyte", "NUL byte", "right-to-left override", "zero-width space"])
 def test_hostile_sign_up_is_refused(client, db, kind):
     value = HOSTILE[kind]
-    response = client.post(reverse("signup"), {"merchant_name": value, "email": "x@y.test", "password": "a-good-password-77"})
+    response = client.post(
+        reverse("signup"), {"merchant_name": value, "email": "x@y.test", "password": "a-good-password-77"}
+    )
     assert response.status_code == 200  # the form again, with the message
     assert 'class="errors"' in response.content.decode()
     assert not User.objects.exists() and not Merchant.objects.exists()
 
 
 def test_markup_in_a_merchant_name_is_only_text(client, db):
-    response = client.post(reverse("signup"), {"merchant_name": HOSTILE["script tag"], "email": "x@y.test",
-                                               "password": "a-good-password-77"}, follow=True)
+    response = client.post(
+        reverse("signup"),
+        {"merchant_name": HOSTILE["script tag"], "email": "x@y.test", "password": "a-good-password-77"},
+        follow=True,
+    )
     body = response.content.decode()
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
 @pytest.mark.parametrize("kind", ["one megabyte", "NUL byte", "script tag"])
 def test_hostile_invitation(alice, kind, mailoutbox):
-    response = client_for(alice).post(reverse("connect:people", args=["acme"]), {"email": HOSTILE[kind], "role": "member"})
+    response = client_for(alice).post(
+        reverse("connect:people", args=["acme"]), {"email": HOSTILE[kind], "role": "member"}
+    )
     assert response.status_code != 500
     assert not Invitation.objects.exists() and mailoutbox == []
 
 
 def test_hostile_invitation_role(alice, mailoutbox):
-    response = client_for(alice).post(reverse("connect:people", args=["acme"]), {"email": "d@acme.test", "role": "superuser"})
+    response = client_for(alice).post(
+        reverse("connect:people", args=["acme"]), {"email": "d@acme.test", "role": "superuser"}
+    )
     assert response.status_code != 500
     assert not Invitation.objects.exists()

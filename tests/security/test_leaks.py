@@ -97,18 +97,32 @@ def test_no_secret_anywhere_the_portal_speaks(alice, bob, charlie, sandbox, debu
 
     # 1. The wizard: a failed attempt (kept secrets), then a successful one.
     url = reverse("connect:wizard_credentials", args=["acme"])
-    fields = {"api_path": f"https://api.bigcommerce.com/stores/{store_hash}/v3/", "client_id": account["client_id"],
-              "client_secret": account["client_secret"], "access_token": account["access_token"]}
-    emitted["wizard, failed attempt"] = owner.post(url, {**fields, "access_token": fields["access_token"][:9] + " x"}).content
+    fields = {
+        "api_path": f"https://api.bigcommerce.com/stores/{store_hash}/v3/",
+        "client_id": account["client_id"],
+        "client_secret": account["client_secret"],
+        "access_token": account["access_token"],
+    }
+    emitted["wizard, failed attempt"] = owner.post(
+        url, {**fields, "access_token": fields["access_token"][:9] + " x"}
+    ).content
     emitted["wizard, retry page"] = owner.get(url).content
     response = owner.post(url, fields)
     assert response.status_code == 302, response.content[:2000]
     store = Store.objects.get(store_hash=store_hash)
 
     # 2. Every merchant page, as owner, member and stranger.
-    for name, args in [("dashboard", []), ("store_detail", [store_hash]), ("store_replace", [store_hash]),
-                       ("store_disconnect", [store_hash]), ("people", []), ("wizard_account", []),
-                       ("wizard_scopes", []), ("wizard_save", []), ("wizard_credentials", [])]:
+    for name, args in [
+        ("dashboard", []),
+        ("store_detail", [store_hash]),
+        ("store_replace", [store_hash]),
+        ("store_disconnect", [store_hash]),
+        ("people", []),
+        ("wizard_account", []),
+        ("wizard_scopes", []),
+        ("wizard_save", []),
+        ("wizard_credentials", []),
+    ]:
         path = reverse(f"connect:{name}", args=["acme", *args])
         for who, client in (("owner", owner), ("member", member), ("stranger", stranger)):
             emitted[f"{who} GET {path}"] = client.get(path).content
@@ -125,9 +139,7 @@ def test_no_secret_anywhere_the_portal_speaks(alice, bob, charlie, sandbox, debu
     emitted["webhook bodies"] = b"\n".join(call.request.body or b"" for call in responses.calls)
     emitted["webhook headers"] = "\n".join(str(dict(call.request.headers)) for call in responses.calls)
     assert Notification.objects.filter(state="delivered").exists()
-    emitted["emails"] = "\n".join(
-        f"{m.subject}\n{m.body}\n{m.to}\n{[a for a in m.alternatives]}" for m in mail.outbox
-    )
+    emitted["emails"] = "\n".join(f"{m.subject}\n{m.body}\n{m.to}\n{[a for a in m.alternatives]}" for m in mail.outbox)
 
     # 4. A check queued for a worker: the message as it sits in the broker.
     monkeypatch.setattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
@@ -155,7 +167,9 @@ def test_no_secret_anywhere_the_portal_speaks(alice, bob, charlie, sandbox, debu
     # 6. What BigCommerce (the sandbox) recorded, apart from the X-Auth-Token header itself.
     # The sandbox notes which of its own API accounts each request used
     # (`client_id`): that is BigCommerce's knowledge, not something the portal sent.
-    emitted["sandbox log"] = str([{k: v for k, v in entry.items() if k != "client_id"} for entry in sandbox.control.log()])
+    emitted["sandbox log"] = str(
+        [{k: v for k, v in entry.items() if k != "client_id"} for entry in sandbox.control.log()]
+    )
     # The test's own calls to the sandbox's control API are not the portal speaking.
     emitted["logs"] = "\n".join(line for line in debug_logs.lines if "/_sandbox/" not in line)
     assert len(debug_logs.lines) > 50, "the DEBUG logs should have been captured"

@@ -55,7 +55,9 @@ def acme_urls(acme_store):
 def test_a_stranger_gets_404_on_every_merchant_url(charlie, globex_store, acme_urls, method):
     client = client_for(charlie)
     for url in acme_urls:
-        response = getattr(client, method)(url, {"field": "access_token", "target": "acme123", "email": "x@y.test", "role": "owner"})
+        response = getattr(client, method)(
+            url, {"field": "access_token", "target": "acme123", "email": "x@y.test", "role": "owner"}
+        )
         assert response.status_code == 404, f"{method.upper()} {url} → {response.status_code}"
         assert b"Acme" not in response.content
 
@@ -71,7 +73,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, acme_urls, method):
 def test_a_member_of_one_merchant_cannot_reach_another_through_its_own_slug(bob, acme_store, globex_store):
     """bob belongs to Acme: Globex's store hash under Acme's slug is 404."""
     client = client_for(bob)
-    for name, route in ROUTES:
+    for _name, route in ROUTES:
         if "<str:store_hash>" not in route:
             continue
         url = fill(route, {"merchant_slug": "acme", "store_hash": globex_store.store_hash})

@@ -21,7 +21,7 @@ def raw_columns(store_id: int) -> dict[str, bytes]:
             [store_id],
         )
         row = cursor.fetchone()
-    return dict(zip(("client_id", "client_secret", "access_token"), (bytes(v) for v in row)))
+    return dict(zip(("client_id", "client_secret", "access_token"), (bytes(v) for v in row), strict=True))
 
 
 def test_raw_columns_hold_no_plaintext(acme_store):

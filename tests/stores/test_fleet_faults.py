@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from sandbox.testing import running_sandbox
 from stores import fleet, scheduling
 from stores.models import Check, Credential, StatusChange, Store
-from sandbox.testing import running_sandbox
 
 DEADLINE = 4.0
 PROBE_PATHS = 6
@@ -37,8 +37,9 @@ def store(sandbox, acme):
     account = sandbox.control.add_account(store_hash)
     store = Store.objects.create(merchant=acme, store_hash=store_hash, status="connected", next_check_at=timezone.now())
     credential = Credential(store=store)
-    credential.set_values(client_id=account["client_id"], client_secret=account["client_secret"],
-                          access_token=account["access_token"])
+    credential.set_values(
+        client_id=account["client_id"], client_secret=account["client_secret"], access_token=account["access_token"]
+    )
     credential.save()
     return store
 
@@ -86,11 +87,14 @@ def test_a_blip_of_5xx_is_retried_away(sandbox, store):
     assert_no_flag(store)
 
 
-@pytest.mark.parametrize("kind,options", [
-    ("reset", {}),
-    ("stall", {"seconds": 3}),
-    ("slow", {"seconds": 2}),
-])
+@pytest.mark.parametrize(
+    "kind,options",
+    [
+        ("reset", {}),
+        ("stall", {"seconds": 3}),
+        ("slow", {"seconds": 2}),
+    ],
+)
 def test_no_answer_is_unreachable_within_the_deadline(sandbox, store, kind, options):
     sandbox.control.add_fault(store.store_hash, kind, **options)
     result, elapsed = check(store)

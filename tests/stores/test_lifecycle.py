@@ -38,14 +38,18 @@ def test_a_definitive_answer_is_confirmed_before_the_flip(outcome, target):
 @pytest.mark.parametrize("outcome", list(DEFINITIVE_STATUS))
 def test_a_definitive_answer_not_confirmed_flags_nothing(outcome):
     first = decide(status=StoreStatus.CONNECTED, outcome=outcome, streak=Streak(), now=NOW)
-    second = decide(status=StoreStatus.CONNECTED, outcome=Outcome.CONNECTED, streak=first.streak, now=NOW + timedelta(minutes=1))
+    second = decide(
+        status=StoreStatus.CONNECTED, outcome=Outcome.CONNECTED, streak=first.streak, now=NOW + timedelta(minutes=1)
+    )
     assert second.status == StoreStatus.CONNECTED and not second.flipped
     assert second.streak == Streak()
 
 
 def test_a_different_definitive_answer_restarts_the_confirmation():
     first = decide(status=StoreStatus.CONNECTED, outcome=Outcome.STORE_UNAVAILABLE, streak=Streak(), now=NOW)
-    second = decide(status=StoreStatus.CONNECTED, outcome=Outcome.INVALID_TOKEN, streak=first.streak, now=NOW + timedelta(minutes=1))
+    second = decide(
+        status=StoreStatus.CONNECTED, outcome=Outcome.INVALID_TOKEN, streak=first.streak, now=NOW + timedelta(minutes=1)
+    )
     assert not second.flipped and second.streak.suspected == StoreStatus.REVOKED
 
 
@@ -58,7 +62,12 @@ def test_a_broken_store_that_stays_broken_does_not_flip_again():
 def test_one_broken_status_moves_to_another_after_confirmation():
     first = decide(status=StoreStatus.STORE_UNAVAILABLE, outcome=Outcome.INVALID_TOKEN, streak=Streak(), now=NOW)
     assert not first.flipped
-    second = decide(status=StoreStatus.STORE_UNAVAILABLE, outcome=Outcome.INVALID_TOKEN, streak=first.streak, now=NOW + timedelta(minutes=1))
+    second = decide(
+        status=StoreStatus.STORE_UNAVAILABLE,
+        outcome=Outcome.INVALID_TOKEN,
+        streak=first.streak,
+        now=NOW + timedelta(minutes=1),
+    )
     assert second.status == StoreStatus.REVOKED and second.flipped
 
 
@@ -81,7 +90,9 @@ def test_transient_failures_need_both_count_and_span():
 def test_many_quick_failures_within_the_span_flag_nothing():
     streak = Streak()
     for i in range(10):
-        decision = decide(status=StoreStatus.CONNECTED, outcome=Outcome.UNREACHABLE, streak=streak, now=NOW + timedelta(minutes=i))
+        decision = decide(
+            status=StoreStatus.CONNECTED, outcome=Outcome.UNREACHABLE, streak=streak, now=NOW + timedelta(minutes=i)
+        )
         assert not decision.flipped
         streak = decision.streak
     assert streak.failures == 10
@@ -90,7 +101,13 @@ def test_many_quick_failures_within_the_span_flag_nothing():
 def test_failures_spread_over_time_but_too_few_flag_nothing():
     policy = Policy(unreachable_after_failures=3)
     first = decide(status=StoreStatus.CONNECTED, outcome=Outcome.UNREACHABLE, streak=Streak(), now=NOW, policy=policy)
-    second = decide(status=StoreStatus.CONNECTED, outcome=Outcome.UNREACHABLE, streak=first.streak, now=NOW + timedelta(hours=2), policy=policy)
+    second = decide(
+        status=StoreStatus.CONNECTED,
+        outcome=Outcome.UNREACHABLE,
+        streak=first.streak,
+        now=NOW + timedelta(hours=2),
+        policy=policy,
+    )
     assert not second.flipped and second.streak.failures == 2
 
 
@@ -101,7 +118,9 @@ def test_a_success_resets_the_failure_streak():
 
 
 def test_unreachable_store_recovers_at_once():
-    decision = decide(status=StoreStatus.UNREACHABLE, outcome=Outcome.CONNECTED, streak=Streak(failures=9, failing_since=NOW), now=NOW)
+    decision = decide(
+        status=StoreStatus.UNREACHABLE, outcome=Outcome.CONNECTED, streak=Streak(failures=9, failing_since=NOW), now=NOW
+    )
     assert decision.status == StoreStatus.CONNECTED and decision.flipped
 
 

@@ -54,8 +54,12 @@ def test_recording_the_result_releases_the_claim_and_schedules_the_next_check(ac
     Store.objects.filter(pk=store.pk).update(next_check_at=timezone.now() - timedelta(seconds=1))
     claim = scheduling.claim_due_stores(limit=1)
     services.store_record_check(
-        store_id=store.pk, report=report(), trigger="schedule", started_at=timezone.now(),
-        duration_ms=10, claim_token=claim.token,
+        store_id=store.pk,
+        report=report(),
+        trigger="schedule",
+        started_at=timezone.now(),
+        duration_ms=10,
+        claim_token=claim.token,
     )
     store.refresh_from_db()
     assert store.claim_token == "" and store.claimed_until is None

@@ -31,7 +31,12 @@ def test_connect_saves_profile_credentials_check_and_status_change(acme, alice):
     store = connect(acme, user=alice)
     store.refresh_from_db()
     assert store.status == StoreStatus.CONNECTED
-    assert (store.name, store.domain, store.plan_name, store.currency) == ("Acme Outfitters", "acme.example", "Plus", "USD")
+    assert (store.name, store.domain, store.plan_name, store.currency) == (
+        "Acme Outfitters",
+        "acme.example",
+        "Plus",
+        "USD",
+    )
     assert (store.weight_units, store.dimension_units) == ("LB", "Inches")
     credential = Credential.objects.get(store=store)
     assert credential.access_token == credentials().access_token and credential.created_by == alice
@@ -43,7 +48,9 @@ def test_connect_saves_profile_credentials_check_and_status_change(acme, alice):
 
 def test_connect_refuses_unusable_reports(acme):
     with pytest.raises(services.CredentialsNotUsable):
-        services.store_connect(merchant=acme, credentials=credentials(), report=report(Outcome.MISSING_SCOPES, missing=["store_cart"]))
+        services.store_connect(
+            merchant=acme, credentials=credentials(), report=report(Outcome.MISSING_SCOPES, missing=["store_cart"])
+        )
     with pytest.raises(services.CredentialsNotUsable):
         services.store_connect(merchant=acme, credentials=credentials("other1"), report=report())
     assert not Store.objects.exists()
@@ -62,7 +69,11 @@ def test_reconnecting_after_disconnect_keeps_history(acme):
     services.store_disconnect(store=store)
     store = connect(acme)
     assert store.status == StoreStatus.CONNECTED
-    assert [c.new_status for c in store.status_changes.order_by("created_at", "pk")] == ["connected", "disconnected", "connected"]
+    assert [c.new_status for c in store.status_changes.order_by("created_at", "pk")] == [
+        "connected",
+        "disconnected",
+        "connected",
+    ]
 
 
 def test_disconnect_deletes_secrets_at_once_and_keeps_history(acme):
@@ -87,7 +98,9 @@ def test_replace_with_bad_or_foreign_credentials_changes_nothing(acme):
     store = connect(acme)
     before = Credential.objects.get(store=store).access_token
     with pytest.raises(services.CredentialsNotUsable):
-        services.store_replace_credentials(store=store, credentials=credentials("other1"), report=report(store_hash="other1"))
+        services.store_replace_credentials(
+            store=store, credentials=credentials("other1"), report=report(store_hash="other1")
+        )
     with pytest.raises(services.CredentialsNotUsable):
         services.store_replace_credentials(store=store, credentials=credentials(), report=report(Outcome.INVALID_TOKEN))
     assert Credential.objects.get(store=store).access_token == before
@@ -154,15 +167,23 @@ def test_a_long_outage_turns_unreachable_then_recovers(acme):
         record(store, Outcome.CONNECTED)
     store.refresh_from_db()
     assert store.status == StoreStatus.CONNECTED
-    assert [c.new_status for c in store.status_changes.order_by("created_at", "pk")] == ["connected", "unreachable", "connected"]
+    assert [c.new_status for c in store.status_changes.order_by("created_at", "pk")] == [
+        "connected",
+        "unreachable",
+        "connected",
+    ]
 
 
 def test_a_result_for_a_claim_that_is_no_longer_ours_is_dropped(acme):
     store = connect(acme)
     Store.objects.filter(pk=store.pk).update(claim_token="theirs")
     result = services.store_record_check(
-        store_id=store.pk, report=report(Outcome.INVALID_TOKEN), trigger="schedule",
-        started_at=timezone.now(), duration_ms=1, claim_token="mine",
+        store_id=store.pk,
+        report=report(Outcome.INVALID_TOKEN),
+        trigger="schedule",
+        started_at=timezone.now(),
+        duration_ms=1,
+        claim_token="mine",
     )
     assert result is None
     assert store.checks.count() == 1
@@ -190,6 +211,8 @@ def test_pause_and_resume(acme):
 def test_profile_follows_checks(acme):
     store = connect(acme)
     record_report = report(store_hash=store.store_hash, profile=dict(PROFILE, plan_name="Enterprise"))
-    services.store_record_check(store_id=store.pk, report=record_report, trigger="schedule", started_at=timezone.now(), duration_ms=5)
+    services.store_record_check(
+        store_id=store.pk, report=record_report, trigger="schedule", started_at=timezone.now(), duration_ms=5
+    )
     store.refresh_from_db()
     assert store.plan_name == "Enterprise"

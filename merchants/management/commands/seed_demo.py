@@ -28,10 +28,7 @@ class Command(BaseCommand):
 
             for line in connect_demo_stores(Path(options["sandbox_credentials"])):
                 self.stderr.write(line)
-        logins = [
-            {"email": p.email, "password": p.password, "merchant": p.merchant, "role": p.role}
-            for p in people
-        ]
+        logins = [{"email": p.email, "password": p.password, "merchant": p.merchant, "role": p.role} for p in people]
         if options["json"]:
             self.stdout.write(json.dumps({"logins": logins}, indent=2))
             return

@@ -32,7 +32,9 @@ class Command(BaseCommand):
     help = __doc__.strip().splitlines()[0]
 
     def add_arguments(self, parser):
-        parser.add_argument("--credentials", required=True, metavar="FILE", help="The .txt or a JSON file; - for stdin.")
+        parser.add_argument(
+            "--credentials", required=True, metavar="FILE", help="The .txt or a JSON file; - for stdin."
+        )
         parser.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
 
     @sensitive_variables("raw", "data", "diagnosis")
@@ -80,7 +82,8 @@ class Command(BaseCommand):
         write = self.stdout.write
         write(f"Store {report.store_hash or '?'}: {report.outcome}")
         if report.store:
-            write(f"  {report.store.get('name', '')} ({report.store.get('domain', '')}), plan {report.store.get('plan_name', '?')}")
+            profile = report.store
+            write(f"  {profile.get('name', '')} ({profile.get('domain', '')}), plan {profile.get('plan_name', '?')}")
         for scope in REQUIRED_SCOPES:
             write(f"  {report.scopes.get(scope.param, 'unknown'):<8} {scope.label}")
         for problem in report.problems:

@@ -4,10 +4,7 @@ from stores.rotation import rotate_credentials
 
 
 class Command(BaseCommand):
-    help = (
-        "Re-encrypt every stored credential under the first key in FERNET_KEYS. "
-        "Safe to interrupt and run again."
-    )
+    help = "Re-encrypt every stored credential under the first key in FERNET_KEYS. Safe to interrupt and run again."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500)
@@ -17,6 +14,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Re-encrypted {result.moved} credential rows under the first key; "
             f"{result.already_current} were already current"
-            + (f"; {result.changed_meanwhile} changed meanwhile and were left alone" if result.changed_meanwhile else "")
+            + (
+                f"; {result.changed_meanwhile} changed meanwhile and were left alone"
+                if result.changed_meanwhile
+                else ""
+            )
             + "."
         )
