@@ -195,6 +195,16 @@ def store_replace_credentials(
     return store
 
 
+STREAK_AND_CLAIM_FIELDS = (
+    "claim_token",
+    "claimed_until",
+    "failure_count",
+    "failing_since",
+    "suspected_status",
+    "suspected_since",
+)
+
+
 def _clear_streak_and_claim(store: Store) -> None:
     store.failure_count = 0
     store.failing_since = None
@@ -217,12 +227,7 @@ class CheckResult:
 RECORDED_STORE_FIELDS = (
     "last_checked_at",
     "next_check_at",
-    "claim_token",
-    "claimed_until",
-    "failure_count",
-    "failing_since",
-    "suspected_status",
-    "suspected_since",
+    *STREAK_AND_CLAIM_FIELDS,
     "problem",
     "missing_scopes",
     "status",
@@ -423,19 +428,7 @@ def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by 
         _clear_streak_and_claim(store)
         store.next_check_at = None
         store.problem, store.missing_scopes = "", []
-        store.save(
-            update_fields=[
-                "next_check_at",
-                "claim_token",
-                "claimed_until",
-                "failure_count",
-                "failing_since",
-                "suspected_status",
-                "suspected_since",
-                "problem",
-                "missing_scopes",
-            ]
-        )
+        store.save(update_fields=["next_check_at", *STREAK_AND_CLAIM_FIELDS, "problem", "missing_scopes"])
     logger.info("store %s disconnected", store.store_hash)
     return change
 
