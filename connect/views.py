@@ -147,6 +147,7 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
     return render(request, "connect/wizard_credentials.html", context, status=status)
 
 
+@sensitive_post_parameters(*SECRET_POST_FIELDS)
 @require_POST
 def forget_kept(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     """ "Replace" on a kept secret: forget it, so the merchant pastes a new one."""

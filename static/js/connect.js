@@ -32,6 +32,10 @@
     });
   });
 
+  // After a failed attempt, take the keyboard and the screen reader to what went wrong.
+  var problems = document.getElementById("problems") || document.querySelector("[aria-invalid=true]");
+  if (problems) problems.focus();
+
   // Remember the scope checklist while the merchant clicks in BigCommerce.
   document.querySelectorAll(".checklist input[type=checkbox]").forEach(function (box) {
     var key = "violet-scope-" + box.value;
