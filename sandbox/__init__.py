@@ -10,6 +10,7 @@ Modules:
   from BigCommerce's OpenAPI reference (:mod:`sandbox.schema_extract` rebuilds them).
 * :mod:`sandbox.views`       -- JSON shapes of store objects and error bodies.
 * :mod:`sandbox.api`         -- the ``/stores/{hash}/v2|v3/...`` endpoints.
+* :mod:`sandbox.webhooks`    -- signed webhook deliveries to registered hooks.
 * :mod:`sandbox.control_api` -- the ``/_sandbox/...`` control interface (server side).
 * :mod:`sandbox.app`         -- assembles the aiohttp application.
 * :mod:`sandbox.control`     -- a synchronous client for the control interface.

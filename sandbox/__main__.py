@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bulk-prefix", default="bench", help="hash prefix of --bulk stores")
     parser.add_argument("--log-size", type=int, default=DEFAULT_LOG_SIZE,
                         help="entries kept in the request log")
+    parser.add_argument("--allow-http-webhooks", action="store_true",
+                        help="accept http:// webhook destinations (BigCommerce wants https)")
     parser.add_argument("--ready-file", type=Path,
                         help="write the base URL into this file once listening")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state = make_state(None if args.no_fixture else args.fixture, latency_ms=args.latency_ms,
                        enforce_quota=args.enforce_quota, log_size=args.log_size)
+    state.settings.allow_http_webhooks = args.allow_http_webhooks
     if args.bulk:
         state.bulk_create(args.bulk, args.bulk_prefix)
     written = write_credentials(state, args.write_credentials) if args.write_credentials else []

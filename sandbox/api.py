@@ -541,7 +541,10 @@ def _own_hook(call: Call) -> dict[str, Any]:
 
 def _check_destination(call: Call, body: dict[str, Any]) -> None:
     destination = body.get("destination")
-    if destination is not None and not str(destination).startswith("https://"):
+    if destination is None:
+        return
+    schemes = ("https://", "http://") if call.state.settings.allow_http_webhooks else ("https://",)
+    if not str(destination).startswith(schemes):
         raise fail(call, 422, "Webhook destination must be an https URL",
                    {"destination": "must start with https://"})
 

@@ -39,7 +39,13 @@ def build_app(state: SandboxState) -> web.Application:
     app[STATE_KEY] = state
     app.router.add_route("*", "/stores/{tail:.*}", handle)
     app.add_subapp("/_sandbox/", build_control_app(state))
+    app.on_cleanup.append(_close_outbox)
     return app
+
+
+async def _close_outbox(app: web.Application) -> None:
+    """Stop webhook deliveries still in flight and close their HTTP session."""
+    await app[STATE_KEY].outbox.close()
 
 
 async def serve(state: SandboxState, host: str, port: int, *,

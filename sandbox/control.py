@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,7 +65,8 @@ class SandboxControl:
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Read, or change (``latency_ms``, ``maintenance``, ``enforce_quota``,
-        ``auth_error_style``, ``strict_slashes``), the global settings."""
+        ``auth_error_style``, ``strict_slashes``, ``allow_http_webhooks``), the global
+        settings."""
         if changes:
             return self._call("PATCH", "settings", json=changes)
         return self._call("GET", "settings")
@@ -137,6 +139,45 @@ class SandboxControl:
     def clear_faults(self, store_hash: str) -> None:
         self._call("DELETE", f"stores/{store_hash}/faults")
 
+    def hooks(self, store_hash: str) -> list[dict[str, Any]]:
+        """The store's webhooks, whichever account registered them."""
+        return self._call("GET", f"stores/{store_hash}/hooks")["hooks"]
+
+    def send_webhook(self, store_hash: str, scope: str, *, data: dict[str, Any] | None = None,
+                     signature: str = "valid", timestamp_offset: int = 0,
+                     attempts: int | None = None) -> list[dict[str, Any]]:
+        """Send ``scope`` to the store's matching hooks (in the background); answers the
+        queued deliveries. ``signature``: ``valid``, ``wrong_secret`` or ``none``."""
+        body: dict[str, Any] = {"scope": scope, "signature": signature,
+                                "timestamp_offset": timestamp_offset}
+        if data is not None:
+            body["data"] = data
+        if attempts is not None:
+            body["attempts"] = attempts
+        return self._call("POST", f"stores/{store_hash}/webhooks/send", json=body)["deliveries"]
+
+    def deliveries(self, store_hash: str | None = None, scope: str | None = None
+                   ) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("store_hash", store_hash), ("scope", scope)) if v}
+        return self._call("GET", "deliveries", params=params)["deliveries"]
+
+    def clear_deliveries(self) -> None:
+        self._call("DELETE", "deliveries")
+
+    def wait_for_deliveries(self, store_hash: str, count: int, *, timeout: float = 10.0,
+                            scope: str | None = None) -> list[dict[str, Any]]:
+        """Wait until at least ``count`` deliveries of the store are settled (delivered
+        or failed); answer them all. Raises ``TimeoutError``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            listed = self.deliveries(store_hash, scope)
+            settled = [d for d in listed if d["state"] != "pending"]
+            if len(settled) >= count:
+                return listed
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(settled)} of {count} deliveries settled in {timeout}s")
+            time.sleep(0.05)
+
     def created(self, store_hash: str | None = None) -> Any:
         """What writes really created: a list for one store, else ``{hash: [...]}``."""
         if store_hash:
@@ -189,7 +230,8 @@ class SandboxControl:
         return self._call("GET", "stats")
 
     def reset(self, **options: bool) -> dict[str, Any]:
-        """Reset ``log``, ``counters``, ``windows`` (default on) and ``created``, ``faults``."""
+        """Reset ``log``, ``counters``, ``windows`` (default on) and ``created``, ``faults``,
+        ``deliveries``."""
         return self._call("POST", "reset", json=options)
 
     def bulk(self, count: int, prefix: str = "bench", *, scopes: Iterable[str] | None = None,

@@ -6,7 +6,8 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
     GET    /_sandbox/routes                       the BigCommerce endpoints served, with scopes
     GET    /_sandbox/settings                     global switches
     PATCH  /_sandbox/settings                     {latency_ms, maintenance, enforce_quota,
-                                                   auth_error_style, strict_slashes}
+                                                   auth_error_style, strict_slashes,
+                                                   allow_http_webhooks}
     GET    /_sandbox/faults                       global faults
     POST   /_sandbox/faults                       arm a global fault {kind, status, probability,
                                                    count, seconds, headers}
@@ -16,7 +17,9 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
                                                    latency_ms?, rate_limit_quota?, accounts?: [...]}
     GET    /_sandbox/stores/{hash}                profile, switches, faults, counts
     DELETE /_sandbox/stores/{hash}                delete the store and its accounts
-    PATCH  /_sandbox/stores/{hash}/profile        merge fields into GET /v2/store's answer
+    PATCH  /_sandbox/stores/{hash}/profile        merge fields into GET /v2/store's answer; when
+                                                   it changed, send store/information/updated
+                                                   to the store's hooks (see sandbox.webhooks)
     PUT    /_sandbox/stores/{hash}/maintenance    {"enabled": true|false}
     PUT    /_sandbox/stores/{hash}/latency        {"ms": 250}
     PUT    /_sandbox/stores/{hash}/rate-limit     {"quota": 10|null, "window_ms": 30000}
@@ -27,6 +30,10 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
     POST   /_sandbox/stores/{hash}/accounts       {scopes, client_name?, client_id?,
                                                    client_secret?, access_token?}
     GET    /_sandbox/stores/{hash}/created        what writes really created on the store
+    GET    /_sandbox/stores/{hash}/hooks          the store's webhooks, of every account
+    POST   /_sandbox/stores/{hash}/webhooks/send  {scope, data?, signature?: valid|wrong_secret|
+                                                   none, timestamp_offset?, attempts?}: send a
+                                                   delivery to each matching hook (202, async)
     GET    /_sandbox/accounts/{client_id}         one account (with secrets)
     GET    /_sandbox/accounts/{client_id}/credentials.txt   BigCommerce's .txt download
     PUT    /_sandbox/accounts/{client_id}/scopes  {"scopes": [...]}
@@ -35,7 +42,10 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
     GET    /_sandbox/log?limit=&store_hash=       request log (never contains a token)
     DELETE /_sandbox/log                          clear the request log
     GET    /_sandbox/stats                        counters
-    POST   /_sandbox/reset                        {log, counters, windows, created, faults}
+    GET    /_sandbox/deliveries?store_hash=&scope=  webhook deliveries and their attempts
+    DELETE /_sandbox/deliveries                   forget the deliveries
+    POST   /_sandbox/reset                        {log, counters, windows, created, faults,
+                                                   deliveries}
     POST   /_sandbox/bulk                         {count, prefix, scopes?, plan_name?, start?,
                                                    write_to?}
 """
@@ -139,6 +149,8 @@ async def patch_settings(request: web.Request) -> web.Response:
         settings.auth_error_style = body["auth_error_style"]
     if "strict_slashes" in body:
         settings.strict_slashes = bool(body["strict_slashes"])
+    if "allow_http_webhooks" in body:
+        settings.allow_http_webhooks = bool(body["allow_http_webhooks"])
     return _json(settings.to_dict())
 
 
@@ -201,7 +213,10 @@ async def delete_store(request: web.Request) -> web.Response:
 
 async def patch_profile(request: web.Request) -> web.Response:
     store = _store(request)
+    before = store.profile
     store.update_profile(await _body(request))
+    if store.profile != before:
+        _state(request).outbox.emit(store, "store/information/updated")
     return _json(store.profile)
 
 
@@ -274,6 +289,42 @@ async def store_created(request: web.Request) -> web.Response:
     return _json({"store_hash": store.hash, "created": store.created})
 
 
+async def store_hooks(request: web.Request) -> web.Response:
+    store = _store(request)
+    return _json({"store_hash": store.hash, "hooks": list(store.hooks.values())})
+
+
+async def send_webhook(request: web.Request) -> web.Response:
+    store = _store(request)
+    body = await _body(request)
+    unknown = set(body) - {"scope", "data", "signature", "timestamp_offset", "attempts"}
+    if unknown:
+        raise SandboxError(f"unknown fields: {sorted(unknown)}")
+    scope = body.get("scope")
+    if not isinstance(scope, str) or not scope.startswith("store/"):
+        raise SandboxError("scope must be a webhook scope, e.g. store/information/updated")
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise SandboxError("data must be an object")
+    attempts = body.get("attempts")
+    sent = _state(request).outbox.emit(
+        store, scope, data, signature=str(body.get("signature", "valid")),
+        timestamp_offset=int(body.get("timestamp_offset", 0)),
+        attempts=int(attempts) if attempts is not None else None)
+    return _json({"count": len(sent), "deliveries": [d.to_dict() for d in sent]}, 202)
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    listed = _state(request).outbox.listed(store_hash=request.query.get("store_hash") or None,
+                                           scope=request.query.get("scope") or None)
+    return _json({"count": len(listed), "deliveries": listed})
+
+
+async def clear_deliveries(request: web.Request) -> web.Response:
+    _state(request).outbox.clear()
+    return _json({"cleared": True})
+
+
 # -- accounts ---------------------------------------------------------------------------------
 
 
@@ -326,7 +377,8 @@ async def stats(request: web.Request) -> web.Response:
 
 async def reset(request: web.Request) -> web.Response:
     body = await _body(request)
-    options = {k: bool(body[k]) for k in ("log", "counters", "windows", "created", "faults")
+    options = {k: bool(body[k])
+               for k in ("log", "counters", "windows", "created", "faults", "deliveries")
                if k in body}
     unknown = set(body) - set(options)
     if unknown:
@@ -380,6 +432,8 @@ def build_control_app(state: SandboxState) -> web.Application:
     r.add_get("/stores/{store_hash}/accounts", list_accounts)
     r.add_post("/stores/{store_hash}/accounts", add_account)
     r.add_get("/stores/{store_hash}/created", store_created)
+    r.add_get("/stores/{store_hash}/hooks", store_hooks)
+    r.add_post("/stores/{store_hash}/webhooks/send", send_webhook)
     r.add_get("/accounts/{client_id}", get_account)
     r.add_get("/accounts/{client_id}/credentials.txt", get_credentials)
     r.add_put("/accounts/{client_id}/scopes", put_scopes)
@@ -388,6 +442,8 @@ def build_control_app(state: SandboxState) -> web.Application:
     r.add_get("/log", get_log)
     r.add_delete("/log", clear_log)
     r.add_get("/stats", stats)
+    r.add_get("/deliveries", list_deliveries)
+    r.add_delete("/deliveries", clear_deliveries)
     r.add_post("/reset", reset)
     r.add_post("/bulk", bulk)
     return app

@@ -20,6 +20,7 @@ from typing import Any
 
 from sandbox import scopes as sc
 from sandbox.faults import FaultSet, RateWindow, quota_for_plan
+from sandbox.webhooks import Outbox
 
 ALPHANUM = string.ascii_lowercase + string.digits
 DEFAULT_LOG_SIZE = 10_000
@@ -253,6 +254,8 @@ class Settings:
     auth_error_style: str = "json"
     #: Answer ``403`` to paths with ``//`` or a trailing ``/`` (observed on BigCommerce).
     strict_slashes: bool = True
+    #: Accept ``http://`` webhook destinations (BigCommerce wants https; tests serve http).
+    allow_http_webhooks: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -261,6 +264,7 @@ class Settings:
             "enforce_quota": self.enforce_quota,
             "auth_error_style": self.auth_error_style,
             "strict_slashes": self.strict_slashes,
+            "allow_http_webhooks": self.allow_http_webhooks,
         }
 
 
@@ -280,6 +284,8 @@ class SandboxState:
         self.max_in_flight = 0
         self.started = time.time()
         self._next_id = 100
+        #: Webhook deliveries: sent from the server's loop, remembered here.
+        self.outbox = Outbox(self)
 
     # -- ids ---------------------------------------------------------------
     def next_id(self) -> int:
@@ -466,10 +472,13 @@ class SandboxState:
         }
 
     def reset(self, *, log: bool = True, counters: bool = True, windows: bool = True,
-              created: bool = False, faults: bool = False) -> None:
-        """Clear logs, counters, rate windows and optionally created-records and faults."""
+              created: bool = False, faults: bool = False, deliveries: bool = False) -> None:
+        """Clear logs, counters, rate windows and optionally created-records, faults and
+        the webhook deliveries' record."""
         if log:
             self.log.clear()
+        if deliveries:
+            self.outbox.clear()
         if counters:
             self.status_counts.clear()
             self.requests = 0

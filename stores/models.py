@@ -108,6 +108,10 @@ class Credential(models.Model):
     client_secret_last4 = models.CharField(max_length=4, blank=True)
     access_token_last4 = models.CharField(max_length=4)
     created_at = models.DateTimeField(default=timezone.now)
+    # When a webhook delivery BigCommerce signed with this Client secret was
+    # first verified (see storehooks): the only proof that the secret is right.
+    # A time before `created_at` proved the credentials these replaced.
+    client_secret_verified_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,0 +1,71 @@
+"""Staff views of webhook registrations and deliveries: read-only (the rows are evidence)."""
+
+from django.contrib import admin
+
+from .models import HookRegistration, WebhookDelivery
+from .selectors import client_secret_state
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HookRegistration)
+class HookRegistrationAdmin(ReadOnly):
+    list_display = ("store", "registered_at", "last_attempt_at", "last_error", "client_secret")
+    list_select_related = ("store",)
+    search_fields = ("store__store_hash", "store__name")
+    fields = (
+        "store",
+        "destination",
+        "hooks",
+        "registered_at",
+        "last_attempt_at",
+        "last_error",
+        "client_secret",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Client secret")
+    def client_secret(self, obj: HookRegistration) -> str:
+        state = client_secret_state(obj.store)
+        if state.proven:
+            return f"proven by a signed delivery on {state.verified_at:%Y-%m-%d %H:%M} UTC"
+        if state.looks_wrong:
+            return f"looks wrong: {state.failures} deliveries in a row signed with another key"
+        return "checked by format only" if state.state == "format_only" else "—"
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly):
+    list_display = (
+        "received_at",
+        "store",
+        "outcome",
+        "reason",
+        "scope",
+        "webhook_id",
+        "processed_at",
+    )
+    list_filter = ("outcome", "reason", "scope")
+    list_select_related = ("store",)
+    search_fields = ("store__store_hash", "webhook_id")
+    date_hierarchy = "received_at"
+    fields = (
+        "store",
+        "received_at",
+        "outcome",
+        "reason",
+        "scope",
+        "webhook_id",
+        "processed_at",
+        "result",
+    )
+    readonly_fields = fields

@@ -1,0 +1,51 @@
+"""React to the store services' signals (see `stores.signals`). Like
+`send_robust`, a receiver here never raises: connecting, replacing and
+disconnecting always succeed, whatever BigCommerce or the broker does."""
+
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import receiver
+
+from stores import signals
+from stores.models import Store
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(signals.credentials_saved, dispatch_uid="storehooks.register_after_save")
+def register_after_save(sender, store: Store, **kwargs) -> None:
+    """Forget a proof about replaced credentials; queue the hooks' registration."""
+    try:
+        services.secret_proof_forget_stale(store=store)
+        if services.webhooks_enabled():
+            from .tasks import register_hooks
+
+            register_hooks.delay(store.pk)
+    except Exception as error:
+        logger.warning(
+            "store %s: webhook registration not queued: %s", store.store_hash, type(error).__name__
+        )
+
+
+@receiver(signals.store_disconnecting, dispatch_uid="storehooks.remove_before_disconnect")
+def remove_before_disconnect(sender, store: Store, **kwargs) -> None:
+    """Delete the store's hooks while its credentials still exist; give up after a short timeout."""
+    try:
+        services.hooks_remove(store=store)
+    except Exception as error:
+        logger.warning(
+            "store %s: webhooks not removed: %s",
+            store.store_hash,
+            error if _safe(error) else type(error).__name__,
+        )
+
+
+def _safe(error: Exception) -> bool:
+    """Our own failures say method, path and status only; anything else is named, not quoted."""
+    from stores.bigcommerce.hooks import CallFailed
+
+    return isinstance(error, CallFailed)

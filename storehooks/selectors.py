@@ -1,0 +1,62 @@
+"""What the merchant's store page and the staff console say about a store's Client secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+
+from stores.models import Credential, Store
+
+from .models import WebhookDelivery
+
+
+@dataclass(frozen=True)
+class ClientSecretState:
+    """`state` is one of:
+
+    - "proven": a delivery signed with it verified since the credentials were saved;
+    - "looks_wrong": none did, and the last `failures` deliveries were signed with another key;
+    - "format_only": nothing proves or disproves it yet (or webhooks are off);
+    - "none": the store has no credentials.
+    """
+
+    state: str
+    verified_at: datetime | None = None
+    failures: int = 0
+    webhooks_enabled: bool = False
+
+    @property
+    def proven(self) -> bool:
+        return self.state == "proven"
+
+    @property
+    def looks_wrong(self) -> bool:
+        return self.state == "looks_wrong"
+
+
+def client_secret_state(store: Store) -> ClientSecretState:
+    enabled = bool(settings.BIGCOMMERCE_WEBHOOKS_ENABLED)
+    credential = (
+        Credential.objects.fingerprints_only()
+        .filter(store=store)
+        .only("id", "store_id", "created_at", "client_secret_verified_at")
+        .first()
+    )
+    if credential is None:
+        return ClientSecretState("none", webhooks_enabled=enabled)
+    verified_at = credential.client_secret_verified_at
+    if verified_at is not None and verified_at >= credential.created_at:
+        return ClientSecretState("proven", verified_at=verified_at, webhooks_enabled=enabled)
+    # Any verified delivery since the credentials were saved would have proven
+    # them, so every rejection since then is "in a row".
+    failures = WebhookDelivery.objects.filter(
+        store=store,
+        outcome=WebhookDelivery.Outcome.REJECTED,
+        reason=WebhookDelivery.Reason.BAD_SIGNATURE,
+        received_at__gte=credential.created_at,
+    ).count()
+    if failures >= settings.BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING:
+        return ClientSecretState("looks_wrong", failures=failures, webhooks_enabled=enabled)
+    return ClientSecretState("format_only", failures=failures, webhooks_enabled=enabled)

@@ -1,0 +1,53 @@
+"""Celery tasks: thin. They take a store id or a delivery id, never a secret."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from stores.bigcommerce.hooks import CallFailed
+
+from . import services
+
+SWEEP_TASK = ("Sweep BigCommerce webhook records", "storehooks.sweep", 10)  # name, task, minutes
+
+
+@shared_task(
+    bind=True, name="storehooks.register_hooks", ignore_result=True, acks_late=True, max_retries=5
+)
+def register_hooks(self, store_id: int) -> None:
+    try:
+        services.hooks_register(store_id=store_id)
+    except CallFailed as error:
+        if error.transient and self.request.retries < self.max_retries:
+            raise self.retry(countdown=30 * 2**self.request.retries) from None
+
+
+@shared_task(
+    bind=True, name="storehooks.process_delivery", ignore_result=True, acks_late=True, max_retries=3
+)
+def process_delivery(self, delivery_id: int) -> None:
+    try:
+        services.delivery_process(
+            delivery_id=delivery_id, final_attempt=self.request.retries >= self.max_retries
+        )
+    except CallFailed:
+        raise self.retry(countdown=15 * 2**self.request.retries) from None
+
+
+@shared_task(name="storehooks.sweep", ignore_result=True)
+def sweep() -> dict:
+    return services.webhooks_sweep()
+
+
+def ensure_periodic_tasks() -> bool:
+    """Create the sweep's schedule if it is missing; a schedule staff changed is kept."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    name, task, minutes = SWEEP_TASK
+    if PeriodicTask.objects.filter(name=name).exists():
+        return False
+    schedule, _ = IntervalSchedule.objects.get_or_create(
+        every=minutes, period=IntervalSchedule.MINUTES
+    )
+    PeriodicTask.objects.create(name=name, task=task, interval=schedule)
+    return True
