@@ -35,7 +35,7 @@ from django.utils import timezone
 from stores.bigcommerce.hooks import CallFailed
 from stores.crypto import UndecryptableCredential
 from stores.models import Check, Credential, Store
-from stores.services import PROFILE_COLUMNS, _apply_profile
+from stores.services import store_refresh_profile
 from stores.tasks import queue_check_now
 
 from . import remote, signatures
@@ -209,23 +209,18 @@ def _prove_secret(credential: Credential, now: datetime) -> None:
     """Mark the secret proven, unless the credentials changed since we read them."""
     proven = (
         Credential.objects.filter(pk=credential.pk, created_at=credential.created_at)
-        .filter(
-            Q(client_secret_verified_at__isnull=True)
-            | Q(client_secret_verified_at__lt=F("created_at"))
-        )
+        .filter(Q(client_secret_verified_at__isnull=True) | Q(client_secret_verified_at__lt=F("created_at")))
         .update(client_secret_verified_at=now)
     )
     if proven:
-        logger.info(
-            "store %s: Client secret proven by a signed delivery", credential.store.store_hash
-        )
+        logger.info("store %s: Client secret proven by a signed delivery", credential.store.store_hash)
 
 
 def secret_proof_forget_stale(*, store: Store) -> int:
     """Clear a proof that is about credentials since replaced."""
-    return Credential.objects.filter(
-        store=store, client_secret_verified_at__lt=F("created_at")
-    ).update(client_secret_verified_at=None)
+    return Credential.objects.filter(store=store, client_secret_verified_at__lt=F("created_at")).update(
+        client_secret_verified_at=None
+    )
 
 
 # --- receiving ---------------------------------------------------------------------
@@ -266,9 +261,7 @@ def _from_replaced_account(credential: Credential, headers: Mapping[str, str]) -
     return not hmac.compare_digest(named.encode(), ours.encode())
 
 
-def _record_rejection(
-    store: Store, reason: str, webhook_id: str, now: datetime
-) -> WebhookDelivery | None:
+def _record_rejection(store: Store, reason: str, webhook_id: str, now: datetime) -> WebhookDelivery | None:
     recent = WebhookDelivery.objects.filter(
         store=store, outcome=Outcome.REJECTED, received_at__gte=now - REJECTION_WINDOW
     ).count()
@@ -298,9 +291,7 @@ def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]
     try:
         secret = credential.client_secret
     except UndecryptableCredential:
-        logger.error(
-            "store %s: the Client secret cannot be decrypted; webhook delivery rejected", store_hash
-        )
+        logger.error("store %s: the Client secret cannot be decrypted; webhook delivery rejected", store_hash)
         verdict = signatures.Verdict(False, Reason.UNREADABLE_SECRET)
         secret = None
     if secret is not None:
@@ -349,9 +340,7 @@ def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]
         )
         if outcome == Outcome.ACCEPTED:
             transaction.on_commit(partial(_queue_processing, delivery.pk))
-    logger.info(
-        "webhook delivery %s for store %s: %s %s", delivery.pk, store_hash, outcome, scope or reason
-    )
+    logger.info("webhook delivery %s for store %s: %s %s", delivery.pk, store_hash, outcome, scope or reason)
     return Receipt(outcome, delivery.pk)
 
 
@@ -375,11 +364,7 @@ def delivery_process(*, delivery_id: int, final_attempt: bool = True) -> Webhook
     """Do what an accepted delivery asks. A transient failure is raised unless
     this is the final attempt, then recorded in the delivery's `result`."""
     delivery = WebhookDelivery.objects.select_related("store").filter(pk=delivery_id).first()
-    if (
-        delivery is None
-        or delivery.outcome != Outcome.ACCEPTED
-        or delivery.processed_at is not None
-    ):
+    if delivery is None or delivery.outcome != Outcome.ACCEPTED or delivery.processed_at is not None:
         return delivery
     store = delivery.store
     if delivery.scope == INFORMATION_UPDATED:
@@ -416,20 +401,8 @@ def _refresh_profile(store: Store) -> dict[str, Any]:
     except UndecryptableCredential:
         return {"error": "The Access token cannot be decrypted."}
     profile = remote.fetch_profile(store.store_hash, access_token=token)
-    now = timezone.now()
-    with transaction.atomic():
-        locked = Store.objects.select_for_update().get(pk=store.pk)
-        old_profile = dict(locked.profile or {})
-        old_columns = {column: getattr(locked, column) for column in PROFILE_COLUMNS.values()}
-        changed = _apply_profile(locked, profile, now)
-        if profile != old_profile:
-            locked.save(update_fields=[*changed, "profile", "profile_updated_at"])
-    other = sorted(
-        key
-        for key in set(old_profile) | set(profile)
-        if key not in PROFILE_COLUMNS and old_profile.get(key) != profile.get(key)
-    )
-    changes = {column: [old_columns[column], getattr(locked, column)] for column in changed}
+    change = store_refresh_profile(store=store, profile=profile)
+    changes, other = change.columns, change.other_fields
     if changes or other:
         logger.info(
             "store %s: profile refreshed, changed: %s",

@@ -80,6 +80,35 @@ def _apply_profile(store: Store, profile: dict[str, Any] | None, now: datetime) 
     return changed
 
 
+@dataclass(frozen=True)
+class ProfileChange:
+    """What a profile refresh changed: old and new values of the profile's
+    columns, and only the names of its other fields (they may hold addresses)."""
+
+    columns: dict[str, list]
+    other_fields: list[str]
+
+
+def store_refresh_profile(*, store: Store, profile: dict[str, Any]) -> ProfileChange:
+    """Apply a fresh `GET /v2/store` (e.g. after `store/information/updated`)."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Store.objects.select_for_update().get(pk=store.pk)
+        old_profile = dict(locked.profile or {})
+        old_columns = {column: getattr(locked, column) for column in PROFILE_COLUMNS.values()}
+        changed = _apply_profile(locked, profile, now)
+        if profile != old_profile:
+            locked.save(update_fields=[*changed, "profile", "profile_updated_at"])
+    other = sorted(
+        key
+        for key in set(old_profile) | set(profile)
+        if key not in PROFILE_COLUMNS and old_profile.get(key) != profile.get(key)
+    )
+    return ProfileChange(
+        columns={column: [old_columns[column], getattr(locked, column)] for column in changed}, other_fields=other
+    )
+
+
 def _problem_text(report: Report) -> str:
     return " ".join(problem.message for problem in report.problems)
 
