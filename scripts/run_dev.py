@@ -75,11 +75,16 @@ def main() -> int:
                 "--ready-file",
                 str(ready),
                 "--quiet",
+                # BigCommerce only calls https receivers; on loopback the demo allows http.
+                "--allow-http-webhooks",
             ],
             cwd=ROOT,
             env=env,
         )
         env["BIGCOMMERCE_API_URL"] = wait_for_file(ready, running["sandbox"])
+        # Let the sandbox's signed deliveries reach this portal, as BigCommerce's would.
+        env.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+        env.setdefault("BIGCOMMERCE_WEBHOOKS_ENABLED", "true")
         subprocess.run(  # noqa: S603
             [PYTHON, "manage.py", "seed_demo", "--sandbox-credentials", str(CREDENTIALS_DIR)],
             cwd=ROOT,

@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -341,7 +342,7 @@ class StoreAdmin(admin.ModelAdmin):
             },
         ),
         ("Latest check", {"fields": ["latest_check_scopes"]}),
-        ("Credentials", {"fields": ["credential_fingerprint"]}),
+        ("Credentials", {"fields": ["credential_fingerprint", "client_secret_status"]}),
         (
             "Store profile",
             {
@@ -380,6 +381,7 @@ class StoreAdmin(admin.ModelAdmin):
         "connected_at",
         "created_at",
         "credential_fingerprint",
+        "client_secret_status",
         "latest_check_scopes",
         "profile_updated_at",
         "profile_json",
@@ -539,6 +541,12 @@ class StoreAdmin(admin.ModelAdmin):
             ago(credential.created_at),
             who,
         )
+
+    @admin.display(description="Client secret")
+    def client_secret_status(self, store):
+        from storehooks.selectors import client_secret_state
+
+        return render_to_string("storehooks/client_secret.html", {"secret": client_secret_state(store)})
 
     @admin.display(description="scopes")
     def latest_check_scopes(self, store):
