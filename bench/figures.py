@@ -181,6 +181,7 @@ def _queries_per_store(sandbox_url: str, sample: int) -> float:
     with CaptureQueriesContext(connection) as queries:
         claim = scheduling.claim_due_stores(limit=sample)
         fleet.check_stores(claim.store_ids, claim_token=claim.token)
+    fleet.reset_engine()  # close this process's connections to the sandbox
     return round(len(queries) / max(1, len(claim.store_ids)), 2)
 
 
