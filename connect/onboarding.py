@@ -56,11 +56,24 @@ class Attempt:
 
 
 def draft_for(merchant: Merchant, user: User, target: str = "") -> CredentialDraft | None:
-    draft = CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).first()
-    if draft is not None and not CredentialDraft.objects.live().filter(pk=draft.pk).exists():
-        draft.delete()
-        return None
-    return draft
+    """The kept secrets, decrypted (for the next attempt), unless they expired."""
+    return CredentialDraft.objects.live().filter(merchant=merchant, user=user, target=target).first()
+
+
+def kept_for(merchant: Merchant, user: User, target: str = "") -> dict[str, str]:
+    """{field: last 4 characters} of what is kept, without decrypting anything."""
+    draft = (
+        CredentialDraft.objects.live()
+        .fingerprints_only()
+        .filter(merchant=merchant, user=user, target=target)
+        .first()
+    )
+    return draft.kept() if draft else {}
+
+
+def drafts_forget_expired() -> int:
+    """Kept secrets live 30 minutes; then they are deleted, whoever comes back."""
+    return CredentialDraft.objects.exclude(pk__in=CredentialDraft.objects.live().values("pk")).delete()[0]
 
 
 def draft_discard(merchant: Merchant, user: User, target: str = "", fields=SECRET_FIELDS) -> None:

@@ -124,8 +124,7 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
             status = 429 if attempt.throttled_for else 422
         else:
             status = 400
-    draft = onboarding.draft_for(tenant.merchant, request.user, target)
-    kept = attempt.kept if attempt is not None else (draft.kept() if draft else {})
+    kept = attempt.kept if attempt is not None else onboarding.kept_for(tenant.merchant, request.user, target)
     problems = attempt.problems if attempt else []
     field_problems = {name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS}
     # A store hash problem belongs beside the API path, where the merchant typed it.

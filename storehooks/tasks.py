@@ -8,8 +8,6 @@ from stores.bigcommerce.hooks import CallFailed
 
 from . import services
 
-SWEEP_TASK = ("Sweep BigCommerce webhook records", "storehooks.sweep", 10)  # name, task, minutes
-
 
 @shared_task(
     bind=True, name="storehooks.register_hooks", ignore_result=True, acks_late=True, max_retries=5
@@ -37,17 +35,3 @@ def process_delivery(self, delivery_id: int) -> None:
 @shared_task(name="storehooks.sweep", ignore_result=True)
 def sweep() -> dict:
     return services.webhooks_sweep()
-
-
-def ensure_periodic_tasks() -> bool:
-    """Create the sweep's schedule if it is missing; a schedule staff changed is kept."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    name, task, minutes = SWEEP_TASK
-    if PeriodicTask.objects.filter(name=name).exists():
-        return False
-    schedule, _ = IntervalSchedule.objects.get_or_create(
-        every=minutes, period=IntervalSchedule.MINUTES
-    )
-    PeriodicTask.objects.create(name=name, task=task, interval=schedule)
-    return True

@@ -901,12 +901,11 @@ class StoreAdmin(admin.ModelAdmin):
                 )
             else:
                 status = 400
-        draft = (
-            onboarding.draft_for(store.merchant, request.user, store.store_hash)
-            if attempt is None
-            else None
+        kept = (
+            attempt.kept
+            if attempt is not None
+            else onboarding.kept_for(store.merchant, request.user, store.store_hash)
         )
-        kept = attempt.kept if attempt is not None else (draft.kept() if draft else {})
         problems = attempt.problems if attempt else []
         by_field = {
             name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS

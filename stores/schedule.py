@@ -1,5 +1,5 @@
-"""The periodic tasks beat runs, kept in django-celery-beat's database tables
-so staff can see and change them in the admin.
+"""Every periodic task of the project (all apps'), kept in django-celery-beat's
+database tables so staff can see and change them in the admin.
 
 `ensure_periodic_tasks` runs after every migrate: it creates what is missing
 and leaves alone what exists, so a schedule staff changed is kept.
@@ -13,6 +13,8 @@ PERIODIC_TASKS = (
     # (name, task, every, period)
     ("Dispatch due store checks", "stores.dispatch_due_checks", 1, IntervalSchedule.MINUTES),
     ("Send notifications", "notifications.dispatch", 30, IntervalSchedule.SECONDS),
+    ("Sweep BigCommerce webhook records", "storehooks.sweep", 10, IntervalSchedule.MINUTES),
+    ("Forget expired kept credentials", "connect.forget_expired_drafts", 10, IntervalSchedule.MINUTES),
     ("Prune old checks", "stores.prune_checks", 1, IntervalSchedule.DAYS),
 )
 

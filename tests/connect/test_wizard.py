@@ -266,3 +266,29 @@ def test_csrf_is_enforced(alice, url):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
     assert client.post(url, fields()).status_code == 403
+
+
+def test_kept_secrets_expire_and_are_forgotten(alice, bigcommerce, url):
+    import time_machine
+    from django.utils import timezone
+
+    from connect.onboarding import drafts_forget_expired, kept_for
+
+    client_for(alice).post(url, fields(access_token="x"))
+    assert CredentialDraft.objects.count() == 1
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=31)):
+        assert kept_for(alice.merchants.get(), alice) == {}
+        assert drafts_forget_expired() == 1
+    assert not CredentialDraft.objects.exists()
+
+
+def test_disconnect_forgets_the_secrets_kept_for_that_store(alice, bigcommerce, url):
+    from stores.services import store_disconnect
+
+    client_for(alice).post(url, fields())
+    store = Store.objects.get()
+    replace = reverse("connect:store_replace", args=["acme", HASH])
+    client_for(alice).post(replace, fields(access_token="q" * 31))
+    assert CredentialDraft.objects.filter(target=HASH).exists()
+    store_disconnect(store=store)
+    assert not CredentialDraft.objects.filter(target=HASH).exists()
