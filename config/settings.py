@@ -197,6 +197,8 @@ STORAGES = {
 # --- Email ---------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A mail server that hangs must not hold a worker forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Violet Connect <connect@violet.io>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Violet staff who hear about every store that breaks.

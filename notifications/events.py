@@ -34,6 +34,8 @@ _EVENT_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4d1b-9b57-8e7f0b9a4c21")
 def event_type_for(change: StatusChange) -> str | None:
     """The event a status change announces, or None (e.g. staff pausing checks)."""
     new, old = StoreStatus(change.new_status), change.old_status
+    if old == StoreStatus.PAUSED:
+        return None  # resuming checks: staff's doing, and the status before the pause was announced then
     if new == StoreStatus.CONNECTED:
         if old in BROKEN_STATUSES:
             return "store.recovered"

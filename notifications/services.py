@@ -123,20 +123,26 @@ def notifications_deliver_due(*, limit: int = 200, now: datetime | None = None) 
     )
     sent = 0
     for notification_id in list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit]):
+        # Each claim's lease starts now, not when this run started: a run slowed
+        # by unresponsive endpoints must not hand out leases already expired.
+        claimed_at = max(now, timezone.now())
+        lease_until = claimed_at + LEASE
         claimed = (
             Notification.objects.filter(id=notification_id, state=Notification.State.PENDING)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-            .update(claimed_until=now + LEASE)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=claimed_at))
+            .update(claimed_until=lease_until)
         )
         if claimed == 1:
-            notification_deliver(notification_id)
+            notification_deliver(notification_id, lease_until=lease_until)
             sent += 1
     return sent
 
 
-def notification_deliver(notification_id: int) -> Notification:
-    notification = Notification.objects.select_related("status_change__store__merchant", "endpoint").get(
-        id=notification_id
+def notification_deliver(notification_id: int, *, lease_until: datetime | None = None) -> Notification:
+    notification = (
+        Notification.objects.select_related("status_change__store__merchant", "endpoint")
+        .defer("endpoint__secret")  # decrypted only when signing, inside the try below
+        .get(id=notification_id)
     )
     began = time.perf_counter()
     try:
@@ -147,11 +153,11 @@ def notification_deliver(notification_id: int) -> Notification:
     except Exception as error:  # a delivery must never crash the loop; record why
         logger.exception("notification %s failed", notification_id)
         attempt = Attempt(ok=False, error=f"{type(error).__name__}: {error}"[:500])
-    _record(notification, attempt, duration_ms=int((time.perf_counter() - began) * 1000))
+    _record(notification, attempt, duration_ms=int((time.perf_counter() - began) * 1000), lease_until=lease_until)
     return notification
 
 
-def _record(notification: Notification, attempt: Attempt, *, duration_ms: int) -> None:
+def _record(notification: Notification, attempt: Attempt, *, duration_ms: int, lease_until: datetime | None) -> None:
     now = timezone.now()
     notification.attempts += 1
     notification.duration_ms = duration_ms
@@ -167,7 +173,22 @@ def _record(notification: Notification, attempt: Attempt, *, duration_ms: int) -
             notification.state = Notification.State.FAILED
         else:
             notification.next_attempt_at = now + backoff(notification.attempts)
-    notification.save()
+    fields = [
+        "attempts",
+        "duration_ms",
+        "last_status_code",
+        "claimed_until",
+        "state",
+        "delivered_at",
+        "last_error",
+        "next_attempt_at",
+    ]
+    mine = Notification.objects.filter(pk=notification.pk)
+    if lease_until is not None:
+        mine = mine.filter(claimed_until=lease_until)  # only while the claim is still ours
+    if not mine.update(**{name: getattr(notification, name) for name in fields}):
+        logger.warning("notification %s: the claim expired during delivery; its new owner records it", notification.pk)
+        return
     endpoint = notification.endpoint
     if endpoint is not None:
         if attempt.ok:

@@ -24,6 +24,7 @@ from . import services
 from .bigcommerce.client import AiohttpTransport, BigCommerceClient
 from .bigcommerce.report import Credentials
 from .bigcommerce.validation import validate
+from .crypto import UndecryptableCredential
 from .models import Credential
 from .services import CheckResult
 
@@ -104,20 +105,35 @@ def reset_engine() -> None:
     _engine = _LoopThread()
 
 
-def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> dict[int, Credentials]:
-    """Decrypt the credentials of these stores (one query)."""
-    rows = Credential.objects.filter(store_id__in=list(store_ids)).select_related("store")
+def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> tuple[dict[int, Credentials], list[int]]:
+    """The store hash and Access token of these stores (a check needs nothing
+    else), and the ids of stores whose token no key decrypts.
+
+    One query; only if a row cannot be decrypted, one query per row to find it,
+    so one bad row never stops the rest of the batch.
+    """
+    rows = (
+        Credential.objects.filter(store_id__in=list(store_ids))
+        .select_related("store")
+        .only("store_id", "store__store_hash", "access_token")
+    )
     if claim_token:
         rows = rows.filter(store__claim_token=claim_token)
-    return {
-        row.store_id: Credentials(
-            store_hash=row.store.store_hash,
-            access_token=row.access_token,
-            client_id=row.client_id,
-            client_secret=row.client_secret,
-        )
-        for row in rows.only("store_id", "store__store_hash", "access_token", "client_id", "client_secret")
-    }
+    try:
+        return {row.store_id: _credentials(row) for row in rows}, []
+    except UndecryptableCredential:
+        pass
+    usable, undecryptable = {}, []
+    for store_id in rows.values_list("store_id", flat=True):
+        try:
+            usable[store_id] = _credentials(rows.get(store_id=store_id))
+        except UndecryptableCredential:
+            undecryptable.append(store_id)
+    return usable, undecryptable
+
+
+def _credentials(row: Credential) -> Credentials:
+    return Credentials(store_hash=row.store.store_hash, access_token=row.access_token)
 
 
 async def _check_many(client: BigCommerceClient, items: dict[int, Credentials], concurrency: int) -> list[CheckResult]:
@@ -138,7 +154,13 @@ def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = 
 
     Returns how many results were recorded.
     """
-    items = load_credentials(store_ids, claim_token=claim_token)
+    items, undecryptable = load_credentials(store_ids, claim_token=claim_token)
+    if undecryptable:
+        logger.error(
+            "stores %s: the Access token cannot be decrypted with any of FERNET_KEYS; not checked",
+            undecryptable,
+        )
+        services.stores_release_claims(store_ids=undecryptable, claim_token=claim_token)
     concurrency = settings.FLEET_CHECKS_IN_FLIGHT
     results = _engine.run(lambda client: _check_many(client, items, concurrency))
     checks = services.store_record_checks(results=results, trigger=trigger, claim_token=claim_token)

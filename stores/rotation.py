@@ -1,4 +1,5 @@
-"""Re-encrypt every stored credential under the first of FERNET_KEYS.
+"""Re-encrypt every encrypted value (credentials, kept wizard secrets, webhook
+signing secrets) under the first of FERNET_KEYS.
 
 Rotation: put the new key first in FERNET_KEYS (keep the old one after it),
 deploy, run `manage.py rotate_credentials`, then remove the old key.
@@ -14,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.apps import apps
+from django.db import connection, models, transaction
 
-from .crypto import needs_rotation, rotate_ciphertext
+from .crypto import EncryptedTextField, needs_rotation, rotate_ciphertext
 from .models import Credential
 
 
@@ -27,34 +29,49 @@ class RotationResult:
     changed_meanwhile: int = 0
 
 
-def _columns() -> list[str]:
-    return [Credential._meta.get_field(name).column for name in Credential.SECRET_FIELDS]
+def encrypted_tables() -> list[tuple[type[models.Model], list[str]]]:
+    """Every model with encrypted fields, and those fields' columns: credentials,
+    the wizard's kept secrets, webhook signing secrets."""
+    tables: dict[type[models.Model], list[str]] = {}
+    for model in apps.get_models():
+        columns = [field.column for field in model._meta.concrete_fields if isinstance(field, EncryptedTextField)]
+        if columns:
+            tables[model] = columns
+    # Credentials first: they are what a stuck rotation would hurt most.
+    return sorted(tables.items(), key=lambda item: item[0] is not Credential)
 
 
 def rotate_credentials(
     *, batch_size: int = 500, progress: Callable[[RotationResult], None] | None = None
 ) -> RotationResult:
-    table = connection.ops.quote_name(Credential._meta.db_table)
-    columns = _columns()
-    quoted = [connection.ops.quote_name(column) for column in columns]
-    select_sql = f"SELECT id, {', '.join(quoted)} FROM {table} WHERE id > %s ORDER BY id LIMIT %s"  # noqa: S608
     result = RotationResult()
+    for model, columns in encrypted_tables():
+        _rotate_table(model, columns, batch_size=batch_size, result=result, progress=progress)
+    return result
+
+
+def _rotate_table(model, columns: list[str], *, batch_size: int, result: RotationResult, progress) -> None:
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    quoted = [connection.ops.quote_name(column) for column in columns]
+    select_sql = f"SELECT {pk}, {', '.join(quoted)} FROM {table} WHERE {pk} > %s ORDER BY {pk} LIMIT %s"  # noqa: S608
     last_id = 0
     while True:
         with connection.cursor() as cursor:
             cursor.execute(select_sql, [last_id, batch_size])
             rows = cursor.fetchall()
         if not rows:
-            break
+            return
         for row_id, *values in rows:
             last_id = row_id
-            _rotate_row(table, quoted, row_id, [bytes(v) if v is not None else None for v in values], result)
+            _rotate_row(table, quoted, row_id, [bytes(v) if v is not None else None for v in values], result, pk=pk)
         if progress:
             progress(result)
-    return result
 
 
-def _rotate_row(table: str, quoted: list[str], row_id: int, values: list[bytes | None], result: RotationResult) -> None:
+def _rotate_row(
+    table: str, quoted: list[str], row_id: int, values: list[bytes | None], result: RotationResult, *, pk: str = "id"
+) -> None:
     stale = [(column, value) for column, value in zip(quoted, values, strict=True) if value and needs_rotation(value)]
     if not stale:
         result.already_current += 1
@@ -64,7 +81,7 @@ def _rotate_row(table: str, quoted: list[str], row_id: int, values: list[bytes |
     params = [rotate_ciphertext(value) for _, value in stale]
     params += [row_id] + [value for _, value in stale]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {assignments} WHERE id = %s AND {guards}", params)  # noqa: S608
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND {guards}", params)  # noqa: S608
         updated = cursor.rowcount
     if updated == 1:
         result.moved += 1

@@ -385,6 +385,14 @@ def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Po
     return decision.flipped
 
 
+def stores_release_claims(*, store_ids: list[int], claim_token: str, retry_in: timedelta = timedelta(hours=1)) -> int:
+    """Give up these stores' claims without a result (they could not be
+    checked at all); try again later rather than at once."""
+    return Store.objects.filter(pk__in=store_ids, claim_token=claim_token).update(
+        claim_token="", claimed_until=None, next_check_at=timezone.now() + retry_in
+    )
+
+
 def store_record_check(
     *,
     store_id: int,

@@ -169,3 +169,26 @@ def test_the_webhook_secret_is_encrypted_and_never_in_the_body(store, endpoint):
     services.status_changes_process()
     body = services.webhook_body(Notification.objects.get(channel="webhook"))
     assert endpoint.secret not in body and "access_token" not in body
+
+
+def test_resuming_a_paused_broken_store_announces_nothing_again(store, endpoint, mailoutbox):
+    revoke(store)
+    services.status_changes_process()
+    announced = Notification.objects.count()
+    store_services.store_pause(store=store)
+    store_services.store_resume(store=store)
+    services.status_changes_process()
+    assert Notification.objects.count() == announced
+
+
+def test_an_endpoint_secret_no_key_decrypts_fails_that_delivery_not_the_loop(store, endpoint, mailoutbox):
+    from django.db import connection
+
+    revoke(store)
+    services.status_changes_process()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE notifications_webhookendpoint SET secret = %s WHERE id = %s", [b"gAAAAAbroken", endpoint.pk])
+    assert services.notifications_deliver_due() == 2  # the owners' email and the webhook; no staff list set
+    hook = Notification.objects.get(channel="webhook", event_type="store.revoked")
+    assert hook.state == "pending" and "UndecryptableCredential" in hook.last_error
+    assert Notification.objects.get(channel="email").state == "delivered"

@@ -70,9 +70,9 @@ def test_rotation_old_key_to_new_key_then_old_key_removed(acme_store, globex_sto
 
     with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
         call_command("rotate_credentials")
-        assert "Re-encrypted 2 credential rows" in capsys.readouterr().out
+        assert "Re-encrypted 2 rows" in capsys.readouterr().out
         call_command("rotate_credentials")  # idempotent: nothing left to move
-        assert "Re-encrypted 0 credential rows under the first key; 2 were already current" in capsys.readouterr().out
+        assert "Re-encrypted 0 rows under the first key; 2 were already current" in capsys.readouterr().out
 
     for store in (acme_store, globex_store):
         assert raw_columns(store.pk)["access_token"] != before[store.pk]["access_token"]
@@ -139,3 +139,21 @@ def test_rotation_leaves_a_credential_replaced_meanwhile_alone(acme_store):
         rotation._rotate_row(table, quoted, credential.pk, list(stale.values()), result)
         assert (result.moved, result.changed_meanwhile) == (0, 1)
         assert Credential.objects.get(store=acme_store).access_token == "new-token"
+
+
+def test_rotation_covers_every_encrypted_value(acme_store, alice):
+    from connect.models import CredentialDraft
+    from notifications.models import WebhookEndpoint
+
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        endpoint = WebhookEndpoint.objects.create(name="core", url="https://hooks.violet.test/")
+        secret = WebhookEndpoint.objects.get().secret
+        CredentialDraft.objects.create(
+            merchant=acme_store.merchant, user=alice, access_token="kept-token", expires_at=CredentialDraft.new_expiry()
+        )
+        Credential.objects.filter(store=acme_store).delete()
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        call_command("rotate_credentials", stdout=__import__("io").StringIO())
+    with override_settings(FERNET_KEYS=[NEW_KEY]):
+        assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
+        assert CredentialDraft.objects.get().access_token == "kept-token"

@@ -162,3 +162,23 @@ def test_503_for_an_hour_then_fine(sandbox, store):
     assert back.outcome == "connected" and store.status == "connected"
     flips = list(StatusChange.objects.filter(store=store).order_by("created_at").values_list("new_status", flat=True))
     assert flips == ["store_unavailable", "connected"]  # one flag, one recovery, never "revoked"
+
+
+def test_a_store_whose_token_cannot_be_decrypted_does_not_stop_the_batch(sandbox, store, acme, caplog):
+    from django.db import connection
+
+    other_hash = sandbox.control.add_store()["store_hash"]
+    other_account = sandbox.control.add_account(other_hash)
+    other = Store.objects.create(merchant=acme, store_hash=other_hash, status="connected", next_check_at=timezone.now())
+    credential = Credential(store=other)
+    credential.set_values(client_id="x", client_secret="y", access_token=other_account["access_token"])
+    credential.save()
+    with connection.cursor() as cursor:  # as if encrypted under a key since removed
+        cursor.execute("UPDATE stores_credential SET access_token = %s WHERE store_id = %s", [b"gAAAAAbroken", store.pk])
+    claim = scheduling.claim_due_stores(limit=10)
+    assert set(claim.store_ids) == {store.pk, other.pk}
+    assert fleet.check_stores(claim.store_ids, claim_token=claim.token) == 1
+    assert Check.objects.get(store=other).outcome == "connected"
+    store.refresh_from_db()
+    assert store.claim_token == "" and store.next_check_at > timezone.now() + timedelta(minutes=30)
+    assert "cannot be decrypted" in caplog.text
