@@ -104,7 +104,16 @@ def decide(
         if status == target:
             return Decision(status=status, streak=Streak(), next_check_in=policy.broken_interval)
         if streak.suspected == target and streak.suspected_since is not None:
-            return _settle(status, target, Streak(), policy.broken_interval, reason)
+            confirmed_at = streak.suspected_since + policy.confirm_after
+            if now >= confirmed_at:
+                return _settle(status, target, Streak(), policy.broken_interval, reason)
+            # Asked again too soon (a "check now" right after): the confirmation
+            # must come from BigCommerce a while later, not from the same moment.
+            return Decision(
+                status=status,
+                streak=replace(cleared, suspected=streak.suspected, suspected_since=streak.suspected_since),
+                next_check_in=confirmed_at - now,
+            )
         suspicion = replace(cleared, suspected=str(target), suspected_since=now)
         return Decision(status=status, streak=suspicion, next_check_in=policy.confirm_after)
 

@@ -105,3 +105,12 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _confirm_at_once(settings):
+    """A definitive answer is confirmed by a second one `STORE_CONFIRM_AFTER_SECONDS`
+    later. Tests that record two checks in a row mean "a minute apart"; the
+    tests about that wait set it back (tests/stores/test_lifecycle.py tests
+    the rule itself with its real default)."""
+    settings.STORE_CONFIRM_AFTER_SECONDS = 0

@@ -138,3 +138,17 @@ def test_regular_checks_spread_within_the_jitter():
     assert all(low <= i <= high for i in intervals)
     # Spread, not a wave: both halves of the window are used.
     assert min(intervals) < POLICY.interval * 0.95 and max(intervals) > POLICY.interval * 1.05
+
+
+def test_a_second_answer_too_soon_does_not_confirm():
+    first = decide(status=StoreStatus.CONNECTED, outcome=Outcome.INVALID_TOKEN, streak=Streak(), now=NOW)
+    soon = decide(
+        status=StoreStatus.CONNECTED, outcome=Outcome.INVALID_TOKEN, streak=first.streak, now=NOW + timedelta(seconds=2)
+    )
+    assert not soon.flipped and soon.status == StoreStatus.CONNECTED
+    assert soon.streak.suspected_since == NOW  # the suspicion keeps its first sighting
+    assert soon.next_check_in == POLICY.confirm_after - timedelta(seconds=2)
+    later = decide(
+        status=StoreStatus.CONNECTED, outcome=Outcome.INVALID_TOKEN, streak=soon.streak, now=NOW + POLICY.confirm_after
+    )
+    assert later.flipped and later.status == StoreStatus.REVOKED

@@ -117,7 +117,8 @@ def test_replace_recovers_a_revoked_store(acme):
     assert store.status == StoreStatus.CONNECTED and store.problem == ""
 
 
-def test_revocation_is_confirmed_then_flipped_once(acme):
+def test_revocation_is_confirmed_then_flipped_once(acme, settings):
+    settings.STORE_CONFIRM_AFTER_SECONDS = 60
     store = connect(acme)
     with time_machine.travel(timezone.now(), tick=False) as clock:
         record(store, Outcome.INVALID_TOKEN)
