@@ -26,6 +26,7 @@ from .tokens import api_token_authenticate
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 1_000_000  # beyond any fleet; keeps OFFSET within a 64-bit integer
 PROFILE_FIELDS = (
     "name",
     "domain",
@@ -77,8 +78,7 @@ def token_required(view):
             return error(
                 401,
                 "unauthorized",
-                "Send an active API token as “Authorization: Bearer <token>”. "
-                "Staff create tokens in the admin.",
+                "Send an active API token as “Authorization: Bearer <token>”. Staff create tokens in the admin.",
                 WWW_Authenticate='Bearer realm="violet-connect"',
             )
         request.api_token = token
@@ -177,8 +177,7 @@ def store_list(request: HttpRequest) -> JsonResponse:
                 return error(
                     400,
                     "bad_status",
-                    f"Unknown status “{value}”. "
-                    f"Use one of: {', '.join(StoreStatus.values)}, or broken.",
+                    f"Unknown status “{value}”. Use one of: {', '.join(StoreStatus.values)}, or broken.",
                 )
         queryset = queryset.filter(status__in=sorted(wanted))
     merchant = request.GET.get("merchant", "").strip()
@@ -186,12 +185,10 @@ def store_list(request: HttpRequest) -> JsonResponse:
         queryset = queryset.filter(merchant__slug=merchant)
     page = _positive_int(request, "page", 1)
     page_size = _positive_int(request, "page_size", DEFAULT_PAGE_SIZE)
-    if page is None:
-        return error(400, "bad_page", "page must be a whole number, 1 or more.")
+    if page is None or page > MAX_PAGE:
+        return error(400, "bad_page", f"page must be a whole number from 1 to {MAX_PAGE}.")
     if page_size is None or page_size > MAX_PAGE_SIZE:
-        return error(
-            400, "bad_page_size", f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}."
-        )
+        return error(400, "bad_page_size", f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
     count = queryset.count()
     offset = (page - 1) * page_size
     stores = list(queryset.order_by("id")[offset : offset + page_size])
@@ -268,10 +265,7 @@ def store_check(request: HttpRequest, store_hash: str) -> JsonResponse:
             user_id=token.created_by_id,
             queryset=[store],
             action_flag=CHANGE,
-            change_message=(
-                "Queued a check through the JSON API "
-                f"(token “{token.name}”, {token.display_prefix})."
-            ),
+            change_message=(f"Queued a check through the JSON API (token “{token.name}”, {token.display_prefix})."),
             single_object=True,
         )
     return JsonResponse(

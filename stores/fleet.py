@@ -2,7 +2,7 @@
 
 A check waits on the network, so one worker process keeps many checks in
 flight on one asyncio loop (aiohttp), then writes each result through
-`services.store_record_check`. The loop lives in a background thread for the
+`services.store_record_checks`. The loop lives in a background thread for the
 life of the process, so connections are pooled across batches.
 
 Secrets are read here, from the database, by store id: they never travel in

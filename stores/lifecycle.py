@@ -39,6 +39,15 @@ DEFINITIVE_STATUS: dict[Outcome, StoreStatus] = {
 TRANSIENT_OUTCOMES = frozenset({Outcome.UNREACHABLE})
 
 
+def status_for(outcome: Outcome) -> StoreStatus | None:
+    """The status an outcome points at, once confirmed (None: no status)."""
+    if outcome == Outcome.CONNECTED:
+        return StoreStatus.CONNECTED
+    if outcome in TRANSIENT_OUTCOMES:
+        return StoreStatus.UNREACHABLE
+    return DEFINITIVE_STATUS.get(outcome)
+
+
 @dataclass(frozen=True)
 class Policy:
     interval: timedelta = timedelta(hours=6)
@@ -71,7 +80,6 @@ class Decision:
     status: StoreStatus  # the status after this check (may equal the old one)
     streak: Streak
     next_check_in: timedelta
-    reason: str = ""
     flipped: bool = field(default=False)
 
 
@@ -88,7 +96,6 @@ def decide(
     streak: Streak,
     now: datetime,
     policy: Policy = Policy(),
-    reason: str = "",
     rng: random.Random | None = None,
 ) -> Decision:
     status = StoreStatus(status)
@@ -96,7 +103,7 @@ def decide(
         return Decision(status=status, streak=streak, next_check_in=policy.interval)
 
     if outcome == Outcome.CONNECTED:
-        return _settle(status, StoreStatus.CONNECTED, Streak(), next_regular_check(policy, rng), reason)
+        return _settle(status, StoreStatus.CONNECTED, Streak(), next_regular_check(policy, rng))
 
     if outcome in DEFINITIVE_STATUS:
         target = DEFINITIVE_STATUS[outcome]
@@ -106,7 +113,7 @@ def decide(
         if streak.suspected == target and streak.suspected_since is not None:
             confirmed_at = streak.suspected_since + policy.confirm_after
             if now >= confirmed_at:
-                return _settle(status, target, Streak(), policy.broken_interval, reason)
+                return _settle(status, target, Streak(), policy.broken_interval)
             # Asked again too soon (a "check now" right after): the confirmation
             # must come from BigCommerce a while later, not from the same moment.
             return Decision(
@@ -124,7 +131,7 @@ def decide(
         if status == StoreStatus.UNREACHABLE:
             return Decision(status=status, streak=grown, next_check_in=policy.broken_interval)
         if failures >= policy.unreachable_after_failures and now - since >= policy.unreachable_after:
-            return _settle(status, StoreStatus.UNREACHABLE, grown, policy.broken_interval, reason)
+            return _settle(status, StoreStatus.UNREACHABLE, grown, policy.broken_interval)
         retry = policy.retry_intervals[min(failures, len(policy.retry_intervals)) - 1]
         return Decision(status=status, streak=grown, next_check_in=retry)
 
@@ -132,5 +139,5 @@ def decide(
     return Decision(status=status, streak=streak, next_check_in=policy.interval)
 
 
-def _settle(old: StoreStatus, new: StoreStatus, streak: Streak, next_check_in: timedelta, reason: str) -> Decision:
-    return Decision(status=new, streak=streak, next_check_in=next_check_in, reason=reason, flipped=old != new)
+def _settle(old: StoreStatus, new: StoreStatus, streak: Streak, next_check_in: timedelta) -> Decision:
+    return Decision(status=new, streak=streak, next_check_in=next_check_in, flipped=old != new)

@@ -3,7 +3,7 @@
 A claim is a conditional update: it gives a batch of due stores a fresh
 `claim_token` and moves their `next_check_at` to the claim's expiry (the
 lease). Only the holder of the token may record the result
-(`services.store_record_check`); if its worker dies, the store simply comes
+(`services.store_record_checks`); if its worker dies, the store simply comes
 due again when the lease runs out. Two beats, two dispatchers or a manual
 "check now" racing each other are harmless: rows locked by one claim are
 skipped by the other (PostgreSQL's SKIP LOCKED; SQLite serialises writers).

@@ -172,11 +172,13 @@ def store_connect(
     _require_usable(credentials, report)
     now = timezone.now()
     with transaction.atomic():
-        store = Store.objects.select_for_update().filter(store_hash=credentials.store_hash).first()
-        if store is not None and store.merchant_id != merchant.pk:
+        # get_or_create: two first connections of one store at once (a double
+        # submit) end with one row, the second finding the first's.
+        store, _ = Store.objects.select_for_update().get_or_create(
+            store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
+        )
+        if store.merchant_id != merchant.pk:
             raise StoreOwnedElsewhere(credentials.store_hash)
-        if store is None:
-            store = Store(merchant=merchant, store_hash=credentials.store_hash, status=StoreStatus.PENDING)
         _apply_profile(store, report.store, now)
         store.connected_at = now
         store.last_checked_at = now
@@ -196,7 +198,11 @@ def store_connect(
 def store_replace_credentials(
     *, store: Store, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
 ) -> Store:
-    """Swap in a new, fully validated API account. The old one works until this commits."""
+    """Swap in a new, fully validated API account. The old one works until this commits.
+
+    A store Violet staff paused stays paused: new credentials are stored, and
+    checks resume only when staff resume them.
+    """
     _require_usable(credentials, report)
     if credentials.store_hash != store.store_hash:
         raise CredentialsNotUsable(f"These credentials are for store {credentials.store_hash}, not {store.store_hash}.")
@@ -205,20 +211,22 @@ def store_replace_credentials(
         store = Store.objects.select_for_update().get(pk=store.pk)
         _save_credential(store, credentials, user)
         _apply_profile(store, report.store, now)
+        paused = store.status == StoreStatus.PAUSED
         store.last_checked_at = now
-        store.next_check_at = now + lifecycle.next_regular_check(check_policy())
+        store.next_check_at = None if paused else now + lifecycle.next_regular_check(check_policy())
         _clear_streak_and_claim(store)
         store.problem, store.missing_scopes = "", []
         store.save()
         check = _check_row(store, report, trigger=Check.Trigger.REPLACE, started_at=now, duration_ms=duration_ms)
         check.save()
-        _flip(
-            store,
-            StoreStatus.CONNECTED,
-            reason="New credentials: every required scope is granted.",
-            check=check,
-            now=now,
-        )
+        if not paused:
+            _flip(
+                store,
+                StoreStatus.CONNECTED,
+                reason="New credentials: every required scope is granted.",
+                check=check,
+                now=now,
+            )
         transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s credentials replaced", store.store_hash)
     return store
@@ -376,7 +384,11 @@ def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Po
         _apply_profile(store, report.store, now)
     if decision.status == StoreStatus.CONNECTED:
         store.problem, store.missing_scopes = "", []
-    elif decision.status in BROKEN_STATUSES:
+    elif decision.status in BROKEN_STATUSES and (
+        decision.flipped or lifecycle.status_for(report.outcome) == decision.status
+    ):
+        # Only an answer that explains the current status may describe it: a
+        # timeout while revoked must not say "nothing is wrong with your token".
         store.problem = _problem_text(report) or store.problem
         if report.outcome == Outcome.MISSING_SCOPES:
             store.missing_scopes = report.missing_scopes
@@ -433,8 +445,8 @@ def store_pause(*, store: Store, user=None, reason: str = "Checks paused by Viol
 
 
 def store_resume(*, store: Store, user=None) -> StatusChange | None:
-    """Resume checks: the store goes back to `pending` and is checked at once;
-    that check decides its status."""
+    """Resume checks: the store goes back to the status it had before the pause
+    and is checked at once; that check decides what follows."""
     now = timezone.now()
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)

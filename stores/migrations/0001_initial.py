@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import stores.crypto
 from django.conf import settings
 from django.db import migrations, models
+
+import stores.crypto
 
 
 class Migration(migrations.Migration):

@@ -173,6 +173,7 @@ def test_filters_by_status_and_merchant(api, fleet):
         ("?status=happy", "bad_status"),
         ("?page=0", "bad_page"),
         ("?page=x", "bad_page"),
+        ("?page=" + "9" * 30, "bad_page"),
         ("?page_size=0", "bad_page_size"),
         ("?page_size=201", "bad_page_size"),
     ],

@@ -217,3 +217,30 @@ def test_profile_follows_checks(acme):
     )
     store.refresh_from_db()
     assert store.plan_name == "Enterprise"
+
+
+def test_replacing_credentials_keeps_a_staff_pause(acme):
+    store = connect(acme)
+    services.store_pause(store=store)
+    services.store_replace_credentials(store=store, credentials=credentials(token="p" * 31), report=report())
+    store.refresh_from_db()
+    assert store.status == StoreStatus.PAUSED and store.next_check_at is None
+    assert Credential.objects.get(store=store).access_token == "p" * 31
+
+
+def test_a_timeout_while_revoked_does_not_rewrite_what_is_wrong(acme):
+    store = connect(acme)
+    record(store, Outcome.INVALID_TOKEN)
+    record(store, Outcome.INVALID_TOKEN)
+    store.refresh_from_db()
+    problem = store.problem
+    assert store.status == StoreStatus.REVOKED and "invalid_token" in problem
+    record(store, Outcome.UNREACHABLE)
+    store.refresh_from_db()
+    assert store.problem == problem
+
+
+def test_connecting_twice_at_once_ends_with_one_store(acme):
+    connect(acme)
+    connect(acme)  # a double submit: the second finds the first's row
+    assert Store.objects.count() == 1
