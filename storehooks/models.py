@@ -47,6 +47,9 @@ class WebhookDelivery(models.Model):
         MALFORMED = "malformed", "Malformed signature headers"
         STALE = "stale", "Timestamp outside the 5-minute tolerance"
         BAD_SIGNATURE = "bad_signature", "Signed with another key"
+        # Signed with another key, and not sent by one of Violet's hooks (they
+        # all carry X-Violet-Account): anyone can post those, so they prove nothing.
+        UNATTRIBUTED = "unattributed", "Signed with another key, not from Violet's hooks"
         SUPERSEDED = "superseded", "From an API account these credentials replaced"
         NO_SECRET = "no_secret", "No Client secret to verify with"
         UNREADABLE_SECRET = "unreadable_secret", "The Client secret cannot be decrypted"

@@ -26,9 +26,7 @@ def register_after_save(sender, store: Store, **kwargs) -> None:
 
             register_hooks.delay(store.pk)
     except Exception as error:
-        logger.warning(
-            "store %s: webhook registration not queued: %s", store.store_hash, type(error).__name__
-        )
+        logger.warning("store %s: webhook registration not queued: %s", store.store_hash, type(error).__name__)
 
 
 @receiver(signals.store_disconnecting, dispatch_uid="storehooks.remove_before_disconnect")

@@ -57,9 +57,7 @@ def run(
             async with asyncio.timeout(timeout):
                 return await operation(client)
         except TimeoutError:
-            raise hooks.CallFailed(
-                Exchange("*", "webhooks", None, int(timeout * 1000), error="timeout")
-            ) from None
+            raise hooks.CallFailed(Exchange("*", "webhooks", None, int(timeout * 1000), error="timeout")) from None
 
     # Never aclose() the client: that would close the shared transport.
     try:
@@ -94,9 +92,7 @@ def ensure_hooks(
 
 def remove_hooks(store_hash: str, *, access_token: str, destination: str, timeout: float) -> int:
     return run(
-        lambda client: hooks.remove_hooks(
-            client, store_hash, access_token=access_token, destination=destination
-        ),
+        lambda client: hooks.remove_hooks(client, store_hash, access_token=access_token, destination=destination),
         timeout=timeout,
         max_attempts=1,
     )

@@ -250,15 +250,22 @@ def _scope_of(payload: dict[str, Any] | None) -> str:
     return scope[:100] if isinstance(scope, str) else ""
 
 
-def _from_replaced_account(credential: Credential, headers: Mapping[str, str]) -> bool:
+def _bad_signature_reason(credential: Credential, headers: Mapping[str, str]) -> str:
+    """Who sent a delivery signed with another key.
+
+    Only a delivery carrying this API account's `X-Violet-Account` (set on
+    the hooks Violet registered with it) says that BigCommerce signs with a
+    secret other than the stored one, so only those count towards "the
+    Client secret looks wrong"; anyone on the internet can post the others.
+    """
     named = next((v for k, v in headers.items() if k.lower() == ACCOUNT_HEADER.lower()), "")
     if not named:
-        return False
+        return Reason.UNATTRIBUTED
     try:
         ours = account_key(credential.access_token)
     except UndecryptableCredential:
-        return False
-    return not hmac.compare_digest(named.encode(), ours.encode())
+        return Reason.UNATTRIBUTED
+    return Reason.BAD_SIGNATURE if hmac.compare_digest(named.encode(), ours.encode()) else Reason.SUPERSEDED
 
 
 def _record_rejection(store: Store, reason: str, webhook_id: str, now: datetime) -> WebhookDelivery | None:
@@ -298,8 +305,8 @@ def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]
         verdict = signatures.verify(secret, body, headers)
     if not verdict.ok:
         reason = verdict.reason
-        if reason == signatures.BAD_SIGNATURE and _from_replaced_account(credential, headers):
-            reason = Reason.SUPERSEDED
+        if reason == signatures.BAD_SIGNATURE:
+            reason = _bad_signature_reason(credential, headers)
         rejected = _record_rejection(store, reason, verdict.webhook_id, now)
         logger.info("webhook delivery for store %s rejected: %s", store_hash, reason)
         return Receipt(Outcome.REJECTED, rejected.pk if rejected else None)

@@ -57,9 +57,7 @@ def _well_formed(signature_header: str) -> bool:
     return found_v1
 
 
-def verify(
-    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
-) -> Verdict:
+def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> Verdict:
     """Check one delivery against a store's Client secret."""
     lowered = {name.lower(): value for name, value in headers.items()}
     msg_id = (lowered.get("webhook-id") or "").strip()
@@ -92,9 +90,7 @@ def verify(
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """The headers BigCommerce would send with `body` (for tests and demos)."""
-    signature = Webhook(secret.encode()).sign(
-        msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode()
-    )
+    signature = Webhook(secret.encode()).sign(msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode())
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),

@@ -9,9 +9,7 @@ from stores.bigcommerce.hooks import CallFailed
 from . import services
 
 
-@shared_task(
-    bind=True, name="storehooks.register_hooks", ignore_result=True, acks_late=True, max_retries=5
-)
+@shared_task(bind=True, name="storehooks.register_hooks", ignore_result=True, acks_late=True, max_retries=5)
 def register_hooks(self, store_id: int) -> None:
     try:
         services.hooks_register(store_id=store_id)
@@ -20,14 +18,10 @@ def register_hooks(self, store_id: int) -> None:
             raise self.retry(countdown=30 * 2**self.request.retries) from None
 
 
-@shared_task(
-    bind=True, name="storehooks.process_delivery", ignore_result=True, acks_late=True, max_retries=3
-)
+@shared_task(bind=True, name="storehooks.process_delivery", ignore_result=True, acks_late=True, max_retries=3)
 def process_delivery(self, delivery_id: int) -> None:
     try:
-        services.delivery_process(
-            delivery_id=delivery_id, final_attempt=self.request.retries >= self.max_retries
-        )
+        services.delivery_process(delivery_id=delivery_id, final_attempt=self.request.retries >= self.max_retries)
     except CallFailed:
         raise self.retry(countdown=15 * 2**self.request.retries) from None
 

@@ -18,9 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("destination", models.URLField(blank=True, max_length=300)),
                 ("hooks", models.JSONField(blank=True, default=dict)),
@@ -42,9 +40,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("webhook_id", models.CharField(max_length=100)),
                 ("seen_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
@@ -58,11 +54,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("store", "webhook_id"), name="seen_webhook_once"
-                    )
-                ],
+                "constraints": [models.UniqueConstraint(fields=("store", "webhook_id"), name="seen_webhook_once")],
             },
         ),
         migrations.CreateModel(
@@ -70,9 +62,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
                 (
@@ -124,9 +114,7 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "webhook deliveries",
                 "ordering": ["-received_at", "-id"],
                 "indexes": [
-                    models.Index(
-                        fields=["store", "-received_at"], name="delivery_store_recent_idx"
-                    ),
+                    models.Index(fields=["store", "-received_at"], name="delivery_store_recent_idx"),
                     models.Index(fields=["received_at"], name="delivery_received_idx"),
                 ],
             },

@@ -15,9 +15,7 @@ def grant(apps, schema_editor):
     app_config.models_module = None
     Permission = apps.get_model("auth", "Permission")
     Group = apps.get_model("auth", "Group")
-    permissions = list(
-        Permission.objects.filter(content_type__app_label="storehooks", codename__in=VIEW)
-    )
+    permissions = list(Permission.objects.filter(content_type__app_label="storehooks", codename__in=VIEW))
     for group in Group.objects.filter(name__in=GROUPS):
         group.permissions.add(*permissions)
 
@@ -25,9 +23,7 @@ def grant(apps, schema_editor):
 def revoke(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     Group = apps.get_model("auth", "Group")
-    permissions = list(
-        Permission.objects.filter(content_type__app_label="storehooks", codename__in=VIEW)
-    )
+    permissions = list(Permission.objects.filter(content_type__app_label="storehooks", codename__in=VIEW))
     for group in Group.objects.filter(name__in=GROUPS):
         group.permissions.remove(*permissions)
 

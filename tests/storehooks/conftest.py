@@ -29,9 +29,7 @@ def signature(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> st
     return "v1," + base64.b64encode(mac.digest()).decode()
 
 
-def event(
-    store_hash: str, scope: str = "store/information/updated", **extra: Any
-) -> dict[str, Any]:
+def event(store_hash: str, scope: str = "store/information/updated", **extra: Any) -> dict[str, Any]:
     return {
         "scope": scope,
         "store_id": "1000001",

@@ -28,18 +28,31 @@ def _no_queue(monkeypatch):
 
 
 def store_page(user, store) -> str:
-    response = client_for(user).get(
-        reverse("connect:store_detail", args=["acme", store.store_hash])
-    )
+    response = client_for(user).get(reverse("connect:store_detail", args=["acme", store.store_hash]))
     assert response.status_code == 200
     body = response.content.decode()
     assert_no_secret(body, SECRETS)
     return body
 
 
-def bad_delivery(store):
+def bad_delivery(store, *, from_our_hook: bool = True):
+    """A delivery signed with another key; from one of Violet's hooks on this
+    store's API account (it carries X-Violet-Account), or forged by anyone."""
+    from storehooks.services import ACCOUNT_HEADER, account_key
+
     body = json.dumps(event(store.store_hash)).encode()
-    return deliver(store.store_hash, body, signed_headers("f" * 64, body))
+    headers = signed_headers("f" * 64, body)
+    if from_our_hook:
+        headers[ACCOUNT_HEADER] = account_key(Credential.objects.get(store=store).access_token)
+    return deliver(store.store_hash, body, headers)
+
+
+def test_forged_deliveries_never_make_it_look_wrong(alice, acme_store, settings):
+    settings.BIGCOMMERCE_WEBHOOKS_ENABLED = True
+    for _ in range(5):
+        bad_delivery(acme_store, from_our_hook=False)
+    assert "looks wrong" not in store_page(alice, acme_store)
+    assert WebhookDelivery.objects.filter(reason="unattributed").count() == 5
 
 
 def test_without_webhooks_the_secret_is_checked_by_format_only(alice, acme_store, settings):
@@ -167,9 +180,7 @@ def test_staff_see_registrations_deliveries_and_the_secrets_state(acme_store, se
     deliver_event(acme_store.store_hash, ACME_SECRET)
     bad_delivery(acme_store)
     staff = client_for(root)
-    registrations = staff.get(
-        reverse("admin:storehooks_hookregistration_changelist")
-    ).content.decode()
+    registrations = staff.get(reverse("admin:storehooks_hookregistration_changelist")).content.decode()
     assert "proven by a signed delivery on" in registrations
     listing = staff.get(reverse("admin:storehooks_webhookdelivery_changelist")).content.decode()
     assert "store/information/updated" in listing and "Signed with another key" in listing

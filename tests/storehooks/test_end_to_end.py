@@ -79,9 +79,7 @@ def test_the_sandbox_changes_the_plan_and_the_portal_follows(
     store_hash = created["store_hash"]
     account = bc.control.add_account(store_hash)
     secrets = (account["access_token"], account["client_secret"], account["client_id"])
-    credentials = Credentials(
-        store_hash, account["access_token"], account["client_id"], account["client_secret"]
-    )
+    credentials = Credentials(store_hash, account["access_token"], account["client_id"], account["client_secret"])
     report, _ = verify_credentials(credentials)
     store = store_services.store_connect(merchant=acme, credentials=credentials, report=report)
 
@@ -91,9 +89,7 @@ def test_the_sandbox_changes_the_plan_and_the_portal_follows(
         "store/app/uninstalled",
         "store/information/updated",
     ]
-    assert {h["destination"] for h in hooks} == {
-        f"{live_server.url}/bigcommerce/webhooks/{store_hash}/"
-    }
+    assert {h["destination"] for h in hooks} == {f"{live_server.url}/bigcommerce/webhooks/{store_hash}/"}
 
     # 2. The plan changes in BigCommerce; the signed delivery makes the portal follow.
     began = time.monotonic()
@@ -118,25 +114,14 @@ def test_the_sandbox_changes_the_plan_and_the_portal_follows(
     )
 
     # 4. A delivery signed with another key is refused (BigCommerce retries; once is enough).
-    bc.control.send_webhook(
-        store_hash, "store/information/updated", signature="wrong_secret", attempts=1
-    )
+    bc.control.send_webhook(store_hash, "store/information/updated", signature="wrong_secret", attempts=1)
     bc.control.wait_for_deliveries(store_hash, 3)
     forged = bc.control.deliveries(store_hash)[-1]
     assert forged["state"] == "failed" and forged["attempts"][0]["status"] == 404
-    assert (
-        WebhookDelivery.objects.filter(
-            store=store, outcome="rejected", reason="bad_signature"
-        ).count()
-        == 1
-    )
+    assert WebhookDelivery.objects.filter(store=store, outcome="rejected", reason="bad_signature").count() == 1
 
     # 5. The merchant sees the proof.
-    page = (
-        client_for(alice)
-        .get(reverse("connect:store_detail", args=["acme", store_hash]))
-        .content.decode()
-    )
+    page = client_for(alice).get(reverse("connect:store_detail", args=["acme", store_hash])).content.decode()
     assert "Client secret proven by a signed delivery on" in page and "Pro" in page
 
     # 6. Disconnecting removes the hooks at BigCommerce.

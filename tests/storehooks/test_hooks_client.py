@@ -123,9 +123,7 @@ def run(operation):
 
 def ensure(headers=KEY):
     return run(
-        lambda c: hooks.ensure_hooks(
-            c, HASH, access_token=TOKEN, destination=OURS, scopes=SCOPES, headers=headers
-        )
+        lambda c: hooks.ensure_hooks(c, HASH, access_token=TOKEN, destination=OURS, scopes=SCOPES, headers=headers)
     )
 
 

@@ -18,9 +18,7 @@ def checks(monkeypatch):
 
 
 def accepted(store, scope="store/information/updated") -> WebhookDelivery:
-    return WebhookDelivery.objects.create(
-        store=store, outcome="accepted", scope=scope, webhook_id="msg_1"
-    )
+    return WebhookDelivery.objects.create(store=store, outcome="accepted", scope=scope, webhook_id="msg_1")
 
 
 def test_an_information_update_refreshes_the_profile_and_records_what_changed(connected, checks):
@@ -49,9 +47,7 @@ def test_an_unchanged_profile_changes_nothing(connected):
 
 
 def test_uninstalled_queues_an_immediate_check(connected, checks):
-    delivery = services.delivery_process(
-        delivery_id=accepted(connected.store, "store/app/uninstalled").pk
-    )
+    delivery = services.delivery_process(delivery_id=accepted(connected.store, "store/app/uninstalled").pk)
     assert delivery.result == {"check_queued": True}
     [(store_ids, token, trigger)] = checks
     assert store_ids == [connected.store.pk] and trigger == "webhook" and token
@@ -65,9 +61,7 @@ def test_a_delivery_is_processed_once(connected, checks):
 
 
 def test_only_accepted_deliveries_are_processed(connected, checks):
-    replay = WebhookDelivery.objects.create(
-        store=connected.store, outcome="replayed", scope="store/app/uninstalled"
-    )
+    replay = WebhookDelivery.objects.create(store=connected.store, outcome="replayed", scope="store/app/uninstalled")
     services.delivery_process(delivery_id=replay.pk)
     assert checks == [] and WebhookDelivery.objects.get(pk=replay.pk).processed_at is None
 
@@ -97,10 +91,7 @@ def test_the_task_retries_then_gives_up(connected):
     connected.sandbox.control.clear_log()
     delivery = accepted(connected.store)
     tasks.process_delivery.apply(args=[delivery.pk])
-    assert (
-        len(connected.sandbox.control.log(store_hash=connected.hash))
-        == 1 + tasks.process_delivery.max_retries
-    )
+    assert len(connected.sandbox.control.log(store_hash=connected.hash)) == 1 + tasks.process_delivery.max_retries
     assert WebhookDelivery.objects.get(pk=delivery.pk).result["error"].endswith("-> 503")
 
 

@@ -34,9 +34,7 @@ def queued(monkeypatch):
 def store(acme_store, monkeypatch):
     """acme123 with ACME_SECRET. The test's transaction never commits, so
     on-commit callbacks run at once, as they would after the receiver's commit."""
-    monkeypatch.setattr(
-        "storehooks.services.transaction.on_commit", lambda callback, **kw: callback()
-    )
+    monkeypatch.setattr("storehooks.services.transaction.on_commit", lambda callback, **kw: callback())
     return acme_store
 
 
@@ -89,12 +87,16 @@ def test_the_same_id_for_another_store_is_not_a_replay(store, globex_store, queu
     assert len(queued) == 2
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "stale", "tampered", "unsigned", "malformed"])
+@pytest.mark.parametrize(
+    "case", ["wrong_secret", "wrong_secret_our_hook", "stale", "tampered", "unsigned", "malformed"]
+)
 def test_what_fails_verification_is_rejected_and_recorded_without_its_body(store, queued, case):
     body = json.dumps(event(store.store_hash)).encode()
     headers = signed_headers(ACME_SECRET, body)
     if case == "wrong_secret":
         headers = signed_headers(OTHER_SECRET, body)
+    elif case == "wrong_secret_our_hook":
+        headers = {**signed_headers(OTHER_SECRET, body), services.ACCOUNT_HEADER: services.account_key(ACME_TOKEN)}
     elif case == "stale":
         headers = signed_headers(ACME_SECRET, body, timestamp=int(time.time()) - 600)
     elif case == "tampered":
@@ -107,9 +109,10 @@ def test_what_fails_verification_is_rejected_and_recorded_without_its_body(store
     assert response.status_code == 404
     [delivery] = deliveries()
     expected = {
-        "wrong_secret": "bad_signature",
+        "wrong_secret": "unattributed",  # anyone can post these: they prove nothing
+        "wrong_secret_our_hook": "bad_signature",
         "stale": "stale",
-        "tampered": "bad_signature",
+        "tampered": "unattributed",
         "unsigned": "unsigned",
         "malformed": "malformed",
     }[case]
@@ -199,12 +202,8 @@ def test_the_sweep_requeues_stuck_deliveries_and_prunes(store, queued):
         scope="store/app/uninstalled",
         received_at=now - timedelta(minutes=10),
     )
-    WebhookDelivery.objects.create(
-        store=store, outcome="accepted", received_at=now - timedelta(minutes=1)
-    )
-    WebhookDelivery.objects.create(
-        store=store, outcome="rejected", received_at=now - timedelta(days=400)
-    )
+    WebhookDelivery.objects.create(store=store, outcome="accepted", received_at=now - timedelta(minutes=1))
+    WebhookDelivery.objects.create(store=store, outcome="rejected", received_at=now - timedelta(days=400))
     SeenWebhook.objects.create(store=store, webhook_id="old", seen_at=now - timedelta(days=2))
     SeenWebhook.objects.create(store=store, webhook_id="new", seen_at=now)
     result = services.webhooks_sweep(now=now)

@@ -50,9 +50,7 @@ def test_the_task_registers_one_active_hook_per_scope(connected):
     for [hook] in hooks.values():
         assert hook["destination"] == destination and hook["is_active"] is True
         assert hook["client_id"] == connected.account["client_id"]  # the store's own account
-        assert hook["headers"] == {
-            services.ACCOUNT_HEADER: services.account_key(connected.account["access_token"])
-        }
+        assert hook["headers"] == {services.ACCOUNT_HEADER: services.account_key(connected.account["access_token"])}
     registration = HookRegistration.objects.get(store=connected.store)
     assert registration.hooks == {scope: hook[0]["id"] for scope, hook in hooks.items()}
     assert registration.registered_at is not None and registration.last_error == ""
@@ -73,9 +71,7 @@ def test_a_moved_portal_updates_its_hooks_in_place(connected, settings):
     tasks.register_hooks(connected.store.pk)
     hooks = connected.hooks()
     assert {h["id"] for h in hooks} == first
-    assert {h["destination"] for h in hooks} == {
-        f"http://127.0.0.2:9/bigcommerce/webhooks/{connected.hash}/"
-    }
+    assert {h["destination"] for h in hooks} == {f"http://127.0.0.2:9/bigcommerce/webhooks/{connected.hash}/"}
 
 
 def test_replacing_the_credentials_registers_through_the_new_account(
@@ -83,16 +79,12 @@ def test_replacing_the_credentials_registers_through_the_new_account(
 ):
     tasks.register_hooks(connected.store.pk)
     new = connected.sandbox.control.add_account(connected.hash)
-    credentials = Credentials(
-        connected.hash, new["access_token"], new["client_id"], new["client_secret"]
-    )
+    credentials = Credentials(connected.hash, new["access_token"], new["client_id"], new["client_secret"])
     report, _ = verify_credentials(credentials)
     queued = []
     monkeypatch.setattr("storehooks.tasks.register_hooks.delay", lambda *args: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
-        store_services.store_replace_credentials(
-            store=connected.store, credentials=credentials, report=report
-        )
+        store_services.store_replace_credentials(store=connected.store, credentials=credentials, report=report)
     assert queued == [(connected.store.pk,)]
     tasks.register_hooks(connected.store.pk)
     mine = [h for h in connected.hooks() if h["client_id"] == new["client_id"]]
@@ -110,9 +102,7 @@ def test_disconnecting_removes_our_hooks_at_the_sandbox(connected):
     assert own.status_code == 200
     assert len(connected.hooks()) == 3
     store_services.store_disconnect(store=connected.store)
-    assert [h["id"] for h in connected.hooks()] == [
-        own.json()["data"]["id"]
-    ]  # the merchant's own stays
+    assert [h["id"] for h in connected.hooks()] == [own.json()["data"]["id"]]  # the merchant's own stays
     assert Store.objects.get(pk=connected.store.pk).status == "disconnected"
     assert HookRegistration.objects.get(store=connected.store).hooks == {}
 
@@ -126,10 +116,7 @@ def test_a_slow_bigcommerce_never_blocks_the_disconnect(connected, settings):
     assert time.monotonic() - began < 2
     assert Store.objects.get(pk=connected.store.pk).status == "disconnected"
     registration = HookRegistration.objects.get(store=connected.store)
-    assert (
-        "Removing the hooks failed" in registration.last_error
-        and "timeout" in registration.last_error
-    )
+    assert "Removing the hooks failed" in registration.last_error and "timeout" in registration.last_error
 
 
 def test_a_failing_bigcommerce_never_fails_the_disconnect(connected):
@@ -160,10 +147,7 @@ def test_a_store_in_maintenance_is_retried(connected):
     connected.sandbox.control.set_maintenance(connected.hash)
     connected.sandbox.control.clear_log()
     tasks.register_hooks.apply(args=[connected.store.pk])  # eager: retries run at once
-    assert (
-        len(connected.sandbox.control.log(store_hash=connected.hash))
-        == 1 + tasks.register_hooks.max_retries
-    )
+    assert len(connected.sandbox.control.log(store_hash=connected.hash)) == 1 + tasks.register_hooks.max_retries
     assert "-> 503" in HookRegistration.objects.get(store=connected.store).last_error
     connected.sandbox.control.set_maintenance(connected.hash, False)
     tasks.register_hooks(connected.store.pk)
@@ -189,9 +173,7 @@ def test_the_setting_follows_public_base_url(enabled, monkeypatch):
 
     import config.settings as module
 
-    monkeypatch.setenv(
-        "PUBLIC_BASE_URL", "https://connect.violet.io" if enabled else "http://127.0.0.1:8000"
-    )
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://connect.violet.io" if enabled else "http://127.0.0.1:8000")
     monkeypatch.delenv("BIGCOMMERCE_WEBHOOKS_ENABLED", raising=False)
     try:
         assert importlib.reload(module).BIGCOMMERCE_WEBHOOKS_ENABLED is enabled
@@ -203,14 +185,13 @@ def test_the_setting_follows_public_base_url(enabled, monkeypatch):
 def test_an_undecryptable_token_is_recorded_not_raised(connected, settings):
     settings.FERNET_KEYS = ["a-key-that-never-encrypted-anything"]
     assert services.hooks_register(store_id=connected.store.pk) is None
-    assert HookRegistration.objects.get(store=connected.store).last_error == (
-        "The Access token cannot be decrypted."
-    )
+    assert HookRegistration.objects.get(store=connected.store).last_error == ("The Access token cannot be decrypted.")
     assert connected.hooks() == []
 
 
-def test_a_broker_outage_never_fails_a_connect(acme, bc, webhooks_on, monkeypatch, caplog,
-                                               django_capture_on_commit_callbacks):
+def test_a_broker_outage_never_fails_a_connect(
+    acme, bc, webhooks_on, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
     shop = connect_store(acme, bc, monkeypatch, django_capture_on_commit_callbacks)
 
     def down(*args):

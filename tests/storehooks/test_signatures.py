@@ -32,10 +32,7 @@ def test_the_key_is_the_secrets_raw_bytes_not_its_base64_decoding():
     decoded_key = base64.b64decode(SECRET + "==")
     ts = int(time.time())
     wrong = (
-        "v1,"
-        + base64.b64encode(
-            hmac.new(decoded_key, f"m.{ts}.".encode() + BODY, hashlib.sha256).digest()
-        ).decode()
+        "v1," + base64.b64encode(hmac.new(decoded_key, f"m.{ts}.".encode() + BODY, hashlib.sha256).digest()).decode()
     )
     headers = {"webhook-id": "m", "webhook-timestamp": str(ts), "webhook-signature": wrong}
     assert signatures.verify(SECRET, BODY, headers).reason == "bad_signature"
