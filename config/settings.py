@@ -216,6 +216,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How often live workers sweep for messages a dead worker held (Redis).
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
     "unacked_restore_throttle": 1,
+    # A worker killed while sweeping leaves the sweep's lock behind; it expires after this.
+    "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE_SECONDS", default=300),
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"

@@ -165,6 +165,8 @@ def celery(real_services, sandbox, tmp_path, settings):
         "STORE_CONFIRM_AFTER_SECONDS": "1",
         "CELERY_VISIBILITY_TIMEOUT_SECONDS": "5",
         "CELERY_UNACKED_RESTORE_SECONDS": "1",
+        "CELERY_UNACKED_MUTEX_EXPIRE_SECONDS": "3",
+        "CHECK_LEASE_SECONDS": "30",
         "CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
     }
