@@ -8,7 +8,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .console import ago, badge, log_staff_action, secret_once_response
+from stores.console import ago, badge, log_staff_action, secret_once_response
+
 from .models import ApiToken
 from .tokens import api_token_issue, api_token_revoke
 

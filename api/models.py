@@ -18,9 +18,7 @@ class ApiTokenQuerySet(models.QuerySet):
 
 
 class ApiToken(models.Model):
-    name = models.CharField(
-        max_length=100, help_text="Who or what uses this token, e.g. “Ops dashboard”."
-    )
+    name = models.CharField(max_length=100, help_text="Who or what uses this token, e.g. “Ops dashboard”.")
     prefix = models.CharField(max_length=12, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(

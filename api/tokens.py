@@ -25,9 +25,7 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_issue(
-    *, name: str, created_by, token: ApiToken | None = None
-) -> tuple[ApiToken, str]:
+def api_token_issue(*, name: str, created_by, token: ApiToken | None = None) -> tuple[ApiToken, str]:
     """Save a new token (or the unsaved `token` given, e.g. by an admin form);
     it and its raw value, to show once and never to store."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -43,9 +41,7 @@ def api_token_issue(
 def api_token_revoke(*, token: ApiToken, user) -> bool:
     """Revoke a token; False if it already was."""
     now = timezone.now()
-    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_by=user
-    )
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=user)
     if revoked:
         token.revoked_at, token.revoked_by = now, user
     return bool(revoked)

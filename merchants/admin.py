@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from api.console import ago, log_staff_action, status_badge
+from stores.console import ViewOnlyAdminMixin, ago, log_staff_action, status_badge
 from stores.models import Store
 from stores.selectors import broken_values
 
@@ -72,7 +72,7 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class StoreInline(admin.TabularInline):
+class StoreInline(ViewOnlyAdminMixin, admin.TabularInline):
     """The merchant's stores with their status (read-only; act on the store's page)."""
 
     model = Store
@@ -102,15 +102,6 @@ class StoreInline(admin.TabularInline):
 
         return FirstStores
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="status")
     def status_badge(self, store):
         return status_badge(store.status)
@@ -120,7 +111,7 @@ class StoreInline(admin.TabularInline):
         return ago(store.last_checked_at)
 
 
-class InvitationInline(admin.TabularInline):
+class InvitationInline(ViewOnlyAdminMixin, admin.TabularInline):
     model = Invitation
     extra = 0
     max_num = 0
@@ -142,15 +133,6 @@ class InvitationInline(admin.TabularInline):
                 return self._latest
 
         return Latest
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="state")
     def state(self, invitation):
@@ -268,7 +250,7 @@ class MerchantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: invitations are sent from a merchant's page (Invite), so the email goes out."""
 
     list_display = ["email", "merchant", "role", "invited_by", "created_at", "state"]
@@ -291,15 +273,6 @@ class InvitationAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="state")
     def state(self, invitation):

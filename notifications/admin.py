@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from api.console import ago, badge, fingerprint, log_staff_action, secret_once_response
+from stores.console import ViewOnlyAdminMixin, ago, badge, fingerprint, log_staff_action, secret_once_response
 
 from .events import EVENT_TYPES
 from .models import Notification, WebhookEndpoint, new_signing_secret
@@ -229,7 +229,7 @@ class EndpointFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Emails and webhook deliveries: read-only history."""
 
     list_display = [
@@ -282,15 +282,6 @@ class NotificationAdmin(admin.ModelAdmin):
             .select_related("endpoint", "status_change__store")
             .defer("endpoint__secret", "status_change__store__profile")
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="to")
     def destination(self, notification):

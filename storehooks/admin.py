@@ -2,23 +2,14 @@
 
 from django.contrib import admin
 
+from stores.console import ViewOnlyAdminMixin
+
 from .models import HookRegistration, WebhookDelivery
 from .selectors import client_secret_state
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(HookRegistration)
-class HookRegistrationAdmin(ReadOnly):
+class HookRegistrationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("store", "registered_at", "last_attempt_at", "last_error", "client_secret")
     list_select_related = ("store",)
     search_fields = ("store__store_hash", "store__name")
@@ -44,7 +35,7 @@ class HookRegistrationAdmin(ReadOnly):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnly):
+class WebhookDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "received_at",
         "store",

@@ -42,7 +42,14 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from api.console import (
+from connect import onboarding
+from connect.forms import CredentialsForm
+from stores.bigcommerce.doctor import FIELD_LABELS
+from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
+
+from . import selectors, services
+from .console import (
+    ViewOnlyAdminMixin,
     ago,
     log_model_action,
     log_staff_action,
@@ -51,12 +58,6 @@ from api.console import (
     short_timesince,
     status_badge,
 )
-from connect import onboarding
-from connect.forms import CredentialsForm
-from stores.bigcommerce.doctor import FIELD_LABELS
-from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
-
-from . import selectors, services
 from .models import Check, StatusChange, Store
 from .status import UNCHECKED_STATUSES, StoreStatus
 from .tasks import queue_check_now
@@ -96,9 +97,7 @@ class PlanFilter(admin.SimpleListFilter):
     NONE = "-"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in selectors.plan_names()] + [
-            (self.NONE, "No plan known yet")
-        ]
+        return [(name, name) for name in selectors.plan_names()] + [(self.NONE, "No plan known yet")]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -191,20 +190,11 @@ class RecentFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ViewOnlyAdminMixin, admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RecentChecksInline(ReadOnlyInline):
@@ -296,7 +286,7 @@ class StaffCredentialsForm(CredentialsForm):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "store",
         "merchant_link",
@@ -389,16 +379,6 @@ class StoreAdmin(admin.ModelAdmin):
 
     # -- permissions: stores are created by onboarding and changed only by the actions
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # A store's history stays; "Disconnect" deletes its credentials.
-        return False
-
     def has_check_permission(self, request, obj=None):
         return _perm(request, "check")
 
@@ -464,20 +444,14 @@ class StoreAdmin(admin.ModelAdmin):
             items.append((store.control_panel_url, "Control panel"))
         if not items:
             return "—"
-        return format_html_join(
-            " · ", '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', items
-        )
+        return format_html_join(" · ", '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', items)
 
     @admin.display(description="plan")
     def plan_summary(self, store):
         if not store.plan_name:
             return "unknown (no profile yet)"
         trial = " (trial)" if store.plan_is_trial else ""
-        level = (
-            f", level {store.plan_level}"
-            if store.plan_level and store.plan_level != store.plan_name
-            else ""
-        )
+        level = f", level {store.plan_level}" if store.plan_level and store.plan_level != store.plan_name else ""
         return f"{store.plan_name}{level}{trial}"
 
     @admin.display(description="currency, country, units")
@@ -503,16 +477,11 @@ class StoreAdmin(admin.ModelAdmin):
     def streak(self, store):
         if not store.failure_count and not store.suspected_status:
             return "—"
-        parts = [
-            f"{store.failure_count} failed check{'s' if store.failure_count != 1 else ''} in a row"
-        ]
+        parts = [f"{store.failure_count} failed check{'s' if store.failure_count != 1 else ''} in a row"]
         if store.failing_since:
             parts.append(f"failing since {ago(store.failing_since)}")
         if store.suspected_status:
-            parts.append(
-                f"suspected {StoreStatus(store.suspected_status).label.lower()}, "
-                "awaiting confirmation"
-            )
+            parts.append(f"suspected {StoreStatus(store.suspected_status).label.lower()}, awaiting confirmation")
         return format_html_join("; ", "{}", ((part,) for part in parts))
 
     @admin.display(description="check in flight")
@@ -580,9 +549,7 @@ class StoreAdmin(admin.ModelAdmin):
     def profile_json(self, store):
         if not store.profile:
             return "—"
-        return format_html(
-            '<pre class="vc-json">{}</pre>', json.dumps(store.profile, indent=2, sort_keys=True)
-        )
+        return format_html('<pre class="vc-json">{}</pre>', json.dumps(store.profile, indent=2, sort_keys=True))
 
     # -- the change page: action buttons, links to the full history
 
@@ -603,14 +570,10 @@ class StoreAdmin(admin.ModelAdmin):
             buttons.append(("pause", "Pause checks", "get"))
         if self.has_replace_credentials_permission(request, store):
             label = (
-                "Reconnect with new credentials"
-                if store.status == StoreStatus.DISCONNECTED
-                else "Replace credentials"
+                "Reconnect with new credentials" if store.status == StoreStatus.DISCONNECTED else "Replace credentials"
             )
             buttons.append(("replace_credentials", label, "get"))
-        if store.status != StoreStatus.DISCONNECTED and self.has_disconnect_permission(
-            request, store
-        ):
+        if store.status != StoreStatus.DISCONNECTED and self.has_disconnect_permission(request, store):
             buttons.append(("disconnect", "Disconnect…", "get"))
         return {
             "store_actions": [
@@ -622,10 +585,8 @@ class StoreAdmin(admin.ModelAdmin):
                 }
                 for name, label, method in buttons
             ],
-            "checks_url": reverse("admin:stores_check_changelist")
-            + f"?store__id__exact={store.pk}",
-            "status_changes_url": reverse("admin:stores_statuschange_changelist")
-            + f"?store__id__exact={store.pk}",
+            "checks_url": reverse("admin:stores_check_changelist") + f"?store__id__exact={store.pk}",
+            "status_changes_url": reverse("admin:stores_statuschange_changelist") + f"?store__id__exact={store.pk}",
         }
 
     # -- URLs for the actions, the credential replacement and the CSV export
@@ -722,9 +683,7 @@ class StoreAdmin(admin.ModelAdmin):
 
     def _do_pause(self, request, store: Store, reason: str = "", **kwargs):
         reason = reason.strip()[:500]
-        change = services.store_pause(
-            store=store, user=request.user, reason=reason or "Checks paused by Violet staff."
-        )
+        change = services.store_pause(store=store, user=request.user, reason=reason or "Checks paused by Violet staff.")
         if change is None:
             return (
                 messages.WARNING,
@@ -733,8 +692,7 @@ class StoreAdmin(admin.ModelAdmin):
         log_staff_action(
             request,
             store,
-            f"Paused checks (was {StoreStatus(change.old_status).label})."
-            + (f" Reason: {reason}" if reason else ""),
+            f"Paused checks (was {StoreStatus(change.old_status).label})." + (f" Reason: {reason}" if reason else ""),
         )
         return messages.SUCCESS, f"Checks of {store.display_name} are paused."
 
@@ -745,8 +703,7 @@ class StoreAdmin(admin.ModelAdmin):
         log_staff_action(
             request,
             store,
-            f"Resumed checks (status back to {StoreStatus(change.new_status).label}; "
-            "a check is due now).",
+            f"Resumed checks (status back to {StoreStatus(change.new_status).label}; a check is due now).",
         )
         return (
             messages.SUCCESS,
@@ -757,9 +714,7 @@ class StoreAdmin(admin.ModelAdmin):
         if store.status == StoreStatus.DISCONNECTED:
             return messages.WARNING, f"{store.display_name} is already disconnected."
         credential = selectors.credential_fingerprint(store)
-        services.store_disconnect(
-            store=store, user=request.user, reason="Disconnected by Violet staff."
-        )
+        services.store_disconnect(store=store, user=request.user, reason="Disconnected by Violet staff.")
         deleted = (
             f"deleted the credentials (token ending in …{credential.access_token_last4})"
             if credential
@@ -784,9 +739,7 @@ class StoreAdmin(admin.ModelAdmin):
         if not self._allowed(request, action, store):
             raise PermissionDenied
         if request.method == "POST":
-            level, message = self._perform(
-                request, action, store, reason=request.POST.get("reason", "")
-            )
+            level, message = self._perform(request, action, store, reason=request.POST.get("reason", ""))
             self.message_user(request, message, level)
             return redirect("admin:stores_store_change", store.pk)
         return self._confirmation(request, action, [store])
@@ -814,9 +767,7 @@ class StoreAdmin(admin.ModelAdmin):
     def _bulk(self, request, action: str, queryset):
         done, notes = 0, []
         for store in queryset:
-            level, message = self._perform(
-                request, action, store, reason=request.POST.get("reason", "")
-            )
+            level, message = self._perform(request, action, store, reason=request.POST.get("reason", ""))
             if level == messages.SUCCESS:
                 done += 1
             else:
@@ -835,9 +786,7 @@ class StoreAdmin(admin.ModelAdmin):
         for note in notes[:10]:
             self.message_user(request, note, messages.INFO)
         if len(notes) > 10:
-            self.message_user(
-                request, f"…and {len(notes) - 10} more stores skipped.", messages.INFO
-            )
+            self.message_user(request, f"…and {len(notes) - 10} more stores skipped.", messages.INFO)
 
     @admin.action(description="Check now", permissions=["check"])
     def check_now_action(self, request, queryset):
@@ -870,9 +819,7 @@ class StoreAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST" and request.POST.get("start_over"):
             onboarding.draft_discard(store.merchant, request.user, store.store_hash)
-            self.message_user(
-                request, "Forgot the values kept from your last attempt.", messages.INFO
-            )
+            self.message_user(request, "Forgot the values kept from your last attempt.", messages.INFO)
             return redirect("admin:stores_store_replace_credentials", store.pk)
         form = StaffCredentialsForm(request.POST or None, request.FILES or None)
         attempt, status = None, 200
@@ -895,21 +842,15 @@ class StoreAdmin(admin.ModelAdmin):
                 log_staff_action(
                     request,
                     store,
-                    "Tried to replace the credentials; refused: "
-                    + (", ".join(codes) or "unknown")
-                    + ".",
+                    "Tried to replace the credentials; refused: " + (", ".join(codes) or "unknown") + ".",
                 )
             else:
                 status = 400
         kept = (
-            attempt.kept
-            if attempt is not None
-            else onboarding.kept_for(store.merchant, request.user, store.store_hash)
+            attempt.kept if attempt is not None else onboarding.kept_for(store.merchant, request.user, store.store_hash)
         )
         problems = attempt.problems if attempt else []
-        by_field = {
-            name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS
-        }
+        by_field = {name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS}
         by_field["api_path"] += [p for p in problems if p.field == "store_hash"]
         general = [p for p in problems if p.field not in by_field or p.field == "file"]
         fields = [
@@ -942,34 +883,22 @@ class StoreAdmin(admin.ModelAdmin):
             "outcome": str(attempt.report.outcome) if attempt and attempt.report else "",
             "current": current,
         }
-        return TemplateResponse(
-            request, "admin/stores/store/replace_credentials.html", context, status=status
-        )
+        return TemplateResponse(request, "admin/stores/store/replace_credentials.html", context, status=status)
 
     def _credentials_replaced(self, request, attempt) -> HttpResponseRedirect:
         store = attempt.store
         credential = selectors.credential_fingerprint(store)
-        token = (
-            f"token ending in …{credential.access_token_last4}" if credential else "new credentials"
-        )
+        token = f"token ending in …{credential.access_token_last4}" if credential else "new credentials"
         if attempt.replaced:
-            log_staff_action(
-                request, store, f"Replaced the credentials after a full live check; now {token}."
-            )
-            message = (
-                f"New credentials saved for {store.display_name} ({token}). "
-                "Every scope Violet needs is granted."
-            )
+            log_staff_action(request, store, f"Replaced the credentials after a full live check; now {token}.")
+            message = f"New credentials saved for {store.display_name} ({token}). Every scope Violet needs is granted."
         else:
             log_staff_action(
                 request,
                 store,
                 f"Reconnected the store with new credentials after a full live check; now {token}.",
             )
-            message = (
-                f"{store.display_name} is connected again ({token}). "
-                "Every scope Violet needs is granted."
-            )
+            message = f"{store.display_name} is connected again ({token}). Every scope Violet needs is granted."
         self.message_user(request, message, messages.SUCCESS)
         return redirect("admin:stores_store_change", store.pk)
 
@@ -1089,19 +1018,8 @@ def _csv_cell(value):
 # --- checks and status changes: read-only history --------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Check)
-class CheckAdmin(ReadOnlyAdmin):
+class CheckAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started_at",
         "store_link",
@@ -1190,10 +1108,7 @@ class CheckAdmin(ReadOnlyAdmin):
             format_html_join(
                 "",
                 "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                (
-                    (s.label, s.param, scope_badge(check.scopes.get(s.param, "unknown")))
-                    for s in REQUIRED_SCOPES
-                ),
+                ((s.label, s.param, scope_badge(check.scopes.get(s.param, "unknown"))) for s in REQUIRED_SCOPES),
             ),
         )
 
@@ -1214,13 +1129,11 @@ class CheckAdmin(ReadOnlyAdmin):
     def evidence_table(self, check):
         if not check.evidence:
             return "—"
-        return format_html(
-            '<pre class="vc-json">{}</pre>', json.dumps(check.evidence, indent=2, sort_keys=True)
-        )
+        return format_html('<pre class="vc-json">{}</pre>', json.dumps(check.evidence, indent=2, sort_keys=True))
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAdmin):
+class StatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "store_link", "change", "reason", "evidence_link", "processed_at"]
     list_display_links = ["created_at"]
     list_filter = ["new_status", "old_status", ("created_at", admin.DateFieldListFilter)]
@@ -1265,9 +1178,7 @@ class StatusChangeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="change", ordering="new_status")
     def change(self, change):
-        return format_html(
-            "{} → {}", status_badge(change.old_status), status_badge(change.new_status)
-        )
+        return format_html("{} → {}", status_badge(change.old_status), status_badge(change.new_status))
 
     @admin.display(description="check")
     def evidence_link(self, change):
@@ -1278,7 +1189,7 @@ class StatusChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(ReadOnlyAdmin):
+class LogEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Who did what, when: every staff action, read-only."""
 
     list_display = ["action_time", "user", "action", "object_link", "message"]
@@ -1295,9 +1206,7 @@ class LogEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="action", ordering="action_flag")
     def action(self, entry):
-        return {1: "Added", 2: "Changed / action", 3: "Deleted"}.get(
-            entry.action_flag, str(entry.action_flag)
-        )
+        return {1: "Added", 2: "Changed / action", 3: "Deleted"}.get(entry.action_flag, str(entry.action_flag))
 
     @admin.display(description="object")
     def object_link(self, entry):

@@ -2,8 +2,7 @@
 
 from django import template
 
-from api import console
-from stores import selectors
+from stores import console, selectors
 
 register = template.Library()
 

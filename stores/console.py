@@ -1,8 +1,6 @@
-"""Shared pieces of the staff console (the Django admin): badges, relative
-times, fingerprints, and the page that shows a new secret exactly once.
-
-Lives in the `api` app because API tokens are one of the secrets shown once;
-`stores`, `merchants` and `notifications` admins use it too.
+"""Shared pieces of the staff console (the Django admin), used by every app's
+admin: view-only permissions, badges, relative times, fingerprints, staff
+action logging, and the page that shows a new secret exactly once.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
-from stores.status import BROKEN_STATUSES, StoreStatus
+from stores.status import StoreStatus
 
 # The badge colour family of each store status (see static/css/admin.css).
 STATUS_TONE = {
@@ -44,9 +42,7 @@ SCOPE_TONE = {"granted": "ok", "missing": "bad", "unknown": "idle"}
 
 
 def badge(text: str, tone: str, *, title: str = "") -> str:
-    return format_html(
-        '<span class="vc-badge vc-{}" title="{}">{}</span>', tone, title or text, text
-    )
+    return format_html('<span class="vc-badge vc-{}" title="{}">{}</span>', tone, title or text, text)
 
 
 def status_badge(status: str) -> str:
@@ -58,17 +54,25 @@ def status_badge(status: str) -> str:
 
 
 def outcome_badge(outcome: str) -> str:
-    return badge(
-        outcome.replace("_", " ").capitalize(), OUTCOME_TONE.get(outcome, "idle"), title=outcome
-    )
+    return badge(outcome.replace("_", " ").capitalize(), OUTCOME_TONE.get(outcome, "idle"), title=outcome)
 
 
 def scope_badge(state: str) -> str:
     return badge(state.capitalize(), SCOPE_TONE.get(state, "idle"))
 
 
-def is_broken(status: str) -> bool:
-    return status in BROKEN_STATUSES
+class ViewOnlyAdminMixin:
+    """Staff see these rows; nobody adds, edits or deletes them here (they
+    change only through services: onboarding, checks, the actions)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def short_timesince(moment: datetime, now: datetime) -> str:
