@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from stores.console import ViewOnlyAdminMixin, ago, log_staff_action, status_badge
+from stores.console import ViewOnlyAdminMixin, ViewOnlyInline, ago, log_staff_action, status_badge
 from stores.models import Store
 from stores.selectors import broken_values
 
@@ -72,14 +72,11 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class StoreInline(ViewOnlyAdminMixin, admin.TabularInline):
+class StoreInline(ViewOnlyInline):
     """The merchant's stores with their status (read-only; act on the store's page)."""
 
     model = Store
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
+    row_limit = MAX_INLINE_STORES
     fields = ["store_hash", "name", "domain", "status_badge", "last_check"]
     readonly_fields = fields
     verbose_name_plural = f"Stores (first {MAX_INLINE_STORES}; all of them under Stores)"
@@ -91,17 +88,6 @@ class StoreInline(ViewOnlyAdminMixin, admin.TabularInline):
             .only("id", "merchant_id", "store_hash", "name", "domain", "status", "last_checked_at")
         )
 
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-
-        class FirstStores(formset):
-            def get_queryset(self):
-                if not hasattr(self, "_first"):
-                    self._first = super().get_queryset()[:MAX_INLINE_STORES]
-                return self._first
-
-        return FirstStores
-
     @admin.display(description="status")
     def status_badge(self, store):
         return status_badge(store.status)
@@ -111,28 +97,17 @@ class StoreInline(ViewOnlyAdminMixin, admin.TabularInline):
         return ago(store.last_checked_at)
 
 
-class InvitationInline(ViewOnlyAdminMixin, admin.TabularInline):
+class InvitationInline(ViewOnlyInline):
     model = Invitation
-    extra = 0
-    max_num = 0
-    can_delete = False
+    row_limit = 20
+    ordering = ["-created_at"]
+    show_change_link = False
     fields = ["email", "role", "invited_by", "created_at", "state"]
     readonly_fields = fields
     verbose_name_plural = "Invitations (latest 20)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("invited_by")
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-
-        class Latest(formset):
-            def get_queryset(self):
-                if not hasattr(self, "_latest"):
-                    self._latest = super().get_queryset().order_by("-created_at")[:20]
-                return self._latest
-
-        return Latest
 
     @admin.display(description="state")
     def state(self, invitation):

@@ -30,7 +30,6 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -50,6 +49,7 @@ from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from . import selectors, services
 from .console import (
     ViewOnlyAdminMixin,
+    ViewOnlyInline,
     ago,
     log_model_action,
     log_staff_action,
@@ -179,29 +179,11 @@ class StoreChangeList(ChangeList):
 # --- inlines on the store page: read-only, recent only -------------------------------
 
 
-class RecentFormSet(BaseInlineFormSet):
-    """An inline formset showing only the most recent rows."""
-
-    limit = 10
-
-    def get_queryset(self):
-        if not hasattr(self, "_recent"):
-            self._recent = super().get_queryset()[: self.limit]
-        return self._recent
-
-
-class ReadOnlyInline(ViewOnlyAdminMixin, admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-
-
-class RecentChecksInline(ReadOnlyInline):
+class RecentChecksInline(ViewOnlyInline):
     model = Check
     verbose_name = "recent check"
     verbose_name_plural = f"Recent checks (latest {RECENT_CHECKS}; all of them under Checks)"
-    formset = type("RecentChecksFormSet", (RecentFormSet,), {"limit": RECENT_CHECKS})
+    row_limit = RECENT_CHECKS
     fields = ["started_at", "trigger", "outcome_badge", "duration", "problems_summary"]
     readonly_fields = fields
     ordering = ["-started_at", "-id"]
@@ -222,12 +204,12 @@ class RecentChecksInline(ReadOnlyInline):
         return _problems_summary(check.problems)
 
 
-class RecentStatusChangesInline(ReadOnlyInline):
+class RecentStatusChangesInline(ViewOnlyInline):
     model = StatusChange
     fk_name = "store"
     verbose_name = "recent status change"
     verbose_name_plural = f"Recent status changes (latest {RECENT_STATUS_CHANGES})"
-    formset = type("RecentStatusChangesFormSet", (RecentFormSet,), {"limit": RECENT_STATUS_CHANGES})
+    row_limit = RECENT_STATUS_CHANGES
     fields = ["created_at", "change", "reason", "evidence_link", "processed_at"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]

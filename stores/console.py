@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest
@@ -73,6 +74,31 @@ class ViewOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ViewOnlyInline(ViewOnlyAdminMixin, admin.TabularInline):
+    """Rows shown on their parent's page, read-only; at most `row_limit` of them
+    (in the inline's `ordering`), so a store with 100,000 checks still renders."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    row_limit: int | None = None
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        limit = self.row_limit
+        if limit is None:
+            return formset
+
+        class Limited(formset):
+            def get_queryset(self):
+                if not hasattr(self, "_limited"):
+                    self._limited = super().get_queryset()[:limit]
+                return self._limited
+
+        return Limited
 
 
 def short_timesince(moment: datetime, now: datetime) -> str:
