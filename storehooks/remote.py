@@ -1,16 +1,13 @@
 """Run the webhook calls of `stores.bigcommerce.hooks` from sync Django code
 (tasks, signal receivers), as `stores.verification` does for live checks.
 
-One pooled `RequestsTransport` per process is shared by every call; a forked
-worker child makes its own. Each call gets a fresh client with its own
+They share the live checks' pooled transport (`stores.verification`). Each call gets a fresh client with its own
 deadline, and the whole operation an overall timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -18,22 +15,11 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from stores.bigcommerce import hooks
-from stores.bigcommerce.client import BigCommerceClient, RequestsTransport
+from stores.bigcommerce.client import BigCommerceClient
 from stores.bigcommerce.report import Exchange
+from stores.verification import client_options, shared_transport
 
 T = TypeVar("T")
-
-_transport: RequestsTransport | None = None
-_pid: int | None = None
-_lock = threading.Lock()
-
-
-def _shared_transport() -> RequestsTransport:
-    global _transport, _pid
-    with _lock:
-        if _transport is None or _pid != os.getpid():
-            _transport, _pid = RequestsTransport(max_workers=8), os.getpid()
-        return _transport
 
 
 def run(
@@ -43,12 +29,13 @@ def run(
     max_attempts: int = 3,
 ) -> T:
     """Run `operation(client)` to completion; `hooks.CallFailed` after `timeout` seconds."""
+    options = client_options()
     client = BigCommerceClient(
         settings.BIGCOMMERCE_API_URL,
-        _shared_transport(),
+        shared_transport(),
         deadline=timeout,
-        connect_timeout=min(5.0, timeout),
-        read_timeout=min(10.0, timeout),
+        connect_timeout=min(options["connect_timeout"], timeout),
+        read_timeout=min(options["read_timeout"], timeout),
         max_attempts=max_attempts,
     )
 

@@ -27,6 +27,7 @@ from .bigcommerce.validation import validate
 from .crypto import UndecryptableCredential
 from .models import Credential
 from .services import CheckResult
+from .verification import client_options
 
 logger = logging.getLogger(__name__)
 
@@ -87,15 +88,6 @@ class _LoopThread:
 
 
 _engine = _LoopThread()
-
-
-def client_options() -> dict:
-    """Timeouts and the deadline, from settings (shared with the wizard's client)."""
-    return {
-        "connect_timeout": settings.BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS,
-        "read_timeout": settings.BIGCOMMERCE_READ_TIMEOUT_SECONDS,
-        "deadline": settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
-    }
 
 
 def reset_engine() -> None:

@@ -7,6 +7,7 @@ every request of this process so connections to BigCommerce are reused.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -18,15 +19,27 @@ from .bigcommerce.report import Credentials, Report
 from .bigcommerce.validation import validate_sync
 
 _transport: RequestsTransport | None = None
+_pid: int | None = None
 _lock = threading.Lock()
 
 
-def _shared_transport() -> RequestsTransport:
-    global _transport
+def shared_transport() -> RequestsTransport:
+    """This process's pooled transport for sync callers (a forked worker child
+    makes its own: a thread pool and sockets do not survive a fork)."""
+    global _transport, _pid
     with _lock:
-        if _transport is None:
-            _transport = RequestsTransport()
+        if _transport is None or _pid != os.getpid():
+            _transport, _pid = RequestsTransport(), os.getpid()
         return _transport
+
+
+def client_options() -> dict:
+    """Timeouts and the deadline from settings: the wizard's and the fleet's clients share them."""
+    return {
+        "connect_timeout": settings.BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS,
+        "read_timeout": settings.BIGCOMMERCE_READ_TIMEOUT_SECONDS,
+        "deadline": settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
+    }
 
 
 @sensitive_variables("credentials")
@@ -37,9 +50,7 @@ def verify_credentials(credentials: Credentials, *, baseline: bool = True) -> tu
         credentials,
         base_url=settings.BIGCOMMERCE_API_URL,
         baseline=baseline,
-        transport=_shared_transport(),
-        connect_timeout=settings.BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=settings.BIGCOMMERCE_READ_TIMEOUT_SECONDS,
-        deadline=settings.BIGCOMMERCE_CHECK_DEADLINE_SECONDS,
+        transport=shared_transport(),
+        **client_options(),
     )
     return report, int((time.perf_counter() - began) * 1000)

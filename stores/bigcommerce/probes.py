@@ -88,4 +88,3 @@ CARTS = _write("store_cart", "/v3/carts", [])
 CHECKOUTS = _write("store_checkout", f"/v3/checkouts/{NIL_UUID}/billing-address", [])
 
 PROBES: tuple[Probe, ...] = (CUSTOMERS, INFORMATION, ORDERS, PRODUCTS, CARTS, CHECKOUTS)
-PROBES_BY_SCOPE: dict[str, Probe] = {probe.scope: probe for probe in PROBES if probe.scope}

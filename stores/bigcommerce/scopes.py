@@ -13,9 +13,6 @@ class Scope:
     param: str
     label: str
     why: str
-    # Stronger scopes that also grant this one (a "modify" scope grants its
-    # read-only variant). Read-only variants never satisfy a "modify" scope.
-    satisfied_by: tuple[str, ...] = ()
 
 
 REQUIRED_SCOPES: tuple[Scope, ...] = (
@@ -28,7 +25,6 @@ REQUIRED_SCOPES: tuple[Scope, ...] = (
         param="store_v2_information_read_only",
         label="Information & settings: read-only",
         why="to read your store's name, plan, currencies and measurement units.",
-        satisfied_by=("store_v2_information",),
     ),
     Scope(
         param="store_v2_orders",
@@ -39,7 +35,6 @@ REQUIRED_SCOPES: tuple[Scope, ...] = (
         param="store_v2_products_read_only",
         label="Products: read-only",
         why="to read your catalog so channels can list your products.",
-        satisfied_by=("store_v2_products",),
     ),
     Scope(
         param="store_cart",

@@ -13,7 +13,6 @@ from stores.bigcommerce.probes import (
     INFORMATION,
     ORDERS,
     PROBES,
-    PROBES_BY_SCOPE,
     PRODUCTS,
     Verdict,
 )
@@ -24,7 +23,7 @@ NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 def test_one_probe_per_required_scope_in_the_guides_order():
     assert [probe.scope for probe in PROBES] == [scope.param for scope in REQUIRED_SCOPES]
-    assert set(PROBES_BY_SCOPE) == {scope.param for scope in REQUIRED_SCOPES}
+    assert {probe.scope for probe in PROBES} == {scope.param for scope in REQUIRED_SCOPES}
 
 
 def test_a_healthy_check_costs_six_requests():
