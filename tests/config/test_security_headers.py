@@ -17,8 +17,9 @@ def test_every_page_sends_csp_frame_and_referrer_headers(client, db):
 def test_cookies_are_httponly(client, alice):
     response = client.post(reverse("login"), {"username": alice.email, "password": "correct-horse-battery-staple"})
     assert response.cookies["sessionid"]["httponly"] is True
-    page = client.get(reverse("signup"))
-    assert page.cookies.get("csrftoken") is None or page.cookies["csrftoken"]["httponly"] is True
+    client.logout()
+    page = client.get(reverse("signup"))  # a form: the CSRF cookie is set
+    assert page.cookies["csrftoken"]["httponly"] is True
 
 
 def test_production_sends_hsts_and_secure_cookies(tmp_path):
