@@ -27,6 +27,7 @@ def dispatch_due_checks() -> int:
         queued += len(claim.store_ids)
     if queued:
         logger.info("queued checks for %d due stores", queued)
+    scheduling.mark_dispatcher_run()
     return queued
 
 

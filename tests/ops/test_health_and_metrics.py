@@ -52,3 +52,11 @@ def test_metrics_in_prometheus_format(client, acme):
 def test_metrics_can_require_a_token(client, db):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics"}).status_code == 200
+
+
+def test_the_first_dispatcher_run_makes_health_green(client, db):
+    from stores.tasks import dispatch_due_checks
+
+    assert client.get("/health/").status_code == 503
+    dispatch_due_checks()
+    assert client.get("/health/").json()["beat"] == "ok"
