@@ -44,6 +44,6 @@ def remove_before_disconnect(sender, store: Store, **kwargs) -> None:
 
 def _safe(error: Exception) -> bool:
     """Our own failures say method, path and status only; anything else is named, not quoted."""
-    from stores.bigcommerce.hooks import CallFailed
+    from stores.bigcommerce.webhooks import CallFailed
 
     return isinstance(error, CallFailed)

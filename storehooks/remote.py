@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
-from stores.bigcommerce import hooks
+from stores.bigcommerce import webhooks as hooks
 from stores.bigcommerce.client import BigCommerceClient
 from stores.bigcommerce.report import Exchange
 from stores.verification import client_options, shared_transport

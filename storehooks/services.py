@@ -32,7 +32,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from stores.bigcommerce.hooks import CallFailed
+from stores.bigcommerce.webhooks import CallFailed
 from stores.crypto import UndecryptableCredential
 from stores.models import Check, Credential, Store
 from stores.services import store_refresh_profile

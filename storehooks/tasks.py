@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from stores.bigcommerce.hooks import CallFailed
+from stores.bigcommerce.webhooks import CallFailed
 
 from . import services
 

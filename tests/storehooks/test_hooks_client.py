@@ -11,7 +11,7 @@ import re
 import pytest
 import responses
 
-from stores.bigcommerce import hooks
+from stores.bigcommerce import webhooks as hooks
 from stores.bigcommerce.client import BigCommerceClient, RequestsTransport
 
 BASE = "https://api.bigcommerce.com"

@@ -6,7 +6,7 @@ import pytest
 
 from storehooks import services, tasks
 from storehooks.models import WebhookDelivery
-from stores.bigcommerce.hooks import CallFailed
+from stores.bigcommerce.webhooks import CallFailed
 from stores.models import Credential, StatusChange, Store
 
 
