@@ -6,10 +6,15 @@ Modules:
 * :mod:`sandbox.scopes`      -- OAuth scope names and what satisfies what.
 * :mod:`sandbox.state`       -- stores, API accounts and the in-memory data.
 * :mod:`sandbox.faults`      -- injected faults and the per-store rate-limit window.
-* :mod:`sandbox.validation`  -- request-body validation against schemas vendored
+* :mod:`sandbox.request_schemas` -- request-body validation against schemas vendored
   from BigCommerce's OpenAPI reference (:mod:`sandbox.schema_extract` rebuilds them).
-* :mod:`sandbox.views`       -- JSON shapes of store objects and error bodies.
-* :mod:`sandbox.api`         -- the ``/stores/{hash}/v2|v3/...`` endpoints.
+* :mod:`sandbox.bodies`      -- JSON bodies the sandbox answers: store objects and errors.
+* :mod:`sandbox.routing`     -- routes, the call an endpoint gets, its reply, and helpers.
+* :mod:`sandbox.routes_v2`   -- the ``/stores/{hash}/v2/...`` endpoints.
+* :mod:`sandbox.routes_v3`   -- the ``/stores/{hash}/v3/...`` endpoints except webhooks.
+* :mod:`sandbox.routes_webhooks` -- the ``/stores/{hash}/v3/hooks`` endpoints.
+* :mod:`sandbox.pipeline`    -- every API request: BigCommerce's checks in order, then
+  the endpoint.
 * :mod:`sandbox.webhooks`    -- signed webhook deliveries to registered hooks.
 * :mod:`sandbox.control_api` -- the ``/_sandbox/...`` control interface (server side).
 * :mod:`sandbox.app`         -- assembles the aiohttp application.

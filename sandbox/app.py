@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.api import STATE_KEY, handle
 from sandbox.control_api import build_control_app
+from sandbox.pipeline import STATE_KEY, handle
 from sandbox.state import DEFAULT_LOG_SIZE, SandboxState
 
 #: Listen backlog: a fleet opens thousands of connections at once.

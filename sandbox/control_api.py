@@ -60,8 +60,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.api import STATE_KEY, route_table
 from sandbox.faults import Fault, FaultError, FaultSet
+from sandbox.pipeline import ROUTES, STATE_KEY
 from sandbox.state import SandboxError, SandboxState, Store
 
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -124,7 +124,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def routes(request: web.Request) -> web.Response:
     return _json([{"method": r.method, "path": r.path, "scopes": r.requirement}
-                  for r in route_table()])
+                  for r in ROUTES.table()])
 
 
 async def get_settings(request: web.Request) -> web.Response:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sandbox.validation import SCHEMA_FILE
+from sandbox.request_schemas import SCHEMA_FILE
 
 DEFAULT_SPEC_DIR = Path("/work/shared/bigcommerce/openapi")
 

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox import request_schemas as schemas
 from sandbox import schema_extract
-from sandbox import validation as val
 
 SPEC_DIR = Path(os.environ.get("BIGCOMMERCE_OPENAPI_DIR")
                 or Path(__file__).resolve().parents[3] / "shared" / "bigcommerce" / "openapi")
@@ -212,24 +212,24 @@ def spec_accepts(filename: str, path: str, method: str, body: Any) -> bool:
 
 #: operation id -> (spec file, spec path, sandbox path, method, probe body)
 WRITES = {
-    val.CREATE_CUSTOMERS: ("customers.v3.yml", "/customers", "v3/customers", "post",
-                           {"probe": "an object where the spec wants an array"}),
-    val.CREATE_ORDER: ("orders.v2.oas2.yml", "/orders", "v2/orders", "post",
-                       ["a list where the spec wants an object"]),
-    val.CREATE_CART: ("carts.v3.yml", "/carts", "v3/carts", "post",
-                      ["a list where the spec wants an object"]),
-    val.ADD_CHECKOUT_BILLING_ADDRESS: (
+    schemas.CREATE_CUSTOMERS: ("customers.v3.yml", "/customers", "v3/customers", "post",
+                               {"probe": "an object where the spec wants an array"}),
+    schemas.CREATE_ORDER: ("orders.v2.oas2.yml", "/orders", "v2/orders", "post",
+                           ["a list where the spec wants an object"]),
+    schemas.CREATE_CART: ("carts.v3.yml", "/carts", "v3/carts", "post",
+                          ["a list where the spec wants an object"]),
+    schemas.ADD_CHECKOUT_BILLING_ADDRESS: (
         "checkouts.v3.yml", "/checkouts/{checkoutId}/billing-address",
         f"v3/checkouts/{UNKNOWN_ID}/billing-address", "post",
         ["a list where the spec wants an object"]),
-    val.CREATE_WEBHOOK: ("webhooks.v3.yml", "/hooks", "v3/hooks", "post", ["not a hook"]),
-    val.UPDATE_WEBHOOK: ("webhooks.v3.yml", "/hooks/{webhook_id}", "v3/hooks/7", "put",
-                         ["not a hook"]),
+    schemas.CREATE_WEBHOOK: ("webhooks.v3.yml", "/hooks", "v3/hooks", "post", ["not a hook"]),
+    schemas.UPDATE_WEBHOOK: ("webhooks.v3.yml", "/hooks/{webhook_id}", "v3/hooks/7", "put",
+                             ["not a hook"]),
 }
 
 #: Extra bodies per operation, valid and invalid, to compare verdicts on.
 CORPUS: dict[str, list[Any]] = {
-    val.CREATE_CUSTOMERS: [
+    schemas.CREATE_CUSTOMERS: [
         [], [{}], [{"email": "a@b.co", "first_name": "A", "last_name": "B"}],
         [{"email": "a@b.co", "first_name": "", "last_name": "B"}],
         [{"email": "a@b.co", "first_name": "A", "last_name": "B", "customer_group_id": "1"}],
@@ -237,30 +237,30 @@ CORPUS: dict[str, list[Any]] = {
           "addresses": [{"first_name": "A"}]}],
         "customers", 42, None,
     ],
-    val.CREATE_ORDER: [
+    schemas.CREATE_ORDER: [
         {}, {"billing_address": {}}, {"products": "many"}, {"status_id": "one"},
         {"billing_address": {"first_name": "A"}, "products": [{"name": "x", "quantity": 1,
                                                                "price_inc_tax": 1,
                                                                "price_ex_tax": 1}]},
         "order", 0, None,
     ],
-    val.CREATE_CART: [
+    schemas.CREATE_CART: [
         {}, {"line_items": []}, {"line_items": [{"product_id": 1, "quantity": 1}]},
         {"line_items": [{"quantity": 1}]}, {"line_items": {}}, {"channel_id": "x"},
         {"gift_certificates": [{"name": "g"}]}, "cart", None,
     ],
-    val.ADD_CHECKOUT_BILLING_ADDRESS: [
+    schemas.ADD_CHECKOUT_BILLING_ADDRESS: [
         {}, {"email": "a@b.co"}, {"email": "a@b.co", "country_code": "US"},
         {"email": "a@b.co", "country_code": "US", "phone": "not a phone"},
         {"email": "a@b.co", "country_code": "US", "phone": "+15125550100"},
         {"email": 5, "country_code": "US"}, "address", None,
     ],
-    val.CREATE_WEBHOOK: [
+    schemas.CREATE_WEBHOOK: [
         {}, {"scope": "store/order/*"}, {"scope": "store/order/*", "destination": "https://x"},
         {"scope": "s", "destination": "d", "headers": {"a": 1}},
         {"scope": "s", "destination": "d", "headers": None}, {"scope": 1, "destination": "d"},
     ],
-    val.UPDATE_WEBHOOK: [{}, {"is_active": True}, {"is_active": "yes"}, {"headers": []}],
+    schemas.UPDATE_WEBHOOK: [{}, {"is_active": True}, {"is_active": "yes"}, {"headers": []}],
 }
 
 
@@ -269,7 +269,7 @@ def test_probe_bodies_are_rejected_by_the_spec(operation):
     """The portal's probe shapes are invalid by construction, per openapi-core and per us."""
     filename, _, sandbox_path, method, probe = WRITES[operation]
     assert not spec_accepts(filename, sandbox_path, method, probe)
-    assert val.validate_body(operation, probe) != []
+    assert schemas.validate_body(operation, probe) != []
 
 
 @pytest.mark.parametrize("operation", sorted(WRITES))
@@ -280,7 +280,7 @@ def test_sandbox_validator_agrees_with_openapi_core(operation):
     for body in bodies:
         if body is None:
             continue  # "no body" is a different question (missing body), not a schema verdict
-        ours = val.validate_body(operation, body) == []
+        ours = schemas.validate_body(operation, body) == []
         theirs = spec_accepts(filename, sandbox_path, method, body)
         if ours != theirs:
             disagreements.append((body, ours, theirs))
@@ -299,14 +299,14 @@ def test_empty_bodies_the_facts_warn_about_are_valid(shop):
 def test_the_sandbox_answers_probes_like_bigcommerce(shop, control, operation):
     _, _, sandbox_path, method, probe = WRITES[operation]
     response = shop.call(method.upper(), sandbox_path, json=probe)
-    expected = {val.CREATE_CUSTOMERS: 422, val.CREATE_ORDER: 400, val.CREATE_CART: 422,
-                val.ADD_CHECKOUT_BILLING_ADDRESS: 404, val.CREATE_WEBHOOK: 422,
-                val.UPDATE_WEBHOOK: 404}[operation]
+    expected = {schemas.CREATE_CUSTOMERS: 422, schemas.CREATE_ORDER: 400, schemas.CREATE_CART: 422,
+                schemas.ADD_CHECKOUT_BILLING_ADDRESS: 404, schemas.CREATE_WEBHOOK: 422,
+                schemas.UPDATE_WEBHOOK: 404}[operation]
     assert response.status_code == expected
     assert control.created(shop.hash) == []
 
 
 def test_vendored_request_schemas_match_the_specs():
     current = schema_extract.render(schema_extract.extract(SPEC_DIR))
-    assert val.SCHEMA_FILE.read_text(encoding="utf-8") == current, (
+    assert schemas.SCHEMA_FILE.read_text(encoding="utf-8") == current, (
         "the specs changed: run `python -m sandbox.schema_extract` and review the diff")

@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from sandbox import scopes as sc
+from sandbox.bodies import SCOPE_403
 from sandbox.control import SandboxControlError
 from sandbox.control_api import _is_loopback
 from sandbox.state import SandboxError, SandboxState
-from sandbox.views import SCOPE_403
 
 
 def test_health(control):

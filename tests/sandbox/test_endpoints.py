@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox import scopes as sc
-from sandbox.views import SCOPE_403
+from sandbox.bodies import SCOPE_403
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 

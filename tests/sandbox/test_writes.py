@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.views import SCOPE_403
+from sandbox.bodies import SCOPE_403
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
