@@ -8,7 +8,7 @@ its own schema to the letter could not create anything; the checkouts probe
 also aims at a checkout id that cannot exist (the nil UUID).
 BigCommerce answers a read-only or missing "modify" scope with 403 before it
 looks at the body, and a granted one with 400/404/422.
-`tests/bigcommerce/test_contract_requests.py` proves the bodies are rejected
+`tests/stores/bigcommerce/test_contract_requests.py` proves the bodies are rejected
 by the specs in `shared/bigcommerce/openapi/`.
 """
 

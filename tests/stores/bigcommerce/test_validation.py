@@ -14,8 +14,7 @@ import responses
 from stores.bigcommerce.client import BigCommerceClient, RequestsTransport
 from stores.bigcommerce.report import Credentials, Outcome, ScopeState
 from stores.bigcommerce.validation import validate, validate_sync
-
-from .client_fakes import (
+from tests.fake_bigcommerce import (
     ALL_ENDPOINTS,
     BASE_URL,
     CARTS,

@@ -20,8 +20,7 @@ from stores.bigcommerce.client import (
     TransportError,
     normalise_path,
 )
-
-from .client_fakes import (
+from tests.fake_bigcommerce import (
     BASE_URL,
     RATE_HEADERS,
     STORE_HASH,

@@ -28,8 +28,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.validation.request.exceptions import RequestBodyValidationError
 
 from stores.bigcommerce.validation import validate
-
-from .client_fakes import (
+from tests.fake_bigcommerce import (
     ALL_ENDPOINTS,
     CARTS,
     CHECKOUTS,
