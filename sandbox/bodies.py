@@ -1,6 +1,6 @@
 """JSON shapes the sandbox answers with: error bodies and store objects.
 
-Error bodies follow BigCommerce's two families (FACTS.md): v3
+Error bodies follow BigCommerce's two families (docs/bigcommerce/FACTS.md): v3
 ``{"status","title","type","instance","errors"}`` and v2 ``[{"status","message"}]``.
 Bodies that never change are encoded once, here.
 """

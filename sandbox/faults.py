@@ -35,7 +35,7 @@ KINDS = PRE_KINDS | POST_KINDS
 ERROR_STATUSES = frozenset({500, 502, 503, 504})
 
 DEFAULT_WINDOW_MS = 30_000
-#: Requests per window by plan (FACTS.md: Standard/Plus 150 per 30 s, Pro 450;
+#: Requests per window by plan (docs/bigcommerce/FACTS.md: Standard/Plus 150 per 30 s, Pro 450;
 #: Enterprise is "by contract": the sandbox assumes the Pro figure).
 PLAN_QUOTAS = {"standard": 150, "plus": 150, "pro": 450, "enterprise": 450}
 DEFAULT_QUOTA = 150

@@ -4,7 +4,8 @@ Usage::
 
     python -m sandbox.schema_extract [SPEC_DIR]
 
-``SPEC_DIR`` defaults to ``$BIGCOMMERCE_OPENAPI_DIR`` or ``/work/shared/bigcommerce/openapi``.
+``SPEC_DIR`` defaults to ``$BIGCOMMERCE_OPENAPI_DIR`` or the copy in the repository,
+``docs/bigcommerce/openapi`` (see ``docs/bigcommerce/README.md``).
 Needs PyYAML (a development dependency, pulled in by openapi-core); the sandbox
 itself only reads the JSON this writes.
 """
@@ -17,9 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sandbox import PACKAGE_DIR
 from sandbox.request_schemas import SCHEMA_FILE
 
-DEFAULT_SPEC_DIR = Path("/work/shared/bigcommerce/openapi")
+#: BigCommerce's OpenAPI specs, as copied into the repository.
+DEFAULT_SPEC_DIR = PACKAGE_DIR.parent / "docs" / "bigcommerce" / "openapi"
 
 #: operation id -> (spec file, path, method)
 OPERATIONS: dict[str, tuple[str, str, str]] = {
@@ -43,7 +46,7 @@ _ANNOTATIONS = frozenset(
 
 
 def spec_dir() -> Path:
-    """Where the specs are: ``$BIGCOMMERCE_OPENAPI_DIR`` or the shared default."""
+    """Where the specs are: ``$BIGCOMMERCE_OPENAPI_DIR`` or :data:`DEFAULT_SPEC_DIR`."""
     return Path(os.environ.get("BIGCOMMERCE_OPENAPI_DIR") or DEFAULT_SPEC_DIR)
 
 

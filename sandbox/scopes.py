@@ -2,7 +2,7 @@
 
 A "modify" scope also satisfies reads that its ``_read_only`` variant allows; a
 ``_read_only`` scope never satisfies a write. Names come from BigCommerce's
-"API Accounts & OAuth Scopes" page (see ``/work/shared/bigcommerce/FACTS.md``).
+"API Accounts & OAuth Scopes" page (see ``docs/bigcommerce/FACTS.md``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ also aims at a checkout id that cannot exist (the nil UUID).
 BigCommerce answers a read-only or missing "modify" scope with 403 before it
 looks at the body, and a granted one with 400/404/422.
 `tests/stores/bigcommerce/test_contract_requests.py` proves the bodies are rejected
-by the specs in `shared/bigcommerce/openapi/`.
+by the specs in `docs/bigcommerce/openapi/`.
 """
 
 from __future__ import annotations

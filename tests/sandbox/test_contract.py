@@ -1,7 +1,7 @@
 """Contract tests: the sandbox's answers fit BigCommerce's own OpenAPI specs.
 
-The specs are read from ``$BIGCOMMERCE_OPENAPI_DIR`` (default: ``/work/shared/bigcommerce/
-openapi``, i.e. ``../../../shared/bigcommerce/openapi`` from this file). Requests go to the
+The specs are read from ``$BIGCOMMERCE_OPENAPI_DIR`` (default: the copy in the repository,
+``docs/bigcommerce/openapi``; see :func:`sandbox.schema_extract.spec_dir`). Requests go to the
 sandbox; for validation their host is rewritten to ``https://api.bigcommerce.com`` so they
 match the specs' ``servers`` entries.
 
@@ -16,9 +16,7 @@ Known spec quirks (the sandbox follows BigCommerce, not the quirk):
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,12 +25,7 @@ import requests
 from sandbox import request_schemas as schemas
 from sandbox import schema_extract
 
-SPEC_DIR = Path(os.environ.get("BIGCOMMERCE_OPENAPI_DIR")
-                or Path(__file__).resolve().parents[3] / "shared" / "bigcommerce" / "openapi")
-
-pytestmark = pytest.mark.skipif(not SPEC_DIR.is_dir(),
-                                reason=f"BigCommerce OpenAPI specs not found in {SPEC_DIR} "
-                                       "(set BIGCOMMERCE_OPENAPI_DIR)")
+SPEC_DIR = schema_extract.spec_dir()
 
 openapi_core = pytest.importorskip("openapi_core")
 from openapi_core import OpenAPI  # noqa: E402

@@ -1,9 +1,10 @@
 """Every request the client sends fits BigCommerce's published OpenAPI specs.
 
-The specs are BigCommerce's own reference files (see FACTS.md), found in
-`BIGCOMMERCE_OPENAPI_DIR` (default: `shared/bigcommerce/openapi` beside the
-repository). For each request a validation sends, openapi-core checks the
-path, method, parameters, headers and security; for each write probe it also
+The specs are BigCommerce's own reference files (see docs/bigcommerce/FACTS.md),
+found in `BIGCOMMERCE_OPENAPI_DIR` (default: the copy in the repository,
+`docs/bigcommerce/openapi`; see `sandbox.schema_extract.spec_dir`). For each
+request a validation sends, openapi-core checks the path, method, parameters,
+headers and security; for each write probe it also
 proves the body is REJECTED by the operation's request-body schema ("invalid
 by construction"), while a plausible body for the same request is accepted.
 
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +26,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.validation.request.exceptions import RequestBodyValidationError
 
+from sandbox.schema_extract import spec_dir
 from stores.bigcommerce.validation import validate
 from tests.fake_bigcommerce import (
     ALL_ENDPOINTS,
@@ -42,16 +42,7 @@ from tests.fake_bigcommerce import (
     run,
 )
 
-OPENAPI_DIR = Path(
-    os.environ.get(
-        "BIGCOMMERCE_OPENAPI_DIR",
-        Path(__file__).resolve().parents[3] / "shared/bigcommerce/openapi",
-    )
-)
-pytestmark = pytest.mark.skipif(
-    not OPENAPI_DIR.is_dir(),
-    reason=f"BigCommerce OpenAPI specs not found in {OPENAPI_DIR} (set BIGCOMMERCE_OPENAPI_DIR)",
-)
+OPENAPI_DIR = spec_dir()
 
 # Which spec file documents each path prefix (after /stores/{store_hash}).
 SPEC_FILES = {
