@@ -41,18 +41,11 @@ position, and how many more follow); the later checks stop at a field's first
 problem. Warnings are dropped for a field that has a problem. Messages never
 contain a value: at most a character position and the character's name.
 
-Problem codes (blocking: no network call may be made):
-    required, too_long, whole_file_in_field, inner_whitespace,
-    invisible_character, quotes, unexpected_character, url_in_field,
-    foreign_host, bad_api_path, bad_store_hash, store_hash_mismatch,
-    looks_like_access_token, looks_like_client_id, looks_like_client_secret,
-    looks_like_api_path, looks_like_client_name, same_value_twice,
-    file_unreadable, file_empty, file_no_credentials, file_conflicting_values
-    (``too_long`` is also used with field ``file`` for a file over 64 KB).
-
-Warning codes (never blocking):
-    label_removed, odd_length, not_hex, uppercase, odd_characters,
-    looks_like_access_token (a 31-character secret: old accounts have those).
+Problem codes (blocking: no network call may be made) are listed in
+:data:`PROBLEM_CODES`, warning codes (never blocking) in :data:`WARNING_CODES`,
+both below. ``too_long`` is also used with field ``file`` for a file over 64 KB;
+``looks_like_access_token`` is also a warning, for a 31-character secret (old
+accounts have those).
 """
 
 from __future__ import annotations
@@ -77,6 +70,7 @@ FIELDS: tuple[str, ...] = ("api_path", "store_hash", "client_id", "client_secret
 LOCATION_FIELDS: tuple[str, ...] = ("api_path", "store_hash")
 KEY_FIELDS: tuple[str, ...] = ("access_token", "client_id", "client_secret")
 
+#: Codes of the problems the doctor reports (each blocks any network call).
 PROBLEM_CODES: frozenset[str] = frozenset(
     {
         "required",
@@ -103,6 +97,7 @@ PROBLEM_CODES: frozenset[str] = frozenset(
         "file_conflicting_values",
     }
 )
+#: Codes of the warnings (never blocking; dropped for a field that has a problem).
 WARNING_CODES: frozenset[str] = frozenset(
     {
         "label_removed",
