@@ -2,10 +2,9 @@
 
 from django.contrib import admin
 
-from stores.console import ViewOnlyAdminMixin
-
-from .models import HookRegistration, WebhookDelivery
-from .selectors import client_secret_state
+from console.display import ViewOnlyAdminMixin
+from storehooks.models import HookRegistration, WebhookDelivery
+from storehooks.selectors import client_secret_state
 
 
 @admin.register(HookRegistration)

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from merchants.models import Invitation
 from stores.models import Check, Credential, StatusChange, Store
-from tests.admin.conftest import assert_no_secret
 from tests.conftest import ACME_TOKEN, client_for
+from tests.console.conftest import assert_no_secret
 from tests.fake_bigcommerce import FakeBigCommerce
 
 NEW_TOKEN = "n3wt0k3nabcdefghijklmnopqrstuvw"

@@ -15,10 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from stores.console import ViewOnlyAdminMixin, ago, badge, fingerprint, log_staff_action, secret_once_response
-
-from .events import EVENT_TYPES
-from .models import Notification, WebhookEndpoint, new_signing_secret
+from console.display import ViewOnlyAdminMixin, ago, badge, fingerprint, log_staff_action, secret_once_response
+from notifications.events import EVENT_TYPES
+from notifications.models import Notification, WebhookEndpoint, new_signing_secret
 
 STATE_TONE = {"pending": "idle", "delivered": "ok", "failed": "bad"}
 

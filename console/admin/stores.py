@@ -43,11 +43,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from connect import onboarding
 from connect.forms import CredentialsForm
-from stores.bigcommerce.doctor import FIELD_LABELS
-from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
-
-from . import selectors, services
-from .console import (
+from console.display import (
     ViewOnlyAdminMixin,
     ViewOnlyInline,
     ago,
@@ -58,9 +54,13 @@ from .console import (
     short_timesince,
     status_badge,
 )
-from .models import Check, StatusChange, Store
-from .status import UNCHECKED_STATUSES, StoreStatus
-from .tasks import queue_check_now
+from storehooks.selectors import client_secret_state
+from stores import selectors, services
+from stores.bigcommerce.doctor import FIELD_LABELS
+from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
+from stores.models import Check, StatusChange, Store
+from stores.status import UNCHECKED_STATUSES, StoreStatus
+from stores.tasks import queue_check_now
 
 # Custom permissions on Store (created with the staff groups by migration
 # 0002_staff_groups, not in Store.Meta, so the stores models stay untouched).
@@ -495,8 +495,6 @@ class StoreAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Client secret")
     def client_secret_status(self, store):
-        from storehooks.selectors import client_secret_state
-
         return render_to_string("storehooks/client_secret.html", {"secret": client_secret_state(store)})
 
     @admin.display(description="scopes")
