@@ -43,6 +43,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from connect import onboarding
 from connect.forms import CredentialsForm
+from console import selectors
 from console.display import (
     ViewOnlyAdminMixin,
     ViewOnlyInline,
@@ -55,10 +56,11 @@ from console.display import (
     status_badge,
 )
 from storehooks.selectors import client_secret_state
-from stores import selectors, services
+from stores import services
 from stores.bigcommerce.doctor import FIELD_LABELS
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Check, StatusChange, Store
+from stores.selectors import latest_check
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 from stores.tasks import queue_check_now
 
@@ -499,7 +501,7 @@ class StoreAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="scopes")
     def latest_check_scopes(self, store):
-        check = selectors.latest_check(store)
+        check = latest_check(store)
         if check is None:
             return format_html('<span class="vc-muted">{}</span>', "Never checked.")
         rows = format_html_join(

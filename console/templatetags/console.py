@@ -2,8 +2,7 @@
 
 from django import template
 
-from console import display
-from stores import selectors
+from console import display, selectors
 
 register = template.Library()
 
