@@ -1,18 +1,12 @@
-"""Shared pieces of the staff console (the Django admin), used by every app's
-admin: view-only permissions, badges, relative times, fingerprints, staff
-action logging, and the page that shows a new secret exactly once.
-"""
+"""How the staff console shows things: status, outcome and scope badges,
+relative times, secret fingerprints. Used by every console page and by the
+admin index's template tags."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
 
-from django.contrib import admin
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
@@ -62,45 +56,6 @@ def scope_badge(state: str) -> str:
     return badge(state.capitalize(), SCOPE_TONE.get(state, "idle"))
 
 
-class ViewOnlyAdminMixin:
-    """Staff see these rows; nobody adds, edits or deletes them here (they
-    change only through services: onboarding, checks, the actions)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ViewOnlyInline(ViewOnlyAdminMixin, admin.TabularInline):
-    """Rows shown on their parent's page, read-only; at most `row_limit` of them
-    (in the inline's `ordering`), so a store with 100,000 checks still renders."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-    row_limit: int | None = None
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        limit = self.row_limit
-        if limit is None:
-            return formset
-
-        class Limited(formset):
-            def get_queryset(self):
-                if not hasattr(self, "_limited"):
-                    self._limited = super().get_queryset()[:limit]
-                return self._limited
-
-        return Limited
-
-
 def short_timesince(moment: datetime, now: datetime) -> str:
     """ "3 hours" rather than "3 hours, 12 minutes": lists want one unit."""
     return timesince(moment, now, depth=1)
@@ -125,60 +80,3 @@ def ago(moment: datetime | None, *, now: datetime | None = None, never: str = "n
 def fingerprint(secret: str) -> str:
     """A short SHA-256 fingerprint: tells secrets apart, reveals none of it."""
     return "SHA-256 " + hashlib.sha256(secret.encode()).hexdigest()[:12]
-
-
-def log_staff_action(request: HttpRequest, obj, message: str) -> None:
-    """Record a staff action on an object (who, what, when) in the admin log.
-
-    `message` is written for people and must never hold a secret: fingerprints
-    ("token ending in …x1y2") at most.
-    """
-    LogEntry.objects.log_actions(
-        user_id=request.user.pk,
-        queryset=[obj],
-        action_flag=CHANGE,
-        change_message=message,
-        single_object=True,
-    )
-
-
-def log_model_action(request: HttpRequest, model, what: str, message: str) -> LogEntry:
-    """Record a staff action about a whole list (an export), not one object."""
-    return LogEntry.objects.create(
-        user_id=request.user.pk,
-        content_type=ContentType.objects.get_for_model(model),
-        object_id=None,
-        object_repr=what[:200],
-        action_flag=CHANGE,
-        change_message=message,
-    )
-
-
-def secret_once_response(
-    request: HttpRequest,
-    *,
-    model_admin,
-    obj,
-    title: str,
-    label: str,
-    secret: str,
-    explanation: str,
-    continue_url: str,
-) -> TemplateResponse:
-    """The one page that ever shows a new secret. It is rendered straight into
-    the response (never put in a message cookie or the session), and marked
-    not to be cached."""
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "original": obj,
-        "title": title,
-        "label": label,
-        "secret": secret,
-        "explanation": explanation,
-        "continue_url": continue_url,
-    }
-    response = TemplateResponse(request, "admin/secret_once.html", context)
-    response["Cache-Control"] = "no-store, private"
-    response["Pragma"] = "no-cache"
-    return response

@@ -10,7 +10,10 @@ from django.urls import path, reverse
 
 from api.models import ApiToken
 from api.tokens import api_token_issue, api_token_revoke
-from console.display import ago, badge, log_staff_action, secret_once_response
+from console.display import ago, badge
+
+from .audit import log_staff_action
+from .secret_once import secret_once_response
 
 
 @admin.register(ApiToken)

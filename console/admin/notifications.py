@@ -15,9 +15,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from console.display import ViewOnlyAdminMixin, ago, badge, fingerprint, log_staff_action, secret_once_response
+from console.display import ago, badge, fingerprint
 from notifications.events import EVENT_TYPES
 from notifications.models import Notification, WebhookEndpoint, new_signing_secret
+
+from .audit import log_staff_action
+from .permissions import ViewOnlyAdminMixin
+from .secret_once import secret_once_response
 
 STATE_TONE = {"pending": "idle", "delivered": "ok", "failed": "bad"}
 

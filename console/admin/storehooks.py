@@ -2,9 +2,10 @@
 
 from django.contrib import admin
 
-from console.display import ViewOnlyAdminMixin
 from storehooks.models import HookRegistration, WebhookDelivery
 from storehooks.selectors import client_secret_state
+
+from .permissions import ViewOnlyAdminMixin
 
 
 @admin.register(HookRegistration)
