@@ -1,6 +1,7 @@
 """Replacing a store's credentials from the staff console: the merchant
-wizard's form and validation (`connect.onboarding`), with nothing ever
-echoing a secret, and the result written to the staff actions log."""
+wizard's form, validation (`connect.onboarding`) and page logic
+(`connect.credentials_page`), with nothing ever echoing a secret, and the
+result written to the staff actions log."""
 
 from __future__ import annotations
 
@@ -16,21 +17,12 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from connect import onboarding
+from connect.credentials_page import SECRET_POST_FIELDS, credentials_page
 from connect.forms import CredentialsForm
 from console import selectors
-from stores.bigcommerce.doctor import FIELD_LABELS
-from stores.bigcommerce.scopes import scope_label
 
 from .audit import log_staff_action
 from .permissions import has_store_permission
-
-SECRET_POST_FIELDS = (
-    "client_id",
-    "client_secret",
-    "access_token",
-    "credentials_text",
-    "credentials_file",
-)
 
 
 class SecretTextarea(forms.Textarea):
@@ -81,50 +73,40 @@ class ReplaceCredentialsMixin:
             self.message_user(request, "Forgot the values kept from your last attempt.", messages.INFO)
             return redirect("admin:stores_store_replace_credentials", store.pk)
         form = StaffCredentialsForm(request.POST or None, request.FILES or None)
-        attempt, status = None, 200
-        if request.method == "POST":
-            if form.is_valid():
-                attempt = onboarding.connect_attempt(
-                    merchant=store.merchant,
-                    user=request.user,
-                    typed=form.typed(),
-                    file_text=form.file_text(),
-                    client_address=request.META.get("REMOTE_ADDR", ""),
-                    store=store,
-                )
-                if attempt.ok:
-                    return self._credentials_replaced(request, attempt)
-                status = 429 if attempt.throttled_for else 422
-                codes = sorted({problem.code for problem in attempt.problems}) or (
-                    ["throttled"] if attempt.throttled_for else []
-                )
-                log_staff_action(
-                    request,
-                    store,
-                    "Tried to replace the credentials; refused: " + (", ".join(codes) or "unknown") + ".",
-                )
-            else:
-                status = 400
-        kept = (
-            attempt.kept if attempt is not None else onboarding.kept_for(store.merchant, request.user, store.store_hash)
-        )
-        problems = attempt.problems if attempt else []
-        by_field = {name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS}
-        by_field["api_path"] += [p for p in problems if p.field == "store_hash"]
-        general = [p for p in problems if p.field not in by_field or p.field == "file"]
+        posted = request.method == "POST"
+        attempt = None
+        if posted and form.is_valid():
+            attempt = onboarding.connect_attempt(
+                merchant=store.merchant,
+                user=request.user,
+                typed=form.typed(),
+                file_text=form.file_text(),
+                client_address=request.META.get("REMOTE_ADDR", ""),
+                store=store,
+            )
+            if attempt.ok:
+                return self._credentials_replaced(request, attempt)
+            codes = sorted({problem.code for problem in attempt.problems}) or (
+                ["throttled"] if attempt.throttled_for else []
+            )
+            log_staff_action(
+                request,
+                store,
+                "Tried to replace the credentials; refused: " + (", ".join(codes) or "unknown") + ".",
+            )
+        page = credentials_page(posted=posted, attempt=attempt, merchant=store.merchant, user=request.user, store=store)
         fields = [
             {
                 "field": form[name],
-                "problems": by_field[name],
-                "kept": kept.get(name, ""),
+                "problems": page.field_problems[name],
+                "kept": page.kept_last4(name),
                 # Only the API path is ever shown back, and only when nothing is wrong with it.
                 "value": form[name].value()
-                if name == "api_path" and not by_field[name] and not form[name].errors
+                if name == "api_path" and not page.field_problems[name] and not form[name].errors
                 else "",
             }
             for name in CredentialsForm.TYPED_FIELDS
         ]
-        current = selectors.credential_fingerprint(store)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -133,16 +115,14 @@ class ReplaceCredentialsMixin:
             "title": f"Replace credentials: {store.display_name}",
             "form": form,
             "fields": fields,
-            "kept": [{"label": FIELD_LABELS[name], "last4": last4} for name, last4 in kept.items()],
-            "general_problems": general,
-            "missing_scopes": [scope_label(p) for p in attempt.report.missing_scopes]
-            if attempt and attempt.report
-            else [],
-            "throttled_for": attempt.throttled_for if attempt else 0,
-            "outcome": str(attempt.report.outcome) if attempt and attempt.report else "",
-            "current": current,
+            "kept": list(page.kept.values()),
+            "general_problems": page.general_problems,
+            "missing_scopes": page.missing_scopes,
+            "throttled_for": page.throttled_for,
+            "outcome": page.outcome,
+            "current": selectors.credential_fingerprint(store),
         }
-        return TemplateResponse(request, "admin/stores/store/replace_credentials.html", context, status=status)
+        return TemplateResponse(request, "admin/stores/store/replace_credentials.html", context, status=page.status)
 
     def _credentials_replaced(self, request, attempt) -> HttpResponseRedirect:
         store = attempt.store
