@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "ops",
     "api",
     "storehooks",
+    "console",
 ]
 # Uploaded .txt files are tiny; anything big is refused before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

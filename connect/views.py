@@ -16,16 +16,15 @@ from merchants.models import Membership
 from merchants.tenancy import SESSION_KEY, membership_for
 from notifications.events import api_accounts_url
 from stores import services as store_services
-from stores.bigcommerce.doctor import FIELD_LABELS
-from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
+from stores.bigcommerce.scopes import REQUIRED_SCOPES
 from stores.models import Check, StatusChange, Store
 from stores.status import UNCHECKED_STATUSES
 from stores.tasks import queue_check_now
 
 from . import guidance, onboarding, throttle
+from .credentials_page import SECRET_POST_FIELDS, credentials_page
 from .forms import CredentialsForm
 
-SECRET_POST_FIELDS = ("client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
 WIZARD_STEPS = (
     (1, "connect:wizard_account", "Create the API account"),
     (2, "connect:wizard_scopes", "Configure scopes"),
@@ -97,53 +96,41 @@ def store_replace(request: HttpRequest, merchant_slug: str, store_hash: str) -> 
 @sensitive_variables("form", "attempt")
 def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpResponse:
     tenant = request.tenant
-    target = store.store_hash if store else ""
     posted = request.method == "POST"
     form = CredentialsForm(request.POST if posted else None, request.FILES if posted else None)
     attempt = None
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            attempt = onboarding.connect_attempt(
-                merchant=tenant.merchant,
-                user=request.user,
-                typed=form.typed(),
-                file_text=form.file_text(),
-                client_address=request.META.get("REMOTE_ADDR", ""),
-                store=store,
+    if posted and form.is_valid():
+        attempt = onboarding.connect_attempt(
+            merchant=tenant.merchant,
+            user=request.user,
+            typed=form.typed(),
+            file_text=form.file_text(),
+            client_address=request.META.get("REMOTE_ADDR", ""),
+            store=store,
+        )
+        if attempt.ok:
+            name = attempt.store.display_name
+            if attempt.replaced:
+                messages.success(request, f"New credentials saved for {name}. Every scope Violet needs is granted.")
+            else:
+                messages.success(request, f"{name} is connected to Violet. Every scope Violet needs is granted.")
+            return redirect(
+                "connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash
             )
-            if attempt.ok:
-                name = attempt.store.display_name
-                if attempt.replaced:
-                    messages.success(request, f"New credentials saved for {name}. Every scope Violet needs is granted.")
-                else:
-                    messages.success(request, f"{name} is connected to Violet. Every scope Violet needs is granted.")
-                return redirect(
-                    "connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash
-                )
-            status = 429 if attempt.throttled_for else 422
-        else:
-            status = 400
-    kept = attempt.kept if attempt is not None else onboarding.kept_for(tenant.merchant, request.user, target)
-    problems = attempt.problems if attempt else []
-    field_problems = {name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS}
-    # A store hash problem belongs beside the API path, where the merchant typed it.
-    field_problems["api_path"] += [p for p in problems if p.field == "store_hash"]
-    general = [p for p in problems if p.field not in field_problems or p.field == "file"]
-    missing = attempt.report.missing_scopes if attempt and attempt.report else []
+    page = credentials_page(posted=posted, attempt=attempt, merchant=tenant.merchant, user=request.user, store=store)
     context = _wizard_context(
         request,
         4,
         form=form,
         store=store,
-        kept={name: {"label": FIELD_LABELS[name], "last4": last4} for name, last4 in kept.items()},
-        field_problems=field_problems,
-        general_problems=general,
-        missing_scopes=[scope_label(p) for p in missing],
-        throttled_for=attempt.throttled_for if attempt else 0,
-        outcome=str(attempt.report.outcome) if attempt and attempt.report else "",
+        kept=page.kept,
+        field_problems=page.field_problems,
+        general_problems=page.general_problems,
+        missing_scopes=page.missing_scopes,
+        throttled_for=page.throttled_for,
+        outcome=page.outcome,
     )
-    return render(request, "connect/wizard_credentials.html", context, status=status)
+    return render(request, "connect/wizard_credentials.html", context, status=page.status)
 
 
 @sensitive_post_parameters(*SECRET_POST_FIELDS)

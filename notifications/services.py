@@ -9,6 +9,9 @@
    come (a lease, as for store checks), sends each, and records the attempt:
    delivered, retried later with backoff, or failed. A webhook endpoint that
    answers permanently wrong is disabled, with the reason, for staff to see.
+3. Staff configure the endpoints in the console: `webhook_endpoint_save()`
+   (which enables again an endpoint Violet disabled) and
+   `webhook_endpoint_rotate_secret()`.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from stores.models import StatusChange
 from stores.status import BROKEN_STATUSES
 
 from .events import api_accounts_url, event_id_for, event_payload, event_type_for, store_page_url
-from .models import Notification, WebhookEndpoint
+from .models import Notification, WebhookEndpoint, new_signing_secret
 
 logger = logging.getLogger(__name__)
 
@@ -261,3 +264,25 @@ def _send_webhook(notification: Notification) -> Attempt:
         error=f"The endpoint answered HTTP {response.status_code}.",
         permanent=permanent,
     )
+
+
+# --- 3. webhook endpoints, as staff configure them ------------------------------------
+
+
+def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Save an endpoint as staff set it up. An active endpoint that Violet had
+    disabled (it answered permanently wrong) is enabled again: its disabled
+    stamp and reason go. Never touches a signing secret it did not load."""
+    if endpoint.is_active and endpoint.disabled_at:
+        endpoint.disabled_at, endpoint.disabled_reason = None, ""
+    endpoint.save()
+    return endpoint
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """Give the endpoint a new signing secret and return it (for staff to see
+    once). Deliveries from now on are signed with it; the old one no longer
+    verifies."""
+    secret = new_signing_secret()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=secret)
+    return secret

@@ -3,7 +3,7 @@ byte it emits is searched for them (and for any 8-character slice of them):
 merchant pages, error pages with DEBUG off and the error email, logs at DEBUG
 level (SQL included), emails, webhook bodies, Celery messages as they sit in
 the broker, and the sandbox's request log. The staff console's pages are
-scanned by tests/admin/test_no_secrets.py with the same definition of a leak.
+scanned by tests/console/test_no_secrets.py with the same definition of a leak.
 """
 
 from __future__ import annotations

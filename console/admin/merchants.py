@@ -12,13 +12,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from stores.console import ViewOnlyAdminMixin, ViewOnlyInline, ago, log_staff_action, status_badge
+from console.display import ago, status_badge
+from merchants.forms import InvitationForm
+from merchants.models import Invitation, Membership, Merchant, User
+from merchants.services import invitation_create
 from stores.models import Store
 from stores.selectors import broken_values
 
-from .forms import InvitationForm
-from .models import Invitation, Membership, Merchant, User
-from .services import invitation_create
+from .audit import log_staff_action
+from .permissions import ViewOnlyAdminMixin, ViewOnlyInline
 
 MAX_INLINE_STORES = 50
 

@@ -2,10 +2,10 @@
 
 from django.contrib import admin
 
-from stores.console import ViewOnlyAdminMixin
+from storehooks.models import HookRegistration, WebhookDelivery
+from storehooks.selectors import client_secret_state
 
-from .models import HookRegistration, WebhookDelivery
-from .selectors import client_secret_state
+from .permissions import ViewOnlyAdminMixin
 
 
 @admin.register(HookRegistration)

@@ -15,8 +15,8 @@ from django.utils import timezone
 from merchants.models import Merchant
 from notifications.models import WebhookEndpoint
 from stores.models import Check, Store
-from tests.admin.conftest import assert_no_secret
 from tests.conftest import client_for
+from tests.console.conftest import assert_no_secret
 
 
 def url(name, *args):

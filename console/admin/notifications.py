@@ -15,10 +15,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from stores.console import ViewOnlyAdminMixin, ago, badge, fingerprint, log_staff_action, secret_once_response
+from console.display import ago, badge, fingerprint
+from notifications.events import EVENT_TYPES
+from notifications.models import Notification, WebhookEndpoint
+from notifications.services import webhook_endpoint_rotate_secret, webhook_endpoint_save
 
-from .events import EVENT_TYPES
-from .models import Notification, WebhookEndpoint, new_signing_secret
+from .audit import log_staff_action
+from .permissions import ViewOnlyAdminMixin
+from .secret_once import secret_once_response
 
 STATE_TONE = {"pending": "idle", "delivered": "ok", "failed": "bad"}
 
@@ -139,10 +143,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        if obj.is_active and obj.disabled_at:
-            # Staff re-enabled an endpoint Violet had disabled.
-            obj.disabled_at, obj.disabled_reason = None, ""
-        super().save_model(request, obj, form, change)
+        webhook_endpoint_save(endpoint=obj)
 
     def response_add(self, request, obj, post_url_continue=None):
         secret = WebhookEndpoint.objects.filter(pk=obj.pk).values_list("secret", flat=True).get()
@@ -196,8 +197,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 "title": f"Rotate the signing secret of “{endpoint.name}”",
             }
             return TemplateResponse(request, "admin/notifications/webhookendpoint/rotate_confirmation.html", context)
-        secret = new_signing_secret()
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=secret)
+        secret = webhook_endpoint_rotate_secret(endpoint=endpoint)
         log_staff_action(request, endpoint, f"Rotated the signing secret (new {fingerprint(secret)}).")
         return secret_once_response(
             request,

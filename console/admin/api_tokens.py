@@ -8,10 +8,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from stores.console import ago, badge, log_staff_action, secret_once_response
+from api.models import ApiToken
+from api.tokens import api_token_issue, api_token_revoke
+from console.display import ago, badge
 
-from .models import ApiToken
-from .tokens import api_token_issue, api_token_revoke
+from .audit import log_staff_action
+from .secret_once import secret_once_response
 
 
 @admin.register(ApiToken)

@@ -2,7 +2,7 @@
 
 from django import template
 
-from stores import console, selectors
+from console import display, selectors
 
 register = template.Library()
 
@@ -16,7 +16,7 @@ def fleet_overview():
 @register.filter
 def status_badge(status: str) -> str:
     """A store status as a coloured badge."""
-    return console.status_badge(status)
+    return display.status_badge(status)
 
 
 @register.filter

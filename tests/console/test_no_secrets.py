@@ -15,8 +15,8 @@ from merchants.models import Invitation
 from merchants.services import invitation_create
 from stores import crypto
 from stores.models import Check, Credential, StatusChange
-from tests.admin.conftest import assert_no_secret
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, client_for
+from tests.console.conftest import assert_no_secret
 from tests.fake_bigcommerce import FakeBigCommerce
 
 

@@ -8,14 +8,18 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 from django.utils import timezone
 
 from merchants.models import User
 from notifications.models import Notification, WebhookEndpoint
 from stores import services
 from stores.bigcommerce.report import Outcome
-from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, PASSWORD
+from stores.models import Store
+from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, PASSWORD, client_for
 from tests.leaks import assert_no_secret as _assert_no_secret
 from tests.reports import report
 
@@ -107,3 +111,28 @@ def history(acme_store, endpoint, alice):
         attempts=1,
     )
     return acme_store
+
+
+def url(name, *args):
+    return reverse(f"admin:{name}", args=args)
+
+
+def store_log(store: Store) -> list[LogEntry]:
+    return list(
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Store), object_id=str(store.pk)
+        ).order_by("id")
+    )
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """What "check now" put on the queue: (store ids, claim token, trigger)."""
+    sent = []
+    monkeypatch.setattr("stores.tasks.check_stores.delay", lambda *args: sent.append(args))
+    return sent
+
+
+@pytest.fixture
+def ops(operations):
+    return client_for(operations)

@@ -11,8 +11,8 @@ from django.urls import reverse
 from api.models import ApiToken
 from api.tokens import api_token_authenticate
 from notifications.models import Notification, WebhookEndpoint
-from tests.admin.conftest import assert_no_secret
 from tests.conftest import client_for
+from tests.console.conftest import assert_no_secret
 
 
 def url(name, *args):

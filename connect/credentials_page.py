@@ -1,0 +1,82 @@
+"""What a credentials page shows after an attempt (`onboarding.connect_attempt`),
+built once for the merchant wizard (`connect.views`) and the staff console's
+credential replacement alike: which problems go beside which field, what was
+kept from the last attempt, the missing scopes, and the HTTP status the page
+answers with. Nothing here holds more of a secret than its last 4 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from merchants.models import Merchant, User
+from stores.bigcommerce.doctor import FIELD_LABELS
+from stores.bigcommerce.report import Problem
+from stores.bigcommerce.scopes import scope_label
+from stores.models import Store
+
+from . import onboarding
+from .forms import CredentialsForm
+
+# The POST fields that hold secrets: hidden from error reports
+# (`sensitive_post_parameters`) on every page that takes credentials.
+SECRET_POST_FIELDS = ("client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
+
+
+@dataclass(frozen=True)
+class CredentialsPage:
+    status: int
+    kept: dict[str, dict[str, str]]  # field → {"label": …, "last4": …}
+    field_problems: dict[str, list[Problem]]  # field typed by the merchant → its problems
+    general_problems: list[Problem]  # problems that belong to no typed field
+    missing_scopes: list[str]  # their labels
+    throttled_for: int
+    outcome: str
+
+    def kept_last4(self, name: str) -> str:
+        return self.kept.get(name, {}).get("last4", "")
+
+
+def response_status(*, posted: bool, attempt: onboarding.Attempt | None) -> int:
+    """200 for the empty page; after a POST, 400 when the form itself was
+    invalid (no attempt was made), 429 when throttled, 422 when refused."""
+    if not posted:
+        return 200
+    if attempt is None:
+        return 400
+    return 429 if attempt.throttled_for else 422
+
+
+def problems_by_field(problems: list[Problem]) -> tuple[dict[str, list[Problem]], list[Problem]]:
+    """({typed field: its problems}, the other problems). A store hash problem
+    belongs beside the API path, where the merchant typed the store hash."""
+    by_field = {name: [p for p in problems if p.field == name] for name in CredentialsForm.TYPED_FIELDS}
+    by_field["api_path"] += [p for p in problems if p.field == "store_hash"]
+    general = [p for p in problems if p.field not in by_field or p.field == "file"]
+    return by_field, general
+
+
+def credentials_page(
+    *,
+    posted: bool,
+    attempt: onboarding.Attempt | None,
+    merchant: Merchant,
+    user: User,
+    store: Store | None = None,
+) -> CredentialsPage:
+    """The page after `attempt` (None when nothing was tried: a GET, or an invalid form)."""
+    if attempt is not None:
+        kept = attempt.kept
+    else:
+        kept = onboarding.kept_for(merchant, user, store.store_hash if store else "")
+    field_problems, general = problems_by_field(attempt.problems if attempt else [])
+    report = attempt.report if attempt else None
+    return CredentialsPage(
+        status=response_status(posted=posted, attempt=attempt),
+        kept={name: {"label": FIELD_LABELS[name], "last4": last4} for name, last4 in kept.items()},
+        field_problems=field_problems,
+        general_problems=general,
+        missing_scopes=[scope_label(p) for p in report.missing_scopes] if report else [],
+        throttled_for=attempt.throttled_for if attempt else 0,
+        outcome=str(report.outcome) if report else "",
+    )

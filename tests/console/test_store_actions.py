@@ -1,0 +1,150 @@
+"""Every staff action on stores (check now, pause, resume, disconnect) does
+what it says, through the services, and is logged (who, what, when) in the
+admin log and on the store's history page."""
+
+from __future__ import annotations
+
+from django.contrib.admin.models import CHANGE, LogEntry
+
+from stores.models import Check, Credential, StatusChange, Store
+from tests.conftest import ACME_TOKEN
+from tests.console.conftest import store_log, url
+
+
+def test_check_now_queues_a_check_with_ids_only_and_is_logged(ops, operations, acme_store, queued):
+    response = ops.post(url("stores_store_check", acme_store.pk), follow=True)
+    assert "Check of Acme Outfitters queued" in response.content.decode()
+    assert len(queued) == 1
+    store_ids, claim_token, trigger = queued[0]
+    assert (
+        store_ids == [acme_store.pk]
+        and trigger == Check.Trigger.STAFF
+        and isinstance(claim_token, str)
+    )
+    assert not any(ACME_TOKEN in repr(arg) for arg in queued[0])
+    # A second press while the check is in flight queues nothing more.
+    response = ops.post(url("stores_store_check", acme_store.pk), follow=True)
+    assert "already in flight" in response.content.decode() and len(queued) == 1
+    entries = store_log(acme_store)
+    assert len(entries) == 1
+    assert entries[0].user == operations and entries[0].action_flag == CHANGE
+    assert entries[0].change_message == "Queued a check (check now)."
+
+
+def test_check_now_in_bulk_skips_paused_stores(ops, acme_store, globex_store, queued):
+    Store.objects.filter(pk=globex_store.pk).update(status="paused")
+    response = ops.post(
+        url("stores_store_changelist"),
+        {"action": "check_now_action", "_selected_action": [acme_store.pk, globex_store.pk]},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert (
+        "Queued checks for 1 store." in body
+        and "Globex Gadgets is paused: it is not checked." in body
+    )
+    assert [args[0] for args in queued] == [[acme_store.pk]]
+
+
+def test_get_never_acts(ops, acme_store, queued):
+    for name in ("stores_store_check", "stores_store_pause", "stores_store_disconnect"):
+        assert ops.get(url(name, acme_store.pk)).status_code == 200
+    acme_store.refresh_from_db()
+    assert queued == [] and acme_store.status == "connected"
+    assert Credential.objects.filter(store=acme_store).exists()
+
+
+def test_pause_and_resume_change_the_status_write_status_changes_and_are_logged(
+    ops, operations, acme_store
+):
+    response = ops.post(
+        url("stores_store_pause", acme_store.pk), {"reason": "Merchant asked us to"}, follow=True
+    )
+    assert "are paused" in response.content.decode()
+    acme_store.refresh_from_db()
+    assert acme_store.status == "paused" and acme_store.next_check_at is None
+    pause = StatusChange.objects.get(store=acme_store)
+    assert (pause.old_status, pause.new_status, pause.reason) == (
+        "connected",
+        "paused",
+        "Merchant asked us to",
+    )
+
+    page = ops.get(url("stores_store_change", acme_store.pk)).content.decode()
+    assert "Resume checks" in page and "Check now" not in page
+
+    ops.post(url("stores_store_resume", acme_store.pk))
+    acme_store.refresh_from_db()
+    assert acme_store.status == "connected" and acme_store.next_check_at is not None
+    resume = StatusChange.objects.filter(store=acme_store).order_by("-id").first()
+    assert (resume.old_status, resume.new_status) == ("paused", "connected")
+
+    messages = [entry.change_message for entry in store_log(acme_store)]
+    assert messages == [
+        "Paused checks (was Connected). Reason: Merchant asked us to",
+        "Resumed checks (status back to Connected; a check is due now).",
+    ]
+    assert all(entry.user == operations for entry in store_log(acme_store))
+    history = ops.get(url("stores_store_history", acme_store.pk)).content.decode()
+    assert (
+        "Paused checks (was Connected)" in history
+        and "Resumed checks" in history
+        and "ops@violet.test" in history
+    )
+
+
+def test_pause_and_resume_in_bulk(ops, acme_store, globex_store):
+    ops.post(
+        url("stores_store_changelist"),
+        {"action": "pause_action", "_selected_action": [acme_store.pk, globex_store.pk]},
+    )
+    assert set(Store.objects.values_list("status", flat=True)) == {"paused"}
+    response = ops.post(
+        url("stores_store_changelist"),
+        {"action": "resume_action", "_selected_action": [acme_store.pk, globex_store.pk]},
+        follow=True,
+    )
+    assert "Resumed checks of 2 stores." in response.content.decode()
+    assert set(Store.objects.values_list("status", flat=True)) == {"connected"}
+    assert StatusChange.objects.count() == 4 and LogEntry.objects.count() == 4
+
+
+def test_resuming_a_store_that_is_not_paused_says_so_and_logs_nothing(ops, acme_store):
+    response = ops.post(url("stores_store_resume", acme_store.pk), follow=True)
+    assert "is not paused" in response.content.decode()
+    assert store_log(acme_store) == [] and not StatusChange.objects.exists()
+
+
+def test_disconnect_asks_first_then_deletes_the_credentials_and_is_logged(
+    ops, operations, acme_store
+):
+    confirmation = ops.get(url("stores_store_disconnect", acme_store.pk)).content.decode()
+    assert "cannot be undone" in confirmation and "Yes, disconnect" in confirmation
+    assert Credential.objects.filter(store=acme_store).exists()
+
+    response = ops.post(url("stores_store_disconnect", acme_store.pk), follow=True)
+    assert "is disconnected and its credentials are deleted" in response.content.decode()
+    acme_store.refresh_from_db()
+    assert acme_store.status == "disconnected"
+    assert not Credential.objects.filter(store=acme_store).exists()
+    change = StatusChange.objects.get(store=acme_store)
+    assert change.new_status == "disconnected" and change.reason == "Disconnected by Violet staff."
+    [entry] = store_log(acme_store)
+    assert entry.user == operations
+    assert (
+        entry.change_message
+        == f"Disconnected the store; deleted the credentials (token ending in …{ACME_TOKEN[-4:]})."
+    )
+    page = ops.get(url("stores_store_change", acme_store.pk)).content.decode()
+    assert "No credentials stored" in page and "Reconnect with new credentials" in page
+
+
+def test_bulk_disconnect_needs_the_confirmation(ops, acme_store, globex_store):
+    selected = {"action": "disconnect_action", "_selected_action": [acme_store.pk, globex_store.pk]}
+    page = ops.post(url("stores_store_changelist"), selected)
+    assert page.status_code == 200 and "Disconnect: 2 stores" in page.content.decode()
+    assert set(Store.objects.values_list("status", flat=True)) == {"connected"}
+    ops.post(url("stores_store_changelist"), {**selected, "post": "yes"})
+    assert set(Store.objects.values_list("status", flat=True)) == {"disconnected"}
+    assert not Credential.objects.exists()
+    assert LogEntry.objects.count() == 2
