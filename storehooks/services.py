@@ -38,7 +38,7 @@ from stores.models import Check, Credential, Store
 from stores.services import store_refresh_profile
 from stores.tasks import queue_check_now
 
-from . import remote, signatures
+from . import bigcommerce_api, signatures
 from .models import HookRegistration, SeenWebhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def hooks_register(*, store_id: int) -> HookRegistration | None:
         )
         return None
     try:
-        result = remote.ensure_hooks(
+        result = bigcommerce_api.ensure_hooks(
             store.store_hash,
             access_token=token,
             destination=destination,
@@ -142,7 +142,7 @@ def hooks_register(*, store_id: int) -> HookRegistration | None:
         # Disconnected or replaced while we worked: these hooks belong to an
         # account the portal no longer holds. Best effort; never mind failures.
         try:
-            remote.remove_hooks(
+            bigcommerce_api.remove_hooks(
                 store.store_hash,
                 access_token=token,
                 destination=destination,
@@ -184,7 +184,7 @@ def hooks_remove(*, store: Store, timeout: float | None = None) -> int | None:
         return None
     timeout = settings.BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS if timeout is None else timeout
     try:
-        removed = remote.remove_hooks(
+        removed = bigcommerce_api.remove_hooks(
             store.store_hash,
             access_token=credential.access_token,
             destination=receiver_url(store.store_hash),
@@ -407,7 +407,7 @@ def _refresh_profile(store: Store) -> dict[str, Any]:
         token = credential.access_token
     except UndecryptableCredential:
         return {"error": "The Access token cannot be decrypted."}
-    profile = remote.fetch_profile(store.store_hash, access_token=token)
+    profile = bigcommerce_api.fetch_profile(store.store_hash, access_token=token)
     change = store_refresh_profile(store=store, profile=profile)
     changes, other = change.columns, change.other_fields
     if changes or other:

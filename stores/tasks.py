@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import fleet, scheduling
+from . import claims, fleet
 
 logger = logging.getLogger(__name__)
 
@@ -20,14 +20,14 @@ def dispatch_due_checks() -> int:
     """Claim every due store, in batches, and queue their checks."""
     queued = 0
     while queued < settings.DISPATCH_MAX_PER_RUN:
-        claim = scheduling.claim_due_stores(limit=settings.DISPATCH_BATCH_SIZE)
+        claim = claims.claim_due_stores(limit=settings.DISPATCH_BATCH_SIZE)
         if not claim.store_ids:
             break
         check_stores.delay(claim.store_ids, claim.token)
         queued += len(claim.store_ids)
     if queued:
         logger.info("queued checks for %d due stores", queued)
-    scheduling.mark_dispatcher_run()
+    claims.mark_dispatcher_run()
     return queued
 
 
@@ -48,7 +48,7 @@ def check_stores(store_ids: list[int], claim_token: str, trigger: str = "schedul
 
 def queue_check_now(store_id: int, *, trigger: str) -> bool:
     """Queue an immediate check of one store; False if one is already in flight."""
-    claim = scheduling.claim_store(store_id)
+    claim = claims.claim_store(store_id)
     if claim is None:
         return False
     check_stores.delay(claim.store_ids, claim.token, trigger)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from stores.models import Check, Store
-from stores.scheduling import make_all_due
+from stores.claims import make_all_due
 from stores.status import UNCHECKED_STATUSES
 from stores.tasks import dispatch_due_checks, queue_check_now
 
