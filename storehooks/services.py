@@ -35,8 +35,7 @@ from django.utils import timezone
 from stores.bigcommerce.hooks import CallFailed
 from stores.crypto import UndecryptableCredential
 from stores.models import Check, Credential, Store
-from stores.services import store_refresh_profile
-from stores.tasks import queue_check_now
+from stores.services import store_check_request, store_refresh_profile
 
 from . import bigcommerce_api, signatures
 from .models import HookRegistration, SeenWebhook, WebhookDelivery
@@ -382,9 +381,9 @@ def delivery_process(*, delivery_id: int, final_attempt: bool = True) -> Webhook
                 raise
             result = {"error": f"Re-reading the profile failed: {error}"}
             if error.status == 401:  # the token may be revoked: let a check decide
-                result["check_queued"] = queue_check_now(store.pk, trigger=Check.Trigger.WEBHOOK)
+                result["check_queued"] = store_check_request(store=store, trigger=Check.Trigger.WEBHOOK).queued
     elif delivery.scope == APP_UNINSTALLED:
-        result = {"check_queued": queue_check_now(store.pk, trigger=Check.Trigger.WEBHOOK)}
+        result = {"check_queued": store_check_request(store=store, trigger=Check.Trigger.WEBHOOK).queued}
     else:
         result = {}
     delivery.processed_at = timezone.now()
