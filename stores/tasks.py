@@ -9,10 +9,13 @@ Django styleguide's Celery rule):
   top, under a `_task` alias (`from stores.tasks import check_stores as
   check_stores_task`). Views, receivers and commands call services, never
   `.delay()` themselves.
-- Tasks are shells: a task imports the service it runs inside its body and
-  calls it, nothing more. That is the one import inside a function we allow:
-  services import tasks at load time, so tasks cannot import services then.
-  A tasks module imports at its top only what never imports it back.
+- Tasks are shells that call one service each. A tasks module imports at
+  its top only what never imports it back; a service whose package imports
+  the tasks module (here `stores.services`, and `stores.fleet` through it)
+  is imported in the task's body. That is the one import inside a function
+  we allow: services import tasks at load time, so those tasks cannot
+  import them then. Where no service queues the app's tasks
+  (`notifications`, `connect`), tasks import their services at the top.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from django.core.management import call_command
 from django.utils import timezone
 
 from stores import claims, services
@@ -69,19 +68,3 @@ def test_recording_the_result_releases_the_claim_and_schedules_the_next_check(ac
 def test_dispatcher_uses_the_due_index_query(acme):
     sql = str(claims.due_stores(timezone.now()).query)
     assert "next_check_at" in sql and "ORDER BY" in sql
-
-
-def test_periodic_tasks_are_created_once_and_staff_changes_are_kept(db):
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    from stores.schedule import ensure_periodic_tasks
-
-    dispatch = PeriodicTask.objects.get(task="stores.dispatch_due_checks")
-    assert dispatch.interval.every == 1 and dispatch.interval.period == IntervalSchedule.MINUTES
-    five = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
-    dispatch.interval = five
-    dispatch.save()
-    ensure_periodic_tasks()
-    call_command("migrate", verbosity=0)
-    assert PeriodicTask.objects.filter(task="stores.dispatch_due_checks").count() == 1
-    assert PeriodicTask.objects.get(task="stores.dispatch_due_checks").interval == five
