@@ -105,7 +105,7 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
     from django.db import connection
 
     from stores.models import Store
-    from stores.tasks import dispatch_due_checks
+    from stores.services import checks_dispatch_due
 
     flush_broker()
     env = worker_env(BIGCOMMERCE_API_URL=sandbox_url)
@@ -133,7 +133,7 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
         time.sleep(3)  # let the pool start
         began = time.perf_counter()
         started_at = time.time()
-        queued = dispatch_due_checks()
+        queued = checks_dispatch_due()
         checked = 0
         while time.perf_counter() - began < timeout:
             connection.close()

@@ -15,8 +15,6 @@ the old status so two writers can never announce the same change twice
 """
 
 from .checks import (
-    RECORDED_STORE_FIELDS,
-    STREAK_AND_CLAIM_FIELDS,
     CheckRequest,
     CheckResult,
     check_policy,
@@ -32,8 +30,6 @@ from .onboarding import CredentialsNotUsable, StoreOwnedElsewhere, store_connect
 from .profile import ProfileChange, store_refresh_profile
 
 __all__ = [
-    "RECORDED_STORE_FIELDS",
-    "STREAK_AND_CLAIM_FIELDS",
     "CheckRequest",
     "CheckResult",
     "CredentialsNotUsable",

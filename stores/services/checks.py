@@ -48,6 +48,7 @@ def _problem_text(report: Report) -> str:
 
 
 def check_row(store: Store, report: Report, *, trigger: str, started_at: datetime, duration_ms: int) -> Check:
+    """The Check row for one report (unsaved); onboarding writes one too."""
     as_dict = report.to_dict(evidence=True)
     return Check(
         store=store,
@@ -72,6 +73,7 @@ STREAK_AND_CLAIM_FIELDS = (
 
 
 def clear_streak_and_claim(store: Store) -> None:
+    """Forget the failure streak and the claim (in memory; the caller saves)."""
     store.failure_count = 0
     store.failing_since = None
     store.suspected_status = ""
