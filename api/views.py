@@ -18,28 +18,17 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from stores import selectors
-from stores.models import Check, Store
-from stores.status import UNCHECKED_STATUSES, StoreStatus
-from stores.tasks import queue_check_now
+from stores.models import PROFILE_COLUMNS, Check, Store
+from stores.services import CheckRequest, store_check_request
+from stores.status import StoreStatus
 
 from .tokens import api_token_authenticate
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 1_000_000  # beyond any fleet; keeps OFFSET within a 64-bit integer
-PROFILE_FIELDS = (
-    "name",
-    "domain",
-    "secure_url",
-    "control_panel_url",
-    "plan_name",
-    "plan_level",
-    "plan_is_trial",
-    "currency",
-    "country_code",
-    "weight_units",
-    "dimension_units",
-)
+# The profile's columns (never `profile`, the raw JSON).
+PROFILE_FIELDS = tuple(PROFILE_COLUMNS.values())
 # Store columns the API reads: never `profile` (raw JSON) nor the claim.
 STORE_FIELDS = (
     "id",
@@ -247,13 +236,14 @@ def store_check(request: HttpRequest, store_hash: str) -> JsonResponse:
     store = _store_or_404(store_hash)
     if store is None:
         return _not_found(store_hash)
-    if store.status in UNCHECKED_STATUSES:
+    result = store_check_request(store=store, trigger=Check.Trigger.API)
+    if result.answer == CheckRequest.Answer.NOT_CHECKED:
         return error(
             409,
             "not_checked",
-            f"The store is {StoreStatus(store.status).label.lower()}: Violet does not check it.",
+            f"The store is {result.reason.label.lower()}: Violet does not check it.",
         )
-    if not queue_check_now(store.pk, trigger=Check.Trigger.API):
+    if result.answer == CheckRequest.Answer.IN_FLIGHT:
         return error(
             409,
             "check_in_flight",

@@ -105,7 +105,7 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
     from django.db import connection
 
     from stores.models import Store
-    from stores.tasks import dispatch_due_checks
+    from stores.services import checks_dispatch_due
 
     flush_broker()
     env = worker_env(BIGCOMMERCE_API_URL=sandbox_url)
@@ -133,7 +133,7 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
         time.sleep(3)  # let the pool start
         began = time.perf_counter()
         started_at = time.time()
-        queued = dispatch_due_checks()
+        queued = checks_dispatch_due()
         checked = 0
         while time.perf_counter() - began < timeout:
             connection.close()
@@ -168,7 +168,7 @@ def _queries_per_store(sandbox_url: str, sample: int) -> float:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from stores import fleet, scheduling
+    from stores import claims, fleet
     from stores.models import Store
 
     Store.objects.filter(pk__in=Store.objects.order_by("pk").values("pk")[:sample]).update(
@@ -179,7 +179,7 @@ def _queries_per_store(sandbox_url: str, sample: int) -> float:
     settings.BIGCOMMERCE_API_URL = sandbox_url
     fleet.reset_engine()
     with CaptureQueriesContext(connection) as queries:
-        claim = scheduling.claim_due_stores(limit=sample)
+        claim = claims.claim_due_stores(limit=sample)
         fleet.check_stores(claim.store_ids, claim_token=claim.token)
     fleet.reset_engine()  # close this process's connections to the sandbox
     return round(len(queries) / max(1, len(claim.store_ids)), 2)
@@ -246,13 +246,13 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
 def dispatcher(*, stores: int, batch: int = 100) -> dict:
     from django.db import connection
 
-    from stores import scheduling
+    from stores import claims
 
     data.wipe()
     data.many_stores(stores)
     from django.utils import timezone
 
-    query = scheduling.due_stores(timezone.now()).values_list("id", flat=True)[:batch]
+    query = claims.due_stores(timezone.now()).values_list("id", flat=True)[:batch]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, params)
@@ -260,7 +260,7 @@ def dispatcher(*, stores: int, batch: int = 100) -> dict:
     timings = []
     for _ in range(10):
         began = time.perf_counter()
-        claim = scheduling.claim_due_stores(limit=batch)
+        claim = claims.claim_due_stores(limit=batch)
         timings.append(time.perf_counter() - began)
         assert len(claim.store_ids) == batch
     return {

@@ -1,3 +1,5 @@
+"""Celery tasks: thin shells over the services (the rule is written out in `stores.tasks`)."""
+
 from celery import shared_task
 
 from . import onboarding

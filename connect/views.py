@@ -18,8 +18,8 @@ from notifications.events import api_accounts_url
 from stores import services as store_services
 from stores.bigcommerce.scopes import REQUIRED_SCOPES
 from stores.models import Check, StatusChange, Store
+from stores.services import CheckRequest
 from stores.status import UNCHECKED_STATUSES
-from stores.tasks import queue_check_now
 
 from . import guidance, onboarding, throttle
 from .credentials_page import SECRET_POST_FIELDS, credentials_page
@@ -173,17 +173,21 @@ def store_check_now(request: HttpRequest, merchant_slug: str, store_hash: str) -
     store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
     request.tenant.require_owner()
     back = redirect("connect:store_detail", merchant_slug=merchant_slug, store_hash=store_hash)
-    if store.status in UNCHECKED_STATUSES:
-        messages.error(request, f"{store.display_name} is {store.get_status_display().lower()}: it is not checked.")
-        return back
     interval = settings.CHECK_NOW_MIN_INTERVAL_SECONDS
-    if not throttle.allow(f"check-now:{store.pk}", limit=1, window_seconds=interval):
-        messages.warning(request, "A check was asked for a moment ago. Try again in a minute.")
-        return back
-    if queue_check_now(store.pk, trigger=Check.Trigger.MERCHANT):
-        messages.success(request, "Check queued. Refresh this page in a few seconds to see the result.")
-    else:
-        messages.info(request, "A check of this store is already running.")
+    result = store_services.store_check_request(
+        store=store,
+        trigger=Check.Trigger.MERCHANT,
+        throttle=lambda: throttle.allow(f"check-now:{store.pk}", limit=1, window_seconds=interval),
+    )
+    match result.answer:
+        case CheckRequest.Answer.NOT_CHECKED:
+            messages.error(request, f"{store.display_name} is {result.reason.label.lower()}: it is not checked.")
+        case CheckRequest.Answer.THROTTLED:
+            messages.warning(request, "A check was asked for a moment ago. Try again in a minute.")
+        case CheckRequest.Answer.QUEUED:
+            messages.success(request, "Check queued. Refresh this page in a few seconds to see the result.")
+        case CheckRequest.Answer.IN_FLIGHT:
+            messages.info(request, "A check of this store is already running.")
     return back
 
 

@@ -11,8 +11,8 @@ from django.db.models import Avg, Count, Max
 from django.utils import timezone
 
 from notifications.models import Notification, WebhookEndpoint
+from stores.claims import due_stores
 from stores.models import Check, Store
-from stores.scheduling import due_stores
 from stores.status import StoreStatus
 
 DISPATCHER_TASK = "stores.dispatch_due_checks"

@@ -9,6 +9,7 @@ import logging
 from django.dispatch import receiver
 
 from stores import signals
+from stores.bigcommerce.webhooks import CallFailed
 from stores.models import Store
 
 from . import services
@@ -21,10 +22,7 @@ def register_after_save(sender, store: Store, **kwargs) -> None:
     """Forget a proof about replaced credentials; queue the hooks' registration."""
     try:
         services.secret_proof_forget_stale(store=store)
-        if services.webhooks_enabled():
-            from .tasks import register_hooks
-
-            register_hooks.delay(store.pk)
+        services.hooks_register_queue(store=store)
     except Exception as error:
         logger.warning("store %s: webhook registration not queued: %s", store.store_hash, type(error).__name__)
 
@@ -44,6 +42,4 @@ def remove_before_disconnect(sender, store: Store, **kwargs) -> None:
 
 def _safe(error: Exception) -> bool:
     """Our own failures say method, path and status only; anything else is named, not quoted."""
-    from stores.bigcommerce.webhooks import CallFailed
-
     return isinstance(error, CallFailed)

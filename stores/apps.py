@@ -2,15 +2,12 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _ensure_periodic_tasks(sender, **kwargs):
-    from .schedule import ensure_periodic_tasks
-
-    ensure_periodic_tasks()
-
-
 class StoresConfig(AppConfig):
     name = "stores"
     verbose_name = "Stores"
 
     def ready(self):
-        post_migrate.connect(_ensure_periodic_tasks, sender=self)
+        # Imported once the apps are ready: it lists every app's tasks.
+        from config import periodic_tasks
+
+        post_migrate.connect(periodic_tasks.ensure_after_migrate, sender=self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -52,8 +53,6 @@ class _LoopThread:
         self._pid: int | None = None
 
     def _start(self) -> None:
-        import os
-
         loop = _new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="bigcommerce-fleet", daemon=True)
         thread.start()
@@ -66,8 +65,6 @@ class _LoopThread:
 
     def close(self) -> None:
         """Close the pooled connections and stop the loop (this process's only)."""
-        import os
-
         with self._lock:
             loop, client = self._loop, self._client
             if loop is None or self._pid != os.getpid():
@@ -77,8 +74,6 @@ class _LoopThread:
             self._loop = self._client = None
 
     def run(self, coroutine_factory):
-        import os
-
         with self._lock:
             # A forked worker child must not reuse its parent's loop.
             if self._loop is None or self._pid != os.getpid():

@@ -11,6 +11,24 @@ from merchants.models import Merchant
 from .crypto import EncryptedTextField
 from .status import StoreStatus
 
+# The store profile (BigCommerce's `GET /v2/store`) fields kept in columns
+# of their own, for lists and filters: BigCommerce's name → the column. The
+# one list of them: the profile services, the check recording and the JSON
+# API all read it from here.
+PROFILE_COLUMNS = {
+    "name": "name",
+    "domain": "domain",
+    "secure_url": "secure_url",
+    "control_panel_base_url": "control_panel_url",
+    "plan_name": "plan_name",
+    "plan_level": "plan_level",
+    "plan_is_trial": "plan_is_trial",
+    "currency": "currency",
+    "weight_units": "weight_units",
+    "dimension_units": "dimension_units",
+    "country_code": "country_code",
+}
+
 
 class Store(models.Model):
     """A merchant's BigCommerce store, as Violet sees it."""
@@ -24,8 +42,8 @@ class Store(models.Model):
     platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.BIGCOMMERCE)
     store_hash = models.CharField(max_length=20, unique=True)
 
-    # The profile, from GET /v2/store. The columns are what lists and filters
-    # need; `profile` keeps every field BigCommerce returned.
+    # The profile, from GET /v2/store. The columns (PROFILE_COLUMNS) are what
+    # lists and filters need; `profile` keeps every field BigCommerce returned.
     name = models.CharField(max_length=200, blank=True)
     domain = models.CharField(max_length=255, blank=True)
     secure_url = models.URLField(max_length=255, blank=True)

@@ -1,34 +1,35 @@
 """Celery tasks: thin. They take store ids and claim tokens, never secrets,
 and call the services. Acknowledged late (settings), so a worker killed
-mid-check leaves its batch on the queue for another worker."""
+mid-check leaves its batch on the queue for another worker.
+
+How tasks and services depend on each other, in every app (the HackSoft
+Django styleguide's Celery rule):
+
+- Services queue tasks: a service module imports the tasks it queues at its
+  top, under a `_task` alias (`from stores.tasks import check_stores as
+  check_stores_task`). Views, receivers and commands call services, never
+  `.delay()` themselves.
+- Tasks are shells that call one service each. A tasks module imports at
+  its top only what never imports it back; a service whose package imports
+  the tasks module (here `stores.services`, and `stores.fleet` through it)
+  is imported in the task's body. That is the one import inside a function
+  we allow: services import tasks at load time, so those tasks cannot
+  import them then. Where no service queues the app's tasks
+  (`notifications`, `connect`), tasks import their services at the top.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.conf import settings
 from django.db import DatabaseError
-
-from . import fleet, scheduling
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="stores.dispatch_due_checks", ignore_result=True)
 def dispatch_due_checks() -> int:
     """Claim every due store, in batches, and queue their checks."""
-    queued = 0
-    while queued < settings.DISPATCH_MAX_PER_RUN:
-        claim = scheduling.claim_due_stores(limit=settings.DISPATCH_BATCH_SIZE)
-        if not claim.store_ids:
-            break
-        check_stores.delay(claim.store_ids, claim.token)
-        queued += len(claim.store_ids)
-    if queued:
-        logger.info("queued checks for %d due stores", queued)
-    scheduling.mark_dispatcher_run()
-    return queued
+    from .services import checks_dispatch_due
+
+    return checks_dispatch_due()
 
 
 @shared_task(
@@ -43,16 +44,9 @@ def dispatch_due_checks() -> int:
     max_retries=5,
 )
 def check_stores(store_ids: list[int], claim_token: str, trigger: str = "schedule") -> int:
+    from . import fleet
+
     return fleet.check_stores(store_ids, claim_token=claim_token, trigger=trigger)
-
-
-def queue_check_now(store_id: int, *, trigger: str) -> bool:
-    """Queue an immediate check of one store; False if one is already in flight."""
-    claim = scheduling.claim_store(store_id)
-    if claim is None:
-        return False
-    check_stores.delay(claim.store_ids, claim.token, trigger)
-    return True
 
 
 @shared_task(name="stores.prune_checks", ignore_result=True)

@@ -17,7 +17,6 @@ from console import selectors
 from stores import services
 from stores.models import Check, Store
 from stores.status import UNCHECKED_STATUSES, StoreStatus
-from stores.tasks import queue_check_now
 
 from .audit import log_staff_action
 from .permissions import has_store_permission
@@ -136,12 +135,13 @@ class StoreActionsMixin:
     }
 
     def _do_check(self, request, store: Store, **kwargs):
-        if store.status in UNCHECKED_STATUSES:
+        answer = services.store_check_request(store=store, trigger=Check.Trigger.STAFF)
+        if answer.answer == answer.Answer.NOT_CHECKED:
             return (
                 messages.WARNING,
                 f"{store.display_name} is {store.get_status_display().lower()}: it is not checked.",
             )
-        if queue_check_now(store.pk, trigger=Check.Trigger.STAFF):
+        if answer.queued:
             log_staff_action(request, store, "Queued a check (check now).")
             return (
                 messages.SUCCESS,

@@ -187,7 +187,9 @@ def test_an_endpoint_secret_no_key_decrypts_fails_that_delivery_not_the_loop(sto
     revoke(store)
     services.status_changes_process()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE notifications_webhookendpoint SET secret = %s WHERE id = %s", [b"gAAAAAbroken", endpoint.pk])
+        cursor.execute(
+            "UPDATE notifications_webhookendpoint SET secret = %s WHERE id = %s", [b"gAAAAAbroken", endpoint.pk]
+        )
     assert services.notifications_deliver_due() == 2  # the owners' email and the webhook; no staff list set
     hook = Notification.objects.get(channel="webhook", event_type="store.revoked")
     assert hook.state == "pending" and "UndecryptableCredential" in hook.last_error

@@ -22,9 +22,9 @@ from django.urls import reverse
 from notifications import services as notification_services
 from notifications.models import Notification, WebhookEndpoint
 from sandbox.testing import running_sandbox
-from stores import fleet, scheduling
+from stores import claims, fleet
+from stores import services as store_services
 from stores.models import Store
-from stores.tasks import queue_check_now
 from tests.conftest import client_for
 from tests.leaks import leaks
 
@@ -130,7 +130,7 @@ def test_no_secret_anywhere_the_portal_speaks(alice, bob, charlie, sandbox, debu
     # 3. Revalidation through the real engine: revoked, confirmed, announced.
     sandbox.control.revoke(account["client_id"])
     for _ in range(2):
-        claim = scheduling.claim_store(store.pk)
+        claim = claims.claim_store(store.pk)
         fleet.check_stores([store.pk], claim_token=claim.token)
     store.refresh_from_db()
     assert store.status == "revoked"
@@ -143,7 +143,7 @@ def test_no_secret_anywhere_the_portal_speaks(alice, bob, charlie, sandbox, debu
 
     # 4. A check queued for a worker: the message as it sits in the broker.
     monkeypatch.setattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
-    assert queue_check_now(store.pk, trigger="merchant")
+    assert store_services.store_check_request(store=store, trigger="merchant").queued
     emitted["broker"] = broker_bytes()
     assert emitted["broker"], "the queued message should be in the broker"
 

@@ -1,4 +1,4 @@
-"""`stores.bigcommerce.hooks` against BigCommerce faked with `responses`: the
+"""`stores.bigcommerce.webhooks` against BigCommerce faked with `responses`: the
 requests are the real client's, over the real RequestsTransport."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from storehooks import services
 from storehooks.models import SeenWebhook, WebhookDelivery
+from storehooks.services import receiving
 from stores.models import Credential
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN
 from tests.connect.test_wizard import assert_no_secret
@@ -34,7 +35,7 @@ def queued(monkeypatch):
 def store(acme_store, monkeypatch):
     """acme123 with ACME_SECRET. The test's transaction never commits, so
     on-commit callbacks run at once, as they would after the receiver's commit."""
-    monkeypatch.setattr("storehooks.services.transaction.on_commit", lambda callback, **kw: callback())
+    monkeypatch.setattr("storehooks.services.receiving.transaction.on_commit", lambda callback, **kw: callback())
     return acme_store
 
 
@@ -176,7 +177,7 @@ def test_hooks_of_replaced_credentials_are_recognised(store, queued):
 
 
 def test_a_flood_of_rejections_is_recorded_only_up_to_a_bound(store, queued, monkeypatch):
-    monkeypatch.setattr(services, "REJECTIONS_RECORDED_PER_WINDOW", 3)
+    monkeypatch.setattr(receiving, "REJECTIONS_RECORDED_PER_WINDOW", 3)
     for _ in range(5):
         assert deliver(store.store_hash, b"{}", {}).status_code == 404
     assert WebhookDelivery.objects.count() == 3

@@ -10,6 +10,7 @@ import requests
 
 from storehooks import services, tasks
 from storehooks.models import HookRegistration
+from storehooks.services import registration
 from stores import services as store_services
 from stores.bigcommerce.report import Credentials
 from stores.models import Store
@@ -155,14 +156,14 @@ def test_a_store_in_maintenance_is_retried(connected):
 
 
 def test_hooks_registered_while_the_store_was_disconnected_are_taken_back(connected, monkeypatch):
-    real_ensure = services.remote.ensure_hooks
+    real_ensure = registration.bigcommerce_api.ensure_hooks
 
     def ensure_then_disconnect(*args, **kwargs):
         result = real_ensure(*args, **kwargs)
         store_services.store_disconnect(store=connected.store)  # races the registration
         return result
 
-    monkeypatch.setattr(services.remote, "ensure_hooks", ensure_then_disconnect)
+    monkeypatch.setattr(registration.bigcommerce_api, "ensure_hooks", ensure_then_disconnect)
     assert services.hooks_register(store_id=connected.store.pk) is None
     assert connected.hooks() == []
 

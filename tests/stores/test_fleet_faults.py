@@ -12,7 +12,7 @@ import time_machine
 from django.utils import timezone
 
 from sandbox.testing import running_sandbox
-from stores import fleet, scheduling
+from stores import claims, fleet
 from stores.models import Check, Credential, StatusChange, Store
 
 DEADLINE = 4.0
@@ -45,7 +45,7 @@ def store(sandbox, acme):
 
 
 def check(store: Store) -> tuple[Check, float]:
-    claim = scheduling.claim_store(store.pk)
+    claim = claims.claim_store(store.pk)
     assert claim is not None, "a previous check is still in flight"
     began = time.perf_counter()
     assert fleet.check_stores([store.pk], claim_token=claim.token) == 1
@@ -174,8 +174,10 @@ def test_a_store_whose_token_cannot_be_decrypted_does_not_stop_the_batch(sandbox
     credential.set_values(client_id="x", client_secret="y", access_token=other_account["access_token"])
     credential.save()
     with connection.cursor() as cursor:  # as if encrypted under a key since removed
-        cursor.execute("UPDATE stores_credential SET access_token = %s WHERE store_id = %s", [b"gAAAAAbroken", store.pk])
-    claim = scheduling.claim_due_stores(limit=10)
+        cursor.execute(
+            "UPDATE stores_credential SET access_token = %s WHERE store_id = %s", [b"gAAAAAbroken", store.pk]
+        )
+    claim = claims.claim_due_stores(limit=10)
     assert set(claim.store_ids) == {store.pk, other.pk}
     assert fleet.check_stores(claim.store_ids, claim_token=claim.token) == 1
     assert Check.objects.get(store=other).outcome == "connected"

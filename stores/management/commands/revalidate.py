@@ -1,9 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from stores.claims import make_all_due
 from stores.models import Check, Store
-from stores.scheduling import make_all_due
-from stores.status import UNCHECKED_STATUSES
-from stores.tasks import dispatch_due_checks, queue_check_now
+from stores.services import CheckRequest, checks_dispatch_due, store_check_request
 
 
 class Command(BaseCommand):
@@ -17,15 +16,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["all"]:
             made_due = make_all_due()
-            queued = dispatch_due_checks()
+            queued = checks_dispatch_due()
             self.stdout.write(f"Queued {queued} check(s) ({made_due} store(s) made due now).")
             return
         store = Store.objects.filter(store_hash=options["store"].strip().lower()).first()
         if store is None:
             raise CommandError(f"No store with hash {options['store']!r}.")
-        if store.status in UNCHECKED_STATUSES:
-            raise CommandError(f"Store {store.store_hash} is {store.status}: it is not checked.")
-        if queue_check_now(store.pk, trigger=Check.Trigger.STAFF):
+        result = store_check_request(store=store, trigger=Check.Trigger.STAFF)
+        if result.answer == CheckRequest.Answer.NOT_CHECKED:
+            raise CommandError(f"Store {store.store_hash} is {result.reason}: it is not checked.")
+        if result.queued:
             self.stdout.write(f"Queued a check of {store.store_hash}.")
         else:
             self.stdout.write(f"A check of {store.store_hash} is already in flight.")

@@ -7,6 +7,11 @@ lease). Only the holder of the token may record the result
 due again when the lease runs out. Two beats, two dispatchers or a manual
 "check now" racing each other are harmless: rows locked by one claim are
 skipped by the other (PostgreSQL's SKIP LOCKED; SQLite serialises writers).
+
+Here too: the due stores' query (`due_stores`, also read by /health/),
+`make_all_due` for `revalidate --all`, and the dispatcher's mark
+(`mark_dispatcher_run`). Queueing the checks is the services' job
+(`services.store_check_request`, `services.checks_dispatch_due`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from .models import Store
 from .status import UNCHECKED_STATUSES
@@ -76,8 +82,6 @@ def mark_dispatcher_run(now: datetime | None = None) -> None:
     Beat saves its own bookkeeping only every few minutes; this makes the
     health check true from the first run.
     """
-    from django_celery_beat.models import PeriodicTask
-
     PeriodicTask.objects.filter(task="stores.dispatch_due_checks").update(last_run_at=now or timezone.now())
 
 

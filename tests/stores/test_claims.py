@@ -1,9 +1,8 @@
 from datetime import timedelta
 
-from django.core.management import call_command
 from django.utils import timezone
 
-from stores import scheduling, services
+from stores import claims, services
 from stores.models import Store
 from stores.status import StoreStatus
 from tests.reports import credentials, report
@@ -19,40 +18,40 @@ def test_claims_due_stores_in_next_check_order(acme):
     late = make_store(acme, "late1", due_in=timedelta(minutes=-1))
     later = make_store(acme, "later2", due_in=timedelta(minutes=-5))
     make_store(acme, "future3", due_in=timedelta(hours=1))
-    claim = scheduling.claim_due_stores(limit=10)
+    claim = claims.claim_due_stores(limit=10)
     assert claim.store_ids == [later.pk, late.pk]
     assert set(Store.objects.filter(claim_token=claim.token).values_list("pk", flat=True)) == {late.pk, later.pk}
 
 
 def test_a_claimed_store_is_not_claimed_again_until_its_lease_runs_out(acme):
     store = make_store(acme, "abc1", due_in=timedelta(minutes=-1))
-    first = scheduling.claim_due_stores(limit=10)
+    first = claims.claim_due_stores(limit=10)
     assert first.store_ids == [store.pk]
-    assert scheduling.claim_due_stores(limit=10).store_ids == []
-    assert scheduling.claim_store(store.pk) is None  # "check now" cannot double up
-    after_lease = timezone.now() + scheduling.default_lease() + timedelta(seconds=1)
-    again = scheduling.claim_due_stores(limit=10, now=after_lease)
+    assert claims.claim_due_stores(limit=10).store_ids == []
+    assert claims.claim_store(store.pk) is None  # "check now" cannot double up
+    after_lease = timezone.now() + claims.default_lease() + timedelta(seconds=1)
+    again = claims.claim_due_stores(limit=10, now=after_lease)
     assert again.store_ids == [store.pk] and again.token != first.token
 
 
 def test_paused_and_disconnected_stores_are_never_claimed(acme):
     make_store(acme, "paused1", due_in=timedelta(minutes=-1), status=StoreStatus.PAUSED)
     make_store(acme, "gone1", due_in=timedelta(minutes=-1), status=StoreStatus.DISCONNECTED)
-    assert scheduling.claim_due_stores(limit=10).store_ids == []
-    assert scheduling.claim_store(Store.objects.get(store_hash="paused1").pk) is None
+    assert claims.claim_due_stores(limit=10).store_ids == []
+    assert claims.claim_store(Store.objects.get(store_hash="paused1").pk) is None
 
 
 def test_the_limit_bounds_a_claim(acme):
     for i in range(5):
         make_store(acme, f"s{i}", due_in=timedelta(minutes=-i - 1))
-    assert len(scheduling.claim_due_stores(limit=3).store_ids) == 3
-    assert len(scheduling.claim_due_stores(limit=3).store_ids) == 2
+    assert len(claims.claim_due_stores(limit=3).store_ids) == 3
+    assert len(claims.claim_due_stores(limit=3).store_ids) == 2
 
 
 def test_recording_the_result_releases_the_claim_and_schedules_the_next_check(acme):
     store = services.store_connect(merchant=acme, credentials=credentials(), report=report())
     Store.objects.filter(pk=store.pk).update(next_check_at=timezone.now() - timedelta(seconds=1))
-    claim = scheduling.claim_due_stores(limit=1)
+    claim = claims.claim_due_stores(limit=1)
     services.store_record_check(
         store_id=store.pk,
         report=report(),
@@ -67,21 +66,5 @@ def test_recording_the_result_releases_the_claim_and_schedules_the_next_check(ac
 
 
 def test_dispatcher_uses_the_due_index_query(acme):
-    sql = str(scheduling.due_stores(timezone.now()).query)
+    sql = str(claims.due_stores(timezone.now()).query)
     assert "next_check_at" in sql and "ORDER BY" in sql
-
-
-def test_periodic_tasks_are_created_once_and_staff_changes_are_kept(db):
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    from stores.schedule import ensure_periodic_tasks
-
-    dispatch = PeriodicTask.objects.get(task="stores.dispatch_due_checks")
-    assert dispatch.interval.every == 1 and dispatch.interval.period == IntervalSchedule.MINUTES
-    five = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
-    dispatch.interval = five
-    dispatch.save()
-    ensure_periodic_tasks()
-    call_command("migrate", verbosity=0)
-    assert PeriodicTask.objects.filter(task="stores.dispatch_due_checks").count() == 1
-    assert PeriodicTask.objects.get(task="stores.dispatch_due_checks").interval == five

@@ -1,9 +1,17 @@
+"""`seed_demo`: the demo merchants and people, and (with the sandbox) their stores.
+
+It lives in `stores` because it seeds both: `merchants` (below `stores`) knows
+nothing of stores.
+"""
+
 import json
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from merchants.demo import seed_demo
+from stores.demo import connect_demo_stores
 
 
 class Command(BaseCommand):
@@ -22,10 +30,6 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates accounts with public passwords: not in production.")
         people = seed_demo()
         if options["sandbox_credentials"]:
-            from pathlib import Path
-
-            from stores.demo import connect_demo_stores
-
             for line in connect_demo_stores(Path(options["sandbox_credentials"])):
                 self.stderr.write(line)
         logins = [{"email": p.email, "password": p.password, "merchant": p.merchant, "role": p.role} for p in people]

@@ -1,8 +1,10 @@
-"""Run the webhook calls of `stores.bigcommerce.hooks` from sync Django code
-(tasks, signal receivers), as `stores.verification` does for live checks.
+"""BigCommerce's webhook API (and the store profile), called with the store's
+own API account from sync Django code (tasks, signal receivers): the calls of
+`stores.bigcommerce.webhooks`, run as `stores.verification` runs live checks.
 
-They share the live checks' pooled transport (`stores.verification`). Each call gets a fresh client with its own
-deadline, and the whole operation an overall timeout.
+They share the live checks' pooled transport (`stores.verification`). Each
+call gets a fresh client with its own deadline, and the whole operation an
+overall timeout.
 """
 
 from __future__ import annotations

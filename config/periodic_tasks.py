@@ -1,0 +1,41 @@
+"""Every periodic task of the project (all apps'), kept in django-celery-beat's
+database tables so staff can see and change them in the admin.
+
+`ensure_periodic_tasks` runs after every migrate (connected in
+`stores.apps`): it creates what is missing and leaves alone what exists, so a
+schedule staff changed is kept.
+"""
+
+from __future__ import annotations
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from connect.tasks import forget_expired_drafts
+from notifications.tasks import dispatch as dispatch_notifications
+from storehooks.tasks import sweep as sweep_webhooks
+from stores.tasks import dispatch_due_checks, prune_checks
+
+PERIODIC_TASKS = (
+    # (name, task, every, period)
+    ("Dispatch due store checks", dispatch_due_checks, 1, IntervalSchedule.MINUTES),
+    ("Send notifications", dispatch_notifications, 30, IntervalSchedule.SECONDS),
+    ("Sweep BigCommerce webhook records", sweep_webhooks, 10, IntervalSchedule.MINUTES),
+    ("Forget expired kept credentials", forget_expired_drafts, 10, IntervalSchedule.MINUTES),
+    ("Prune old checks", prune_checks, 1, IntervalSchedule.DAYS),
+)
+
+
+def ensure_periodic_tasks() -> list[str]:
+    created = []
+    for name, task, every, period in PERIODIC_TASKS:
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        schedule, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
+        PeriodicTask.objects.create(name=name, task=task.name, interval=schedule)
+        created.append(name)
+    return created
+
+
+def ensure_after_migrate(sender, **kwargs) -> None:
+    """`post_migrate` receiver."""
+    ensure_periodic_tasks()

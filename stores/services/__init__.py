@@ -1,0 +1,51 @@
+"""The only writes to stores: connect, replace credentials, record a check,
+ask for a check, pause, resume, disconnect. Views, admin actions, commands
+and tasks call these; import them from here (`stores.services`).
+
+- `onboarding`: connect a store, replace its credentials.
+- `checks`: record checks (and prune old ones); ask for a check now, or
+  dispatch every due one.
+- `controls`: pause, resume, disconnect.
+- `profile`: the store profile from BigCommerce's `GET /v2/store`.
+
+Every single status flip goes through `controls.flip_status`, which writes
+the StatusChange row in the same transaction as the new status, guarded by
+the old status so two writers can never announce the same change twice
+(`store_record_checks` writes a batch's flips the same way, in bulk).
+"""
+
+from .checks import (
+    CheckRequest,
+    CheckResult,
+    check_policy,
+    checks_dispatch_due,
+    checks_prune,
+    store_check_request,
+    store_record_check,
+    store_record_checks,
+    stores_release_claims,
+)
+from .controls import store_disconnect, store_pause, store_resume
+from .onboarding import CredentialsNotUsable, StoreOwnedElsewhere, store_connect, store_replace_credentials
+from .profile import ProfileChange, store_refresh_profile
+
+__all__ = [
+    "CheckRequest",
+    "CheckResult",
+    "CredentialsNotUsable",
+    "ProfileChange",
+    "StoreOwnedElsewhere",
+    "check_policy",
+    "checks_dispatch_due",
+    "checks_prune",
+    "store_check_request",
+    "store_connect",
+    "store_disconnect",
+    "store_pause",
+    "store_record_check",
+    "store_record_checks",
+    "store_refresh_profile",
+    "store_replace_credentials",
+    "store_resume",
+    "stores_release_claims",
+]

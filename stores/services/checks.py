@@ -1,0 +1,345 @@
+"""Checks: record them, and ask for them.
+
+Recording: `store_record_checks` writes a batch of finished checks and
+applies the status rules (`stores.lifecycle`) in one transaction; only the
+holder of a store's claim (`stores.claims`) may record its result.
+
+Asking: `store_check_request` is the one answer to "may this store be
+checked now, and is a check of it already in flight?" (the merchant's and
+staff's "check now", the JSON API, `revalidate`, BigCommerce's webhooks);
+`checks_dispatch_due` is the dispatcher's (claim every due store, queue).
+Both claim the stores, then queue the `stores.check_stores` task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .. import claims, lifecycle
+from ..bigcommerce.report import Outcome, Report
+from ..bigcommerce.scopes import scope_label
+from ..models import PROFILE_COLUMNS, Check, StatusChange, Store
+from ..status import BROKEN_STATUSES, UNCHECKED_STATUSES, StoreStatus
+from ..tasks import check_stores as check_stores_task
+from .profile import apply_profile
+
+logger = logging.getLogger(__name__)
+
+
+def check_policy() -> lifecycle.Policy:
+    return lifecycle.Policy(
+        interval=timedelta(minutes=settings.STORE_CHECK_INTERVAL_MINUTES),
+        confirm_after=timedelta(seconds=settings.STORE_CONFIRM_AFTER_SECONDS),
+        unreachable_after_failures=settings.STORE_UNREACHABLE_AFTER_FAILURES,
+        unreachable_after=timedelta(minutes=settings.STORE_UNREACHABLE_AFTER_MINUTES),
+    )
+
+
+def _problem_text(report: Report) -> str:
+    return " ".join(problem.message for problem in report.problems)
+
+
+def check_row(store: Store, report: Report, *, trigger: str, started_at: datetime, duration_ms: int) -> Check:
+    """The Check row for one report (unsaved); onboarding writes one too."""
+    as_dict = report.to_dict(evidence=True)
+    return Check(
+        store=store,
+        trigger=trigger,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        outcome=str(report.outcome),
+        scopes={param: str(state) for param, state in report.scopes.items()},
+        problems=as_dict["problems"],
+        evidence=as_dict["exchanges"],
+    )
+
+
+STREAK_AND_CLAIM_FIELDS = (
+    "claim_token",
+    "claimed_until",
+    "failure_count",
+    "failing_since",
+    "suspected_status",
+    "suspected_since",
+)
+
+
+def clear_streak_and_claim(store: Store) -> None:
+    """Forget the failure streak and the claim (in memory; the caller saves)."""
+    store.failure_count = 0
+    store.failing_since = None
+    store.suspected_status = ""
+    store.suspected_since = None
+    store.claim_token = ""
+    store.claimed_until = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One finished check, ready to be recorded."""
+
+    store_id: int
+    report: Report
+    started_at: datetime
+    duration_ms: int
+
+
+RECORDED_STORE_FIELDS = (
+    "last_checked_at",
+    "next_check_at",
+    *STREAK_AND_CLAIM_FIELDS,
+    "problem",
+    "missing_scopes",
+    "status",
+    "status_changed_at",
+    "profile",
+    "profile_updated_at",
+    *PROFILE_COLUMNS.values(),
+)
+
+
+def _bulk_update_changed(stores: list[Store], before: dict[int, tuple]) -> None:
+    """Write only the fields each store changed, one statement per distinct set
+    of fields, run with executemany (one round trip with psycopg 3's pipeline).
+
+    Django's `bulk_update` builds a CASE expression per field and row; at a
+    hundred stores a batch that costs more than the checks themselves.
+    """
+    groups: dict[tuple[str, ...], list[Store]] = {}
+    for store in stores:
+        old = before[store.pk]
+        fields = tuple(
+            name for name, value in zip(RECORDED_STORE_FIELDS, old, strict=True) if getattr(store, name) != value
+        )
+        if fields:
+            groups.setdefault(fields, []).append(store)
+    quote = connection.ops.quote_name
+    table = quote(Store._meta.db_table)
+    for names, members in groups.items():
+        fields = [Store._meta.get_field(name) for name in names]
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        sql = f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 - names from model metadata
+        rows = [
+            [field.get_db_prep_save(getattr(store, field.attname), connection) for field in fields] + [store.pk]
+            for store in members
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def _snapshot(store: Store) -> tuple:
+    return tuple(getattr(store, name) for name in RECORDED_STORE_FIELDS)
+
+
+def store_record_checks(
+    *,
+    results: list[CheckResult],
+    trigger: str,
+    claim_token: str = "",
+    policy: lifecycle.Policy | None = None,
+) -> list[Check]:
+    """Record finished checks and apply the status rules, all in one transaction.
+
+    1. Lock the stores' rows (so no other writer decides them meanwhile).
+    2. Skip a store whose claim is no longer `claim_token` (its lease ran out
+       and another worker re-claimed it): one store is never decided twice.
+    3. Decide each store's status with `lifecycle.decide`.
+    4. Write the checks, the stores and the status changes in three bulk
+       statements, whatever the batch's size.
+    """
+    policy = policy or check_policy()
+    now = timezone.now()
+    with transaction.atomic():
+        stores = Store.objects.select_for_update().in_bulk([result.store_id for result in results])
+        before = {pk: _snapshot(store) for pk, store in stores.items()}
+        checks: list[Check] = []
+        changed: list[Store] = []
+        flips: list[tuple[Store, str, str, Check]] = []
+        for result in results:
+            store = stores.get(result.store_id)
+            if store is None or (claim_token and store.claim_token != claim_token):
+                continue
+            check = check_row(
+                store, result.report, trigger=trigger, started_at=result.started_at, duration_ms=result.duration_ms
+            )
+            checks.append(check)
+            changed.append(store)
+            old = store.status
+            if _decide(store, result.report, now=now, policy=policy):
+                reason = _problem_text(result.report) or _flip_reason(old, store.status, result.report)
+                flips.append((store, old, reason, check))
+        Check.objects.bulk_create(checks)
+        _bulk_update_changed(changed, before)
+        StatusChange.objects.bulk_create(
+            StatusChange(
+                store=store, old_status=old, new_status=store.status, reason=reason, check_run=check, created_at=now
+            )
+            for store, old, reason, check in flips
+        )
+    return checks
+
+
+def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Policy) -> bool:
+    """Apply one report to the (locked) store in memory; True if its status flipped."""
+    store.last_checked_at = now
+    if store.status in UNCHECKED_STATUSES:
+        clear_streak_and_claim(store)
+        return False
+    decision = lifecycle.decide(
+        status=store.status,
+        outcome=report.outcome,
+        streak=lifecycle.Streak(
+            failures=store.failure_count,
+            failing_since=store.failing_since,
+            suspected=store.suspected_status,
+            suspected_since=store.suspected_since,
+        ),
+        now=now,
+        policy=policy,
+    )
+    clear_streak_and_claim(store)
+    store.failure_count = decision.streak.failures
+    store.failing_since = decision.streak.failing_since
+    store.suspected_status = decision.streak.suspected
+    store.suspected_since = decision.streak.suspected_since
+    store.next_check_at = now + decision.next_check_in
+    if report.store:
+        apply_profile(store, report.store, now)
+    if decision.status == StoreStatus.CONNECTED:
+        store.problem, store.missing_scopes = "", []
+    elif decision.status in BROKEN_STATUSES and (
+        decision.flipped or lifecycle.status_for(report.outcome) == decision.status
+    ):
+        # Only an answer that explains the current status may describe it: a
+        # timeout while revoked must not say "nothing is wrong with your token".
+        store.problem = _problem_text(report) or store.problem
+        if report.outcome == Outcome.MISSING_SCOPES:
+            store.missing_scopes = report.missing_scopes
+    if decision.flipped:
+        store.status, store.status_changed_at = decision.status, now
+    return decision.flipped
+
+
+def stores_release_claims(*, store_ids: list[int], claim_token: str, retry_in: timedelta = timedelta(hours=1)) -> int:
+    """Give up these stores' claims without a result (they could not be
+    checked at all); try again later rather than at once."""
+    return Store.objects.filter(pk__in=store_ids, claim_token=claim_token).update(
+        claim_token="", claimed_until=None, next_check_at=timezone.now() + retry_in
+    )
+
+
+def store_record_check(
+    *,
+    store_id: int,
+    report: Report,
+    trigger: str,
+    started_at: datetime,
+    duration_ms: int,
+    claim_token: str = "",
+    policy: lifecycle.Policy | None = None,
+) -> Check | None:
+    """Record one check (see `store_record_checks`); None if the claim was lost."""
+    checks = store_record_checks(
+        results=[CheckResult(store_id, report, started_at, duration_ms)],
+        trigger=trigger,
+        claim_token=claim_token,
+        policy=policy,
+    )
+    return checks[0] if checks else None
+
+
+def _flip_reason(old: str, new: StoreStatus, report: Report) -> str:
+    if new == StoreStatus.CONNECTED:
+        return "Every required scope is granted again."
+    if new == StoreStatus.MISSING_SCOPES:
+        return "Missing scopes: " + ", ".join(scope_label(p) for p in report.missing_scopes)
+    return f"Check outcome: {report.outcome}."
+
+
+def checks_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete checks older than CHECK_RETENTION_DAYS, in batches; how many went.
+
+    A check that a status change points at is kept: it is the evidence for
+    that change.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CHECK_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(
+            Check.objects.filter(started_at__lt=cutoff, status_changes__isnull=True).values_list("id", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += Check.objects.filter(id__in=ids).delete()[0]
+
+
+# --- asking for checks ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What asking for a check now came to. `reason`, when NOT_CHECKED, is the
+    status that keeps the store from being checked (paused, disconnected)."""
+
+    class Answer(StrEnum):
+        QUEUED = "queued"
+        IN_FLIGHT = "in_flight"  # a check of it is already running; its result is coming
+        NOT_CHECKED = "not_checked"
+        THROTTLED = "throttled"  # the caller's own limit said no
+
+    answer: Answer
+    reason: StoreStatus | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.answer == self.Answer.QUEUED
+
+
+def store_check_request(
+    *, store: Store, trigger: str, throttle: Callable[[], bool] | None = None
+) -> CheckRequest:
+    """Queue an immediate check of `store`: claim it, then queue `check_stores`.
+
+    NOT_CHECKED for a store Violet does not check (paused, disconnected);
+    IN_FLIGHT when it is already claimed (by the dispatcher or another "check
+    now"), so one store is never checked twice at once. `throttle`, when
+    given, is asked once the store is known to be checkable and before
+    anything is claimed: False answers THROTTLED.
+    """
+    if store.status in UNCHECKED_STATUSES:
+        return CheckRequest(CheckRequest.Answer.NOT_CHECKED, reason=StoreStatus(store.status))
+    if throttle is not None and not throttle():
+        return CheckRequest(CheckRequest.Answer.THROTTLED)
+    claim = claims.claim_store(store.pk)
+    if claim is None:
+        return CheckRequest(CheckRequest.Answer.IN_FLIGHT)
+    check_stores_task.delay(claim.store_ids, claim.token, trigger)
+    return CheckRequest(CheckRequest.Answer.QUEUED)
+
+
+def checks_dispatch_due() -> int:
+    """Claim every due store, in batches, and queue their checks; how many.
+
+    The dispatcher task runs this every minute, `revalidate --all` at once.
+    """
+    queued = 0
+    while queued < settings.DISPATCH_MAX_PER_RUN:
+        claim = claims.claim_due_stores(limit=settings.DISPATCH_BATCH_SIZE)
+        if not claim.store_ids:
+            break
+        check_stores_task.delay(claim.store_ids, claim.token)
+        queued += len(claim.store_ids)
+    if queued:
+        logger.info("queued checks for %d due stores", queued)
+    claims.mark_dispatcher_run()
+    return queued

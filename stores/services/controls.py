@@ -1,0 +1,88 @@
+"""Staff's and merchants' controls over a store's checks: pause, resume,
+disconnect; and `flip_status`, the one way a single store's status changes
+(connecting and replacing credentials use it too).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import signals
+from ..models import Check, Credential, StatusChange, Store
+from ..status import UNCHECKED_STATUSES, StoreStatus
+from .checks import STREAK_AND_CLAIM_FIELDS, clear_streak_and_claim
+
+logger = logging.getLogger(__name__)
+
+
+def flip_status(
+    store: Store, new: StoreStatus, *, reason: str, check: Check | None, now: datetime
+) -> StatusChange | None:
+    """Write the new status and its StatusChange row, guarded by the old status
+    (call it inside the caller's transaction): two writers can never announce
+    the same change twice."""
+    old = store.status
+    if old == new:
+        return None
+    updated = Store.objects.filter(pk=store.pk, status=old).update(status=new, status_changed_at=now)
+    if updated != 1:
+        # Someone else changed the status since we read it: theirs stands.
+        store.refresh_from_db(fields=["status", "status_changed_at"])
+        return None
+    store.status, store.status_changed_at = new, now
+    return StatusChange.objects.create(
+        store=store, old_status=old, new_status=new, reason=reason, check_run=check, created_at=now
+    )
+
+
+def store_pause(*, store: Store, user=None, reason: str = "Checks paused by Violet staff.") -> StatusChange | None:
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        if store.status in UNCHECKED_STATUSES:
+            return None
+        # Where to resume is remembered in the status change history.
+        change = flip_status(store, StoreStatus.PAUSED, reason=reason, check=None, now=timezone.now())
+        Store.objects.filter(pk=store.pk).update(next_check_at=None, claim_token="", claimed_until=None)
+    return change
+
+
+def store_resume(*, store: Store, user=None) -> StatusChange | None:
+    """Resume checks: the store goes back to the status it had before the pause
+    and is checked at once; that check decides what follows."""
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        if store.status != StoreStatus.PAUSED:
+            return None
+        previous = (
+            StatusChange.objects.filter(store=store, new_status=StoreStatus.PAUSED)
+            .values_list("old_status", flat=True)
+            .first()
+        ) or StoreStatus.CONNECTED
+        change = flip_status(store, StoreStatus(previous), reason="Checks resumed.", check=None, now=now)
+        Store.objects.filter(pk=store.pk).update(next_check_at=now)
+    return change
+
+
+def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by the merchant.") -> StatusChange | None:
+    """Delete the credentials at once; the store's history stays."""
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        for receiver, error in signals.store_disconnecting.send_robust(sender=Store, store=store):
+            if error is not None:
+                logger.warning(
+                    "store %s: %s failed while disconnecting: %s", store.store_hash, receiver, type(error).__name__
+                )
+        Credential.objects.filter(store=store).delete()
+        change = flip_status(store, StoreStatus.DISCONNECTED, reason=reason, check=None, now=now)
+        clear_streak_and_claim(store)
+        store.next_check_at = None
+        store.problem, store.missing_scopes = "", []
+        store.save(update_fields=["next_check_at", *STREAK_AND_CLAIM_FIELDS, "problem", "missing_scopes"])
+    logger.info("store %s disconnected", store.store_hash)
+    return change

@@ -1,0 +1,124 @@
+"""Stores get their credentials: connect a store, replace its credentials.
+
+Only credentials that just passed a live check (a `Report` that says
+connected, about this very store) are ever stored.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from merchants.models import Merchant
+
+from .. import lifecycle, signals
+from ..bigcommerce.report import Credentials, Outcome, Report
+from ..models import Check, Credential, Store
+from ..status import StoreStatus
+from .checks import check_policy, check_row, clear_streak_and_claim
+from .controls import flip_status
+from .profile import apply_profile
+
+logger = logging.getLogger(__name__)
+
+
+class StoreOwnedElsewhere(Exception):
+    """The store hash is connected under another merchant. Says nothing about whom."""
+
+
+class CredentialsNotUsable(Exception):
+    """Only credentials that passed a live check may be stored."""
+
+
+def _save_credential(store: Store, credentials: Credentials, user) -> None:
+    credential = Credential.objects.fingerprints_only().filter(store=store).first() or Credential(store=store)
+    credential.set_values(
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        access_token=credentials.access_token,
+    )
+    credential.created_at = timezone.now()
+    credential.created_by = user
+    credential.save()
+
+
+def _require_usable(credentials: Credentials, report: Report) -> None:
+    if not report.ok or report.outcome != Outcome.CONNECTED:
+        raise CredentialsNotUsable(f"The live check said {report.outcome}, not connected.")
+    if report.store_hash != credentials.store_hash:
+        raise CredentialsNotUsable("The report is about another store.")
+
+
+def store_connect(
+    *, merchant: Merchant, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
+) -> Store:
+    """Save a store whose credentials just passed the live check, as `connected`.
+
+    A store this merchant disconnected earlier is reconnected (its history
+    stays); a store hash connected under another merchant is refused.
+    """
+    _require_usable(credentials, report)
+    now = timezone.now()
+    with transaction.atomic():
+        # get_or_create: two first connections of one store at once (a double
+        # submit) end with one row, the second finding the first's.
+        store, _ = Store.objects.select_for_update().get_or_create(
+            store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
+        )
+        if store.merchant_id != merchant.pk:
+            raise StoreOwnedElsewhere(credentials.store_hash)
+        apply_profile(store, report.store, now)
+        store.connected_at = now
+        store.last_checked_at = now
+        store.next_check_at = now + lifecycle.next_regular_check(check_policy())
+        clear_streak_and_claim(store)
+        store.problem, store.missing_scopes = "", []
+        store.save()
+        _save_credential(store, credentials, user)
+        check = check_row(store, report, trigger=Check.Trigger.ONBOARDING, started_at=now, duration_ms=duration_ms)
+        check.save()
+        flip_status(
+            store, StoreStatus.CONNECTED, reason="Connected: every required scope is granted.", check=check, now=now
+        )
+        transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
+    logger.info("store %s connected for merchant %s", store.store_hash, merchant.pk)
+    return store
+
+
+def store_replace_credentials(
+    *, store: Store, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
+) -> Store:
+    """Swap in a new, fully validated API account. The old one works until this commits.
+
+    A store Violet staff paused stays paused: new credentials are stored, and
+    checks resume only when staff resume them.
+    """
+    _require_usable(credentials, report)
+    if credentials.store_hash != store.store_hash:
+        raise CredentialsNotUsable(f"These credentials are for store {credentials.store_hash}, not {store.store_hash}.")
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        _save_credential(store, credentials, user)
+        apply_profile(store, report.store, now)
+        paused = store.status == StoreStatus.PAUSED
+        store.last_checked_at = now
+        store.next_check_at = None if paused else now + lifecycle.next_regular_check(check_policy())
+        clear_streak_and_claim(store)
+        store.problem, store.missing_scopes = "", []
+        store.save()
+        check = check_row(store, report, trigger=Check.Trigger.REPLACE, started_at=now, duration_ms=duration_ms)
+        check.save()
+        if not paused:
+            flip_status(
+                store,
+                StoreStatus.CONNECTED,
+                reason="New credentials: every required scope is granted.",
+                check=check,
+                now=now,
+            )
+        transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
+    logger.info("store %s credentials replaced", store.store_hash)
+    return store
