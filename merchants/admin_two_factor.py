@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from merchants.models import SecondFactor
 from merchants.two_factor import services
 from stores.console import ViewOnlyAdminMixin, ago, log_staff_action
 
@@ -23,7 +24,7 @@ for _model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_model)
 
 
-@admin.register(TOTPDevice)
+@admin.register(SecondFactor)
 class SecondFactorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "is_staff", "confirmed", "created", "last_used", "recovery_codes_left", "wrong_codes"]
     list_filter = ["confirmed", "user__is_staff"]
@@ -68,7 +69,7 @@ class SecondFactorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         return device.throttling_failure_count
 
     def has_reset_permission(self, request) -> bool:
-        return request.user.is_active and request.user.has_perm("otp_totp.delete_totpdevice")
+        return request.user.is_active and request.user.has_perm("merchants.delete_secondfactor")
 
     @admin.action(
         permissions=["reset"],

@@ -308,7 +308,7 @@ def test_the_pending_login_expires(client, staff):
 
 def reset_action(client: Client, device: TOTPDevice):
     return client.post(
-        reverse("admin:otp_totp_totpdevice_changelist"),
+        reverse("admin:merchants_secondfactor_changelist"),
         {"action": "reset_second_factor", "_selected_action": [device.pk]},
     )
 
@@ -318,7 +318,7 @@ def test_operations_reset_is_logged_and_forces_enrolment_again(operations, suppo
     colleague.groups.add(staff_groups["Support"])
     device, _ = enrolled(colleague)
 
-    listing = client_for(support).get(reverse("admin:otp_totp_totpdevice_changelist"))
+    listing = client_for(support).get(reverse("admin:merchants_secondfactor_changelist"))
     assert listing.status_code == 200 and "lost@violet.test" in listing.content.decode()
     assert "reset_second_factor" not in listing.content.decode()
     assert_no_key(listing.content.decode(), device)

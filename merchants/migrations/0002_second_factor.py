@@ -1,12 +1,13 @@
-"""Second factor in the staff console: Support sees who has one; Operations
-may also reset someone's (their TOTP device and recovery codes), after which
-that person sets it up again at their next login."""
+"""Second factor in the staff console: `SecondFactor`, a proxy of django-otp's
+TOTPDevice listed under Merchants. Support sees who has one; Operations may
+also reset someone's (their TOTP device and recovery codes), after which that
+person sets it up again at their next login."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-SUPPORT = [("otp_totp", "view_totpdevice")]
-OPERATIONS = SUPPORT + [("otp_totp", "delete_totpdevice")]
+SUPPORT = [("merchants", "view_secondfactor")]
+OPERATIONS = SUPPORT + [("merchants", "delete_secondfactor")]
 GROUPS = {"Support": SUPPORT, "Operations": OPERATIONS}
 
 
@@ -28,7 +29,7 @@ def revoke(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     for group in Group.objects.filter(name__in=list(GROUPS)):
         group.permissions.remove(
-            *Permission.objects.filter(content_type__app_label="otp_totp", codename__in=[c for _, c in OPERATIONS])
+            *Permission.objects.filter(content_type__app_label="merchants", codename__in=[c for _, c in OPERATIONS])
         )
 
 
@@ -40,4 +41,18 @@ class Migration(migrations.Migration):
         ("otp_static", "0003_add_timestamps"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [
+        migrations.CreateModel(
+            name="SecondFactor",
+            fields=[],
+            options={
+                "verbose_name": "second factor",
+                "verbose_name_plural": "second factors",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
+            },
+            bases=("otp_totp.totpdevice",),
+        ),
+        migrations.RunPython(grant, revoke),
+    ]
