@@ -1,6 +1,8 @@
 """The demo tenants `manage.py seed_demo` creates, so a newcomer can log in at once.
 
-These passwords are public: the command refuses to run in production.
+These passwords are public, and so is the demo staff login's TOTP key (its
+second factor: `manage.py demo_otp_code staff@violet.test` prints the current
+code): the commands refuse to run in production.
 """
 
 from dataclasses import dataclass
@@ -8,6 +10,11 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from .models import Membership, Merchant, User
+
+# The demo staff login's authenticator key (hex, 20 bytes). Public: a
+# development-only value, like the demo passwords.
+DEMO_TOTP_KEY = "76696f6c65742d64656d6f2d6f6e6c792d303031"
+DEMO_TOTP_DEVICE_NAME = "Demo authenticator (development only)"
 
 
 @dataclass(frozen=True)
@@ -41,4 +48,29 @@ def seed_demo() -> list[DemoPerson]:
                 slug=person.merchant.lower(), defaults={"name": person.merchant}
             )
             Membership.objects.update_or_create(merchant=merchant, user=user, defaults={"role": person.role})
+        else:
+            _demo_second_factor(user)
     return list(DEMO_PEOPLE)
+
+
+def _demo_second_factor(user: User) -> None:
+    """Give the demo staff login a known authenticator, so `make run` needs no phone."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    StaticDevice.objects.filter(user=user).delete()
+    TOTPDevice.objects.filter(user=user).exclude(name=DEMO_TOTP_DEVICE_NAME).delete()
+    TOTPDevice.objects.update_or_create(
+        user=user,
+        name=DEMO_TOTP_DEVICE_NAME,
+        defaults={
+            "key": DEMO_TOTP_KEY,
+            "confirmed": True,
+            "throttling_failure_count": 0,
+            "throttling_failure_timestamp": None,
+        },
+    )
+
+
+def is_demo_device(device) -> bool:
+    return device.name == DEMO_TOTP_DEVICE_NAME and device.key == DEMO_TOTP_KEY

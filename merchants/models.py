@@ -133,3 +133,16 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and timezone.now() < self.expires_at
+
+
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402 - the second factor's console page
+
+
+class SecondFactor(TOTPDevice):
+    """A person's authenticator app (django-otp's TOTPDevice), as the staff
+    console lists it: who has one, never its key. See merchants/two_factor/."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "second factor"
+        verbose_name_plural = "second factors"

@@ -6,14 +6,32 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 
 from . import services
 from .forms import AcceptInvitationForm, SignUpForm
+from .two_factor import services as two_factor
+from .two_factor.middleware import redirect_with_next
 
 
 class LoginView(auth_views.LoginView):
+    """The password step. Someone with a second factor is not logged in yet:
+    they are parked as pending and asked for a code (two_factor.views.verify)."""
+
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if two_factor.has_second_factor(user):
+            two_factor.pending_login_start(self.request, user)
+            return redirect_with_next("two_factor_verify", self.get_redirect_url() or "")
+        return super().form_valid(form)
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(signup_enabled=settings.SIGNUP_ENABLED, **kwargs)

@@ -106,6 +106,8 @@ def main() -> int:
     url = f"http://{args.host}:{args.port}/"
     print(f"\n  Violet Connect is starting at {url}  (staff console: {url}admin/)")
     print("  Log in with one of the demo logins printed above.")
+    print("  Staff (staff@violet.test) also need a code after the password; get the current one with")
+    print("    .venv/bin/python manage.py demo_otp_code staff@violet.test")
     if use_sandbox:
         print(f"  BigCommerce is the sandbox at {env['BIGCOMMERCE_API_URL']}; Acme's demo store is connected.")
         print(f"  API accounts to paste or upload in the wizard: {CREDENTIALS_DIR.relative_to(ROOT)}/*.txt")

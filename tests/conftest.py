@@ -50,9 +50,30 @@ def charlie(globex) -> User:
 
 
 def client_for(user: User) -> Client:
+    """A client logged in as `user`. Staff also get a real, confirmed TOTP
+    device, and the session is marked verified by it exactly as a correct code
+    would (django_otp.login): the console refuses sessions without it.
+    tests/merchants/test_two_factor.py goes through the code step for real."""
     client = Client()
     client.force_login(user)
+    if user.is_staff:
+        verify_second_factor(client, user)
     return client
+
+
+def verify_second_factor(client: Client, user: User):
+    """Give `user` a confirmed TOTP device (if they have none) and mark the
+    client's session verified by it; returns the device."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
 
 
 @pytest.fixture

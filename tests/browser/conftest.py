@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import Client
 
 from merchants.models import Membership, Merchant, User
 from sandbox.scopes import PORTAL_REQUIRED
@@ -101,8 +100,9 @@ class Browser:
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         if user is not None:
-            client = Client()
-            client.force_login(user)
+            from tests.conftest import client_for  # staff: with a verified second factor
+
+            client = client_for(user)
             name = django_settings.SESSION_COOKIE_NAME
             context.add_cookies([{"name": name, "value": client.cookies[name].value, "url": self.base_url}])
         page = context.new_page()

@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from merchants.demo import seed_demo
 from stores.demo import connect_demo_stores
 
+STAFF_CODE_COMMAND = ".venv/bin/python manage.py demo_otp_code staff@violet.test"
+
 
 class Command(BaseCommand):
     help = "Create the demo merchants (Acme, Globex) and people, and print their logins."
@@ -34,9 +36,13 @@ class Command(BaseCommand):
                 self.stderr.write(line)
         logins = [{"email": p.email, "password": p.password, "merchant": p.merchant, "role": p.role} for p in people]
         if options["json"]:
-            self.stdout.write(json.dumps({"logins": logins}, indent=2))
+            self.stdout.write(json.dumps({"logins": logins, "staff_code_command": STAFF_CODE_COMMAND}, indent=2))
             return
         self.stdout.write("Demo logins:")
         for login in logins:
             where = f"{login['merchant']} {login['role']}" if login["merchant"] else "Violet staff (admin)"
             self.stdout.write(f"  {login['email']:<22} {login['password']:<22} {where}")
+        self.stdout.write(
+            "Staff sign in with a second factor: after the password, type the code that\n"
+            f"  {STAFF_CODE_COMMAND}\nprints (a new one every 30 seconds; development only)."
+        )

@@ -1,0 +1,204 @@
+"""The rules of the second factor. Views, the console and the commands call these.
+
+A person has at most one confirmed TOTP device ("Authenticator app") and, from
+the moment it is confirmed, one static device holding ten recovery codes,
+each deleted when used (django-otp's StaticDevice). django-otp throttles every
+device after a wrong code (exponential back-off); the login page also counts
+wrong codes as failed logins for django-axes (see views.verify).
+
+Nothing here logs or returns a TOTP key except `enrolment_secret` and
+`enrolment_qr_data_uri`, which only the enrolment page shows, before the
+device is confirmed.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+import time
+from dataclasses import dataclass
+
+import qrcode
+import qrcode.image.svg
+from django.contrib.auth import login as auth_login
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from merchants.models import User
+
+APP_DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+RECOVERY_CODE_COUNT = 10
+# Lower-case base32 without look-alikes' ambiguity beyond what base32 already removes.
+_RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_RECOVERY_LENGTH = 10  # 50 bits each; shown as xxxxx-xxxxx
+
+# Between the password and the code: the person is not logged in yet.
+PENDING_SESSION_KEY = "two_factor_pending"
+PENDING_MAX_AGE_SECONDS = 5 * 60
+
+
+class SecondFactorError(Exception):
+    """A request the rules refuse; the message is for people."""
+
+
+def has_second_factor(user: User) -> bool:
+    """True once the person has confirmed an authenticator app."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user).count()
+
+
+# --- enrolment ----------------------------------------------------------------------
+
+
+def enrolment_device(user: User) -> TOTPDevice:
+    """The unconfirmed device this person is enrolling (the same one on every
+    reload, so the QR code they scanned stays valid)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def enrolment_secret(device: TOTPDevice) -> str:
+    """The key in base32, in groups of four, for typing into an app by hand."""
+    text = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def enrolment_qr_data_uri(device: TOTPDevice) -> str:
+    """The otpauth:// URL as an SVG QR code in a data: URI (the CSP allows
+    `img-src data:`; nothing inline runs)."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@transaction.atomic
+def enrolment_confirm(device: TOTPDevice, code: str) -> list[str] | None:
+    """Confirm `device` with a current code from the app. Returns the new
+    recovery codes (to show once), or None if the code is wrong."""
+    device = TOTPDevice.objects.select_for_update().filter(pk=device.pk, confirmed=False).first()
+    if device is None or not device.verify_token(normalise(code)):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user_id=device.user_id).exclude(pk=device.pk).delete()
+    return recovery_codes_replace(device.user)
+
+
+def _random_recovery_code() -> str:
+    return "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+
+
+def recovery_code_display(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"
+
+
+@transaction.atomic
+def recovery_codes_replace(user: User) -> list[str]:
+    """Ten new recovery codes; the old ones stop working."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+    codes = [_random_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return [recovery_code_display(code) for code in codes]
+
+
+# --- verification -------------------------------------------------------------------
+
+
+def normalise(code: str) -> str:
+    """What people type: spaces, dashes and capitals do not matter."""
+    return "".join(code.split()).replace("-", "").lower()
+
+
+@dataclass(frozen=True)
+class Verification:
+    device: TOTPDevice | StaticDevice | None
+    throttled: bool = False
+
+    @property
+    def used_recovery_code(self) -> bool:
+        return isinstance(self.device, StaticDevice)
+
+
+def code_verify(user: User, code: str) -> Verification:
+    """Check a code from the app (6 digits) or a recovery code (used up on
+    success) against this person's confirmed devices. A device that is in its
+    back-off after wrong codes refuses every code, right or wrong."""
+    code = normalise(code)
+    model = TOTPDevice if (len(code) == 6 and code.isdigit()) else StaticDevice
+    throttled = False
+    with transaction.atomic():
+        for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+            allowed, _ = device.verify_is_allowed()
+            if not allowed:
+                throttled = True
+                continue
+            if device.verify_token(code):
+                return Verification(device)
+    return Verification(None, throttled=throttled)
+
+
+# --- the login in two steps -----------------------------------------------------------
+
+
+def pending_login_start(request: HttpRequest, user: User) -> None:
+    """The password was right; the person has a device: remember them (not
+    logged in) until they give a code."""
+    request.session.cycle_key()
+    request.session[PENDING_SESSION_KEY] = {
+        "user": user.pk,
+        "backend": getattr(user, "backend", "django.contrib.auth.backends.ModelBackend"),
+        "since": time.time(),
+    }
+
+
+def pending_user(request: HttpRequest) -> User | None:
+    pending = request.session.get(PENDING_SESSION_KEY)
+    if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("since", 0)) > PENDING_MAX_AGE_SECONDS:
+        request.session.pop(PENDING_SESSION_KEY, None)
+        return None
+    return User.objects.filter(pk=pending.get("user"), is_active=True).first()
+
+
+def login_complete(request: HttpRequest, user: User, device) -> None:
+    """Log the person in (if they were pending) and mark the session verified by `device`."""
+    pending = request.session.pop(PENDING_SESSION_KEY, None)
+    if not request.user.is_authenticated or request.user.pk != user.pk:
+        auth_login(request, user, backend=(pending or {}).get("backend"))
+    otp_login(request, device)
+
+
+# --- losing a device ------------------------------------------------------------------
+
+
+@transaction.atomic
+def second_factor_reset(user: User) -> int:
+    """Remove every device and recovery code of `user`; staff enrol again at
+    their next visit to the console. Returns how many devices were removed."""
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        _, per_model = model.objects.filter(user=user).delete()
+        removed += per_model.get(model._meta.label, 0)
+    return removed
+
+
+def second_factor_turn_off(user: User, code: str) -> None:
+    """A merchant turns their second factor off, proving it with a code. Staff cannot."""
+    if user.is_staff:
+        raise SecondFactorError("Violet staff always sign in with a second factor.")
+    if not code_verify(user, code).device:
+        raise SecondFactorError("That code is not right. Nothing was changed.")
+    second_factor_reset(user)
