@@ -15,9 +15,9 @@ from django.db.models.functions import Coalesce
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from console.display import ago
 from merchants.models import SecondFactor
 from merchants.two_factor import services
-from console.display import ago
 
 from .audit import log_staff_action
 from .permissions import ViewOnlyAdminMixin
