@@ -232,6 +232,40 @@ def store_replace_credentials(
     return store
 
 
+def store_keep_missing_scopes(
+    *, merchant: Merchant, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
+) -> Store:
+    """Save a store whose token works but lacks scopes, as `missing_scopes` (the
+    bulk import's `--keep-broken`), so its merchant sees the guidance on the
+    store page. Only a store new to Violet (or one this merchant disconnected):
+    credentials already stored are never replaced by incomplete ones.
+    """
+    if report.outcome != Outcome.MISSING_SCOPES or report.store_hash != credentials.store_hash:
+        raise CredentialsNotUsable(f"The live check said {report.outcome}, not missing_scopes.")
+    now = timezone.now()
+    with transaction.atomic():
+        store, created = Store.objects.select_for_update().get_or_create(
+            store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
+        )
+        if store.merchant_id != merchant.pk:
+            raise StoreOwnedElsewhere(credentials.store_hash)
+        if not created and store.status != StoreStatus.DISCONNECTED:
+            raise CredentialsNotUsable("This store already has credentials; incomplete ones do not replace them.")
+        _apply_profile(store, report.store, now)
+        store.last_checked_at = now
+        store.next_check_at = now + lifecycle.next_regular_check(check_policy())
+        _clear_streak_and_claim(store)
+        store.problem, store.missing_scopes = _problem_text(report), report.missing_scopes
+        store.save()
+        _save_credential(store, credentials, user)
+        check = _check_row(store, report, trigger=Check.Trigger.ONBOARDING, started_at=now, duration_ms=duration_ms)
+        check.save()
+        _flip(store, StoreStatus.MISSING_SCOPES, reason=_flip_reason("", StoreStatus.MISSING_SCOPES, report),
+              check=check, now=now)
+    logger.info("store %s saved with missing scopes for merchant %s", store.store_hash, merchant.pk)
+    return store
+
+
 STREAK_AND_CLAIM_FIELDS = (
     "claim_token",
     "claimed_until",
