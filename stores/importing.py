@@ -442,12 +442,17 @@ def _diagnose(row: ImportRow, merchants: dict[str, Merchant], new: dict[str, _Ne
     slug = values.get("merchant", "").strip().lower()
     diagnosis = diagnose(**{name: values.get(name, "") for name in CREDENTIAL_FIELDS})
     store_hash = diagnosis.credentials.store_hash if diagnosis.ok else ""
-    result = RowResult(row=row.line, merchant=slug, store_hash=store_hash, outcome=ImportOutcome.MALFORMED_INPUT)
+    # A slug is shown only when it names a merchant: in a row whose cells are
+    # shifted, the merchant cell may hold a secret.
+    known = slug in merchants or slug in new
+    result = RowResult(
+        row=row.line, merchant=slug if known else "", store_hash=store_hash, outcome=ImportOutcome.MALFORMED_INPUT
+    )
     item = _Item(result=result)
     problems: list[Problem] = []
     if not slug:
         problems.append(Problem("merchant", "required", "The merchant (its slug) is missing."))
-    elif slug not in merchants and slug not in new:
+    elif not known:
         # Unknown: the name and email this row gives are checked, or are missing.
         name, email = values.get("merchant_name", "").strip(), values.get("owner_email", "").strip()
         problems += _merchant_problems(slug, name, email)
@@ -456,8 +461,8 @@ def _diagnose(row: ImportRow, merchants: dict[str, Merchant], new: dict[str, _Ne
                 Problem(
                     "merchant",
                     "unknown_merchant",
-                    f"There is no merchant “{slug}”. To create it, give its merchant_name and owner_email "
-                    "(on this row or another row of the file).",
+                    "No merchant has the slug in this row's merchant column. To create one, give its "
+                    "merchant_name and owner_email (on this row or another row of the file).",
                 )
             )
     problems += diagnosis.problems

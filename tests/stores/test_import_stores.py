@@ -462,6 +462,9 @@ def test_no_secret_in_the_output_the_logs_or_the_raw_columns(tmp_path, sandbox, 
         revoked.row(),
         broken.row(access_token=token + "\u200b"),
         broken.row(client_secret=broken.account["access_token"], access_token=broken.account["client_secret"]),
+        # Cells shifted by one: a secret in the merchant column is never echoed as a slug.
+        broken.row(merchant=broken.account["access_token"]),
+        broken.row(merchant=broken.account["client_id"], api_path=broken.account["client_secret"]),
     ]
     secrets = [s for shop in (good, missing, revoked, broken) for s in shop.secrets]
     caplog.set_level(logging.DEBUG)

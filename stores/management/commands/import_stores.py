@@ -134,7 +134,7 @@ def _what(row) -> str:
     parts = []
     if row.merchant_created:
         parts.append("new merchant, owner invited")
-    parts += [f"{p.field}: {p.code}" if p.field else p.code for p in row.problems]
+    parts += [f"{p.field}: {p.code}" if p.field else p.code for p in row.problems if p.code != row.outcome]
     return "; ".join(parts)
 
 
