@@ -47,6 +47,7 @@ from stores.bigcommerce.doctor import FIELD_LABELS
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 
 from . import selectors, services
+from .admin_import import import_urls
 from .console import (
     ViewOnlyAdminMixin,
     ViewOnlyInline,
@@ -607,7 +608,7 @@ class StoreAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
                 name="stores_store_replace_credentials",
             ),
         ]
-        return custom + super().get_urls()
+        return custom + import_urls(self) + super().get_urls()
 
     # -- the actions, one store at a time; each returns (message level, message)
 

@@ -26,10 +26,9 @@ from sandbox.testing import RunningSandbox, running_sandbox
 from stores.importing import ImportFileError, import_stores, read_import_file
 from stores.models import Check, Credential, StatusChange, Store
 from tests.leaks import assert_no_secret
+from tests.stores.import_files import HEADER, Shop, csv_text, jsonl_text
 
 pytestmark = pytest.mark.integration
-
-HEADER = "merchant,merchant_name,owner_email,api_path,client_id,client_secret,access_token"
 
 
 @pytest.fixture(scope="module")
@@ -47,45 +46,9 @@ def _point_at_sandbox(settings, sandbox):
     settings.BIGCOMMERCE_WEBHOOKS_ENABLED = False
 
 
-class Shop:
-    """A fresh sandbox store and one API account of it."""
-
-    def __init__(self, sandbox: RunningSandbox, scopes=sandbox_scopes.PORTAL_REQUIRED, store_hash=None):
-        if store_hash and store_hash in sandbox.control.stores():
-            sandbox.control.delete_store(store_hash)  # left by an earlier test of this module
-        self.hash = sandbox.control.add_store(store_hash, profile={"name": "Sandbox shop"})["store_hash"]
-        self.account = sandbox.control.add_account(self.hash, scopes)
-
-    @property
-    def secrets(self) -> tuple[str, str, str]:
-        return self.account["access_token"], self.account["client_secret"], self.account["client_id"]
-
-    def row(self, merchant: str = "acme", **changes: str) -> dict[str, str]:
-        values = {
-            "merchant": merchant,
-            "merchant_name": "",
-            "owner_email": "",
-            "api_path": f"https://api.bigcommerce.com/stores/{self.hash}/v3/",
-            "client_id": self.account["client_id"],
-            "client_secret": self.account["client_secret"],
-            "access_token": self.account["access_token"],
-        }
-        values.update(changes)
-        return values
-
-
 @pytest.fixture
 def shop(sandbox) -> Shop:
     return Shop(sandbox)
-
-
-def csv_text(rows: list[dict[str, str]], header: str = HEADER) -> str:
-    keys = HEADER.split(",")
-    return header + "\n" + "".join(",".join(row[key] for key in keys) + "\n" for row in rows)
-
-
-def jsonl_text(rows: list[dict[str, str]]) -> str:
-    return "".join(json.dumps(row) + "\n" for row in rows)
 
 
 def run(tmp_path, content: str, *args: str, name: str = "stores.csv") -> tuple[int, str, str]:
