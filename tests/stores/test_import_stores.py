@@ -431,6 +431,7 @@ def test_no_secret_in_the_output_the_logs_or_the_raw_columns(tmp_path, sandbox, 
     ]
     secrets = [s for shop in (good, missing, revoked, broken) for s in shop.secrets]
     caplog.set_level(logging.DEBUG)
+    caplog.clear()  # the setup's own sandbox calls (e.g. revoking an account by its Client ID) are not the import's
     outputs = []
     for args in ((), ("--json",), ("--keep-broken", "--json"), ("--dry-run",)):
         code, out, err = run(tmp_path, csv_text(rows), *args)
@@ -439,6 +440,8 @@ def test_no_secret_in_the_output_the_logs_or_the_raw_columns(tmp_path, sandbox, 
     outputs += [out, err]
 
     assert_no_secret("\n".join(outputs), secrets, where="the command's output")
+    # The scan saw the import's own log lines and the client's per-request DEBUG lines.
+    assert {"stores.importing", "stores.bigcommerce.client"} <= {record.name for record in caplog.records}
     assert_no_secret(caplog.text, secrets, where="the logs")
     # The database's raw columns: every text column of every row, as stored.
     assert Credential.objects.filter(store__store_hash__in=[good.hash, missing.hash]).count() == 2
