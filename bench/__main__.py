@@ -26,6 +26,7 @@ SIZES = {
         "dispatcher_stores": 1_000_000,
         "admin_stores": 100_000,
         "encryption_rows": 100_000,
+        "import_rows": 1_000,
     },
     "quick": {
         "onboarding_runs": 10,
@@ -34,6 +35,7 @@ SIZES = {
         "dispatcher_stores": 100_000,
         "admin_stores": 10_000,
         "encryption_rows": 10_000,
+        "import_rows": 1_000,
     },
 }
 TARGETS = {
@@ -42,13 +44,14 @@ TARGETS = {
     "dispatcher": "claim < 50 ms, plan uses store_due_idx",
     "admin_list": "≤ 15 queries (aim 10), p95 < 200 ms",
     "encryption": "reported",
+    "imports": "reported (ceiling: concurrency / latency)",
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="onboarding,fleet,dispatcher,admin_list,encryption")
+    parser.add_argument("--only", default="onboarding,fleet,dispatcher,admin_list,encryption,imports")
     args = parser.parse_args()
     size = SIZES["quick" if args.quick else "full"]
     create_database()
@@ -61,6 +64,7 @@ def main() -> None:
         "dispatcher": lambda: figures.dispatcher(stores=size["dispatcher_stores"]),
         "admin_list": lambda: figures.admin_list(stores=size["admin_stores"]),
         "encryption": lambda: figures.encryption(rows=size["encryption_rows"]),
+        "imports": lambda: figures.imports(rows=size["import_rows"]),
     }
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -145,6 +149,16 @@ def print_table(results: dict) -> None:
                 f"Key rotation of {e['rows']:,} credentials",
                 f"{e['rotation_seconds']} s",
                 f"{e['rotation_rows_per_second']} rows/s",
+            )
+        )
+    if "imports" in f:
+        i = f["imports"]
+        rows.append(
+            (
+                f"Import of {i['rows']:,} stores, {i['latency_ms']} ms, {i['concurrency']} at once",
+                f"{i['rows_per_second']} rows/s",
+                f"dry run {i['dry_run']['rows_per_second']} rows/s, again (unchanged) "
+                f"{i['again']['rows_per_second']} rows/s, ceiling {i['ceiling_rows_per_second']}",
             )
         )
     width = max(len(r[0]) for r in rows) + 2

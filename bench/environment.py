@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "violet_bench"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "violet_bench")
 DATABASE_URL = f"{PG}/{DB_NAME}"
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 

@@ -338,3 +338,53 @@ def encryption(*, rows: int) -> dict:
         "rotation_rows_per_second": round(rows / seconds, 1),
         "command_said": out.getvalue().strip(),
     }
+
+
+# --- 6. bulk import of existing stores -------------------------------------------------------
+
+
+def imports(*, rows: int, latency_ms: int = 100, concurrency: int = 20) -> dict:
+    """`import_stores` on a file of `rows` healthy stores: a dry run, the real
+    import, and the same file again (every row unchanged, no request)."""
+    from django.test.utils import override_settings
+
+    from sandbox.state import derived
+    from stores.importing import import_stores, read_import_file
+    from stores.models import Store
+
+    with running_sandbox(fixture=None, latency_ms=latency_ms, mode="subprocess") as sandbox:
+        created = sandbox.control.bulk(rows, prefix="imp")["stores"]
+        data.wipe()
+        slug = data.merchants(1)[0].slug
+        lines = ["merchant,API path,Client ID,Client secret,Access token"] + [
+            f"{slug},https://api.bigcommerce.com/stores/{store_hash}/v3/,{client_id},"
+            f"{derived(store_hash, 'client_secret', 64)},{token}"
+            for store_hash, token, client_id in created
+        ]
+        parsed = read_import_file("\n".join(lines).encode())
+        runs = {}
+        with override_settings(BIGCOMMERCE_API_URL=sandbox.url, BIGCOMMERCE_WEBHOOKS_ENABLED=False):
+            for label, dry_run in (("dry_run", True), ("import", False), ("again", False)):
+                before = sandbox.control.stats()["requests"]
+                began = time.perf_counter()
+                report = import_stores(parsed, dry_run=dry_run, concurrency=concurrency)
+                seconds = time.perf_counter() - began
+                runs[label] = {
+                    "seconds": round(seconds, 2),
+                    "rows_per_second": round(rows / seconds, 1),
+                    "requests_per_row": round((sandbox.control.stats()["requests"] - before) / rows, 2),
+                    "summary": report.summary,
+                }
+        assert runs["import"]["summary"] == {"connected": rows}, runs
+        assert runs["again"]["summary"] == {"unchanged": rows}, runs
+        assert Store.objects.filter(status="connected").count() == rows
+    return {
+        "rows": rows,
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        # Each live check is one round trip (7 requests at once): the most that
+        # `concurrency` checks in flight can do at this latency.
+        "ceiling_rows_per_second": round(concurrency / (latency_ms / 1000), 1),
+        **runs,
+        "rows_per_second": runs["import"]["rows_per_second"],
+    }

@@ -61,6 +61,20 @@ def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: 
     return invitation
 
 
+def merchant_create_invited(*, name: str, slug: str, owner_email: str, invited_by: User | None) -> Merchant:
+    """A merchant whose owner has no say yet (the bulk import of existing
+    stores): created with this slug, and its owner invited by email once the
+    surrounding transaction commits (a rolled-back import sends nothing)."""
+    merchant = Merchant.objects.create(name=name, slug=slug)
+    transaction.on_commit(
+        lambda: invitation_create(
+            merchant=merchant, email=owner_email, role=Membership.Role.OWNER, invited_by=invited_by
+        ),
+        robust=True,
+    )
+    return merchant
+
+
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation a link points at, or InvitationError saying why not."""
     max_age = settings.INVITATION_MAX_AGE.total_seconds()

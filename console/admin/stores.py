@@ -37,6 +37,7 @@ from .credentials import ReplaceCredentialsMixin
 from .exports import StoreCsvExportMixin
 from .filters import BrokenFilter, LastCheckFilter, PlanFilter
 from .history import RecentChecksInline, RecentStatusChangesInline
+from .imports import import_urls
 from .pagination import EstimatedCountPaginator
 from .permissions import ViewOnlyAdminMixin
 from .store_actions import StoreActionsMixin
@@ -312,4 +313,6 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
     # -- URLs for the CSV export, the actions and the credential replacement
 
     def get_urls(self):
-        return self.export_urls() + self.action_urls() + self.credentials_urls() + super().get_urls()
+        return (
+            self.export_urls() + self.action_urls() + self.credentials_urls() + import_urls(self) + super().get_urls()
+        )

@@ -2,7 +2,8 @@
 ask for a check, pause, resume, disconnect. Views, admin actions, commands
 and tasks call these; import them from here (`stores.services`).
 
-- `onboarding`: connect a store, replace its credentials.
+- `onboarding`: connect a store, replace its credentials, keep one that
+  lacks scopes (the bulk import's `--keep-broken`).
 - `checks`: record checks (and prune old ones); ask for a check now, or
   dispatch every due one.
 - `controls`: pause, resume, disconnect.
@@ -26,7 +27,13 @@ from .checks import (
     stores_release_claims,
 )
 from .controls import store_disconnect, store_pause, store_resume
-from .onboarding import CredentialsNotUsable, StoreOwnedElsewhere, store_connect, store_replace_credentials
+from .onboarding import (
+    CredentialsNotUsable,
+    StoreOwnedElsewhere,
+    store_connect,
+    store_keep_missing_scopes,
+    store_replace_credentials,
+)
 from .profile import ProfileChange, store_refresh_profile
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "store_check_request",
     "store_connect",
     "store_disconnect",
+    "store_keep_missing_scopes",
     "store_pause",
     "store_record_check",
     "store_record_checks",

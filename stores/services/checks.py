@@ -43,7 +43,7 @@ def check_policy() -> lifecycle.Policy:
     )
 
 
-def _problem_text(report: Report) -> str:
+def problem_text(report: Report) -> str:
     return " ".join(problem.message for problem in report.problems)
 
 
@@ -174,7 +174,7 @@ def store_record_checks(
             changed.append(store)
             old = store.status
             if _decide(store, result.report, now=now, policy=policy):
-                reason = _problem_text(result.report) or _flip_reason(old, store.status, result.report)
+                reason = problem_text(result.report) or flip_reason(old, store.status, result.report)
                 flips.append((store, old, reason, check))
         Check.objects.bulk_create(checks)
         _bulk_update_changed(changed, before)
@@ -220,7 +220,7 @@ def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Po
     ):
         # Only an answer that explains the current status may describe it: a
         # timeout while revoked must not say "nothing is wrong with your token".
-        store.problem = _problem_text(report) or store.problem
+        store.problem = problem_text(report) or store.problem
         if report.outcome == Outcome.MISSING_SCOPES:
             store.missing_scopes = report.missing_scopes
     if decision.flipped:
@@ -256,7 +256,7 @@ def store_record_check(
     return checks[0] if checks else None
 
 
-def _flip_reason(old: str, new: StoreStatus, report: Report) -> str:
+def flip_reason(old: str, new: StoreStatus, report: Report) -> str:
     if new == StoreStatus.CONNECTED:
         return "Every required scope is granted again."
     if new == StoreStatus.MISSING_SCOPES:

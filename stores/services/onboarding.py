@@ -17,7 +17,7 @@ from .. import lifecycle, signals
 from ..bigcommerce.report import Credentials, Outcome, Report
 from ..models import Check, Credential, Store
 from ..status import StoreStatus
-from .checks import check_policy, check_row, clear_streak_and_claim
+from .checks import check_policy, check_row, clear_streak_and_claim, flip_reason, problem_text
 from .controls import flip_status
 from .profile import apply_profile
 
@@ -121,4 +121,38 @@ def store_replace_credentials(
             )
         transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s credentials replaced", store.store_hash)
+    return store
+
+
+def store_keep_missing_scopes(
+    *, merchant: Merchant, credentials: Credentials, report: Report, user=None, duration_ms: int = 0
+) -> Store:
+    """Save a store whose token works but lacks scopes, as `missing_scopes` (the
+    bulk import's `--keep-broken`), so its merchant sees the guidance on the
+    store page. Only a store new to Violet (or one this merchant disconnected):
+    credentials already stored are never replaced by incomplete ones.
+    """
+    if report.outcome != Outcome.MISSING_SCOPES or report.store_hash != credentials.store_hash:
+        raise CredentialsNotUsable(f"The live check said {report.outcome}, not missing_scopes.")
+    now = timezone.now()
+    with transaction.atomic():
+        store, created = Store.objects.select_for_update().get_or_create(
+            store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
+        )
+        if store.merchant_id != merchant.pk:
+            raise StoreOwnedElsewhere(credentials.store_hash)
+        if not created and store.status != StoreStatus.DISCONNECTED:
+            raise CredentialsNotUsable("This store already has credentials; incomplete ones do not replace them.")
+        apply_profile(store, report.store, now)
+        store.last_checked_at = now
+        store.next_check_at = now + lifecycle.next_regular_check(check_policy())
+        clear_streak_and_claim(store)
+        store.problem, store.missing_scopes = problem_text(report), report.missing_scopes
+        store.save()
+        _save_credential(store, credentials, user)
+        check = check_row(store, report, trigger=Check.Trigger.ONBOARDING, started_at=now, duration_ms=duration_ms)
+        check.save()
+        reason = flip_reason("", StoreStatus.MISSING_SCOPES, report)
+        flip_status(store, StoreStatus.MISSING_SCOPES, reason=reason, check=check, now=now)
+    logger.info("store %s saved with missing scopes for merchant %s", store.store_hash, merchant.pk)
     return store
