@@ -8,11 +8,14 @@ deployment setting is given explicitly (see `REQUIRED_IN_PRODUCTION`), and
 turns on every protection that `manage.py check --deploy` looks for.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config import production as _production
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -25,15 +28,13 @@ if DJANGO_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}.")
 PRODUCTION = DJANGO_ENV == "production"
 
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL")
-if PRODUCTION:
-    missing = [name for name in REQUIRED_IN_PRODUCTION if not env.str(name, default="").strip()]
-    if missing:
-        raise ImproperlyConfigured(
-            "DJANGO_ENV=production refuses to start without these environment variables: "
-            + ", ".join(missing)
-            + ". See README.md, 'Configuration'."
-        )
+# --- Production: refuse what cannot work across machines (issue 15) -------
+# The secrets and the database, and a real broker, a shared cache, a mail
+# server and an https public address: config/production.py names each problem.
+REQUIRED_IN_PRODUCTION = _production.REQUIRED + _production.SHARED_SERVICES
+if PRODUCTION and (_problems := _production.problems(os.environ)):
+    raise ImproperlyConfigured(_production.refusal(_problems))
+# --- end of the production block ---------------------------------------------
 
 # Development-only defaults. They are public, so they protect nothing: production
 # never falls back to them (checked above).
