@@ -29,6 +29,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from merchants.models import Membership
+from ops import metrics
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import StatusChange
 from stores.status import BROKEN_STATUSES
@@ -189,6 +190,7 @@ def _record(notification: Notification, attempt: Attempt, *, duration_ms: int, l
     if not mine.update(**{name: getattr(notification, name) for name in fields}):
         logger.warning("notification %s: the claim expired during delivery; its new owner records it", notification.pk)
         return
+    metrics.notification_attempted(notification)
     endpoint = notification.endpoint
     if endpoint is not None:
         if attempt.ok:

@@ -110,13 +110,3 @@ def metrics() -> list[tuple[str, str, str, list[tuple[dict, float]]]]:
         ),
     ]
 
-
-def render_prometheus(families) -> str:
-    lines = []
-    for name, kind, help_text, samples in families:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-            lines.append(f"{name}{{{label_text}}} {float(value):g}" if label_text else f"{name} {float(value):g}")
-    return "\n".join(lines) + "\n"

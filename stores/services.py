@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from merchants.models import Merchant
+from ops import metrics
 
 from . import lifecycle, signals
 from .bigcommerce.report import Credentials, Outcome, Report
@@ -115,6 +116,7 @@ def _problem_text(report: Report) -> str:
 
 def _check_row(store: Store, report: Report, *, trigger: str, started_at: datetime, duration_ms: int) -> Check:
     as_dict = report.to_dict(evidence=True)
+    metrics.check_recorded(trigger, report)
     return Check(
         store=store,
         trigger=trigger,
@@ -137,6 +139,7 @@ def _flip(store: Store, new: StoreStatus, *, reason: str, check: Check | None, n
         store.refresh_from_db(fields=["status", "status_changed_at"])
         return None
     store.status, store.status_changed_at = new, now
+    metrics.status_flipped(old, new)
     return StatusChange.objects.create(
         store=store, old_status=old, new_status=new, reason=reason, check_run=check, created_at=now
     )
@@ -353,6 +356,7 @@ def store_record_checks(
             )
             for store, old, reason, check in flips
         )
+        metrics.status_flips(flips)
     return checks
 
 
