@@ -57,7 +57,7 @@ def _after_commit(count) -> None:
 
 
 def endpoint_of(method: str, path: str) -> str:
-    """"GET /v3/catalog/products": the probe's path template (relative to
+    """ "GET /v3/catalog/products": the probe's path template (relative to
     /stores/{store_hash}, query string dropped), never a URL with ids."""
     return f"{method.upper()} {path.split('?', 1)[0]}"
 
@@ -140,4 +140,3 @@ def registry(*, fleet: bool = True) -> CollectorRegistry:
 
 def exposition(*, fleet: bool = True) -> tuple[bytes, str]:
     return generate_latest(registry(fleet=fleet)), CONTENT_TYPE_LATEST
-

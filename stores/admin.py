@@ -41,6 +41,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from config.client_address import client_ip
 from connect import onboarding
 from connect.forms import CredentialsForm
 from stores.bigcommerce.doctor import FIELD_LABELS
@@ -812,7 +813,7 @@ class StoreAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
                     user=request.user,
                     typed=form.typed(),
                     file_text=form.file_text(),
-                    client_address=request.META.get("REMOTE_ADDR", ""),
+                    client_address=client_ip(request),
                     store=store,
                 )
                 if attempt.ok:
