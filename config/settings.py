@@ -358,4 +358,6 @@ if SENTRY_DSN:
     from config.sentry import init as _init_sentry  # noqa: E402
 
     _init_sentry(SENTRY_DSN, environment=DJANGO_ENV, traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
+# /health/ lists the Celery workers that answer a ping within this long.
+HEALTH_WORKER_PING_SECONDS = env.float("HEALTH_WORKER_PING_SECONDS", default=1.0)
 # --- end of the deployment block ---------------------------------------------
