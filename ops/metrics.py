@@ -19,8 +19,9 @@ import os
 from collections.abc import Iterable
 
 from django.db import transaction
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 CHECKS = Counter(
@@ -138,5 +139,8 @@ def registry(*, fleet: bool = True) -> CollectorRegistry:
     return registry
 
 
-def exposition(*, fleet: bool = True) -> tuple[bytes, str]:
-    return generate_latest(registry(fleet=fleet)), CONTENT_TYPE_LATEST
+def exposition(*, fleet: bool = True, accept: str = "") -> tuple[bytes, str]:
+    """The body and its content type, negotiated from the scraper's Accept
+    header as prometheus_client does (text 0.0.4 without one; OpenMetrics when asked)."""
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry(fleet=fleet)), content_type

@@ -25,5 +25,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
-    body, content_type = metrics_module.exposition()
+    body, content_type = metrics_module.exposition(accept=request.headers.get("Accept", ""))
     return HttpResponse(body, content_type=content_type)

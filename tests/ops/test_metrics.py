@@ -134,7 +134,10 @@ def test_webhook_deliveries_by_outcome(acme_store, monkeypatch):
 
 def test_metrics_page_is_prometheus_client_exposition_with_counters_and_fleet(client, acme_store):
     response = client.get("/metrics")
-    assert response["Content-Type"].startswith("text/plain; version=")
+    assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    openmetrics = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert openmetrics["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert openmetrics.content.decode().endswith("# EOF\n")
     families = scrape(client)
     # Counters and the histogram are declared even before anything happened.
     for name in ("violet_checks", "violet_status_changes", "violet_notification_attempts"):
