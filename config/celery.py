@@ -1,10 +1,23 @@
 """The Celery app. Workers: `celery -A config worker`; beat: `celery -A config beat`."""
 
 import os
+import sys
+import tempfile
 
 from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# A worker's pool children count metrics in files under one directory (as
+# gunicorn's workers do, config/gunicorn.conf.py), so WORKER_METRICS_PORT adds
+# them up. prometheus_client reads the variable when first imported, which in a
+# worker happens while Django sets up, before any Celery signal: decide here.
+if (
+    not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    and os.path.basename(sys.argv[0]) in {"celery", "__main__.py"}
+    and "worker" in sys.argv[1:]
+):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="violet-worker-metrics-")
 
 app = Celery("violet_connect")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -21,8 +21,10 @@ import logging
 import re
 import time
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from django.http import HttpRequest, HttpResponse
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
 
 _context: contextvars.ContextVar[dict[str, object] | None] = contextvars.ContextVar("violet_log_context", default=None)
 

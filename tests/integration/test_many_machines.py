@@ -203,7 +203,8 @@ def test_one_portal_on_many_machines(fleet, hosts, sandbox, celery):
     after_term = hosts.log("worker-a").split("Warm shutdown", 1)[1]
     assert set(SUCCEEDED.findall(after_term)) >= held  # the batch it held was finished, not dropped
     assert CHECK_LINE.search(after_term)
-    hosts.start("worker-c", worker_argv(f"c-{node}"))  # the platform starts a replacement
+    worker_metrics = free_port()
+    hosts.start("worker-c", worker_argv(f"c-{node}"), WORKER_METRICS_PORT=str(worker_metrics))  # a replacement
 
     # Later worker B dies outright, mid-batch.
     b_before = len(hosts.checked_by("worker-b"))
@@ -261,3 +262,14 @@ def test_one_portal_on_many_machines(fleet, hosts, sandbox, celery):
     families = {f.name: f for f in text_string_to_metric_families(body)}
     stores = {s.labels["status"]: s.value for s in families["violet_stores"].samples}
     assert stores["connected"] == STORES - REVOKED and stores["revoked"] == REVOKED
+
+    # Worker C's own counters, added up over its pool children, on WORKER_METRICS_PORT.
+    worker_body = requests.get(f"http://127.0.0.1:{worker_metrics}/metrics", timeout=10).text
+    counted = sum(
+        s.value
+        for f in text_string_to_metric_families(worker_body)
+        if f.name == "violet_checks"
+        for s in f.samples
+        if s.name == "violet_checks_total"
+    )
+    assert counted == len(hosts.checked_by("worker-c")) > 0
