@@ -8,11 +8,14 @@ deployment setting is given explicitly (see `REQUIRED_IN_PRODUCTION`), and
 turns on every protection that `manage.py check --deploy` looks for.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config import production as _production
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -25,15 +28,13 @@ if DJANGO_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}.")
 PRODUCTION = DJANGO_ENV == "production"
 
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL")
-if PRODUCTION:
-    missing = [name for name in REQUIRED_IN_PRODUCTION if not env.str(name, default="").strip()]
-    if missing:
-        raise ImproperlyConfigured(
-            "DJANGO_ENV=production refuses to start without these environment variables: "
-            + ", ".join(missing)
-            + ". See README.md, 'Configuration'."
-        )
+# --- Production: refuse what cannot work across machines (issue 15) -------
+# The secrets and the database, and a real broker, a shared cache, a mail
+# server and an https public address: config/production.py names each problem.
+REQUIRED_IN_PRODUCTION = _production.REQUIRED + _production.SHARED_SERVICES
+if PRODUCTION and (_problems := _production.problems(os.environ)):
+    raise ImproperlyConfigured(_production.refusal(_problems))
+# --- end of the production block ---------------------------------------------
 
 # Development-only defaults. They are public, so they protect nothing: production
 # never falls back to them (checked above).
@@ -327,16 +328,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Logging -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+# LOGGING: see the deployment block at the end.
 
 # --- Security ------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -355,3 +347,40 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Deployment: client address, logs, metrics, errors (issue 15) ----------
+# How many proxies in front of the portal append to X-Forwarded-For (a load
+# balancer: 1). 0 ignores the header: a client cannot pick its own address.
+# config/client_address.py is the one place that reads it; the throttles,
+# django-axes and the request log all ask it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_ip"
+# One line a request (route pattern, status, time, client address).
+MIDDLEWARE.insert(0, "config.logging.RequestLogMiddleware")
+
+# JSON lines in production (python-json-logger), plain text otherwise; every
+# line carries the fields bound by config.logging (store hash, check id, task,
+# client address).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+from config.logging import logging_config  # noqa: E402
+
+LOGGING = logging_config(json_lines=LOG_FORMAT == "json", level=LOG_LEVEL)
+
+# Celery workers serve their own /metrics here (their pool children's figures
+# added up through PROMETHEUS_MULTIPROC_DIR); unset: none.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+
+# Error reports to Sentry when SENTRY_DSN is set, scrubbed of every secret
+# by config.sentry.before_send.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import init as _init_sentry  # noqa: E402
+
+    _init_sentry(SENTRY_DSN, environment=DJANGO_ENV, traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
+# /health/ lists the Celery workers that answer a ping within this long.
+HEALTH_WORKER_PING_SECONDS = env.float("HEALTH_WORKER_PING_SECONDS", default=1.0)
+# --- end of the deployment block ---------------------------------------------

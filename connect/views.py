@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.client_address import client_ip
 from merchants import services as merchant_services
 from merchants.forms import InvitationForm
 from merchants.models import Membership
@@ -105,7 +106,7 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
             user=request.user,
             typed=form.typed(),
             file_text=form.file_text(),
-            client_address=request.META.get("REMOTE_ADDR", ""),
+            client_address=client_ip(request),
             store=store,
         )
         if attempt.ok:

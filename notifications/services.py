@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from config import metrics
 from merchants.models import Membership
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import StatusChange
@@ -192,6 +193,7 @@ def _record(notification: Notification, attempt: Attempt, *, duration_ms: int, l
     if not mine.update(**{name: getattr(notification, name) for name in fields}):
         logger.warning("notification %s: the claim expired during delivery; its new owner records it", notification.pk)
         return
+    metrics.notification_attempted(notification)
     endpoint = notification.endpoint
     if endpoint is not None:
         if attempt.ok:

@@ -40,6 +40,19 @@ def broker_ok() -> tuple[bool, str]:
         return False, type(error).__name__
 
 
+def live_workers() -> list[str]:
+    """The Celery workers that answer a ping now (by their node names), [] if none."""
+    from config.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return []
+    try:
+        replies = app.control.ping(timeout=settings.HEALTH_WORKER_PING_SECONDS) or []
+    except Exception:  # reported as none, not raised
+        return []
+    return sorted(name for reply in replies for name in reply)
+
+
 def dispatcher_last_run():
     from django_celery_beat.models import PeriodicTask
 
@@ -50,6 +63,7 @@ def health() -> dict:
     now = timezone.now()
     db_ok, db_detail = database_ok()
     broker, broker_detail = broker_ok()
+    workers = live_workers() if broker else []
     last_run = dispatcher_last_run() if db_ok else None
     beat_ok = last_run is not None and now - last_run <= timedelta(minutes=settings.HEALTH_BEAT_STALE_MINUTES)
     return {
@@ -58,6 +72,8 @@ def health() -> dict:
         "broker": broker_detail,
         "dispatcher_last_run": last_run.isoformat() if last_run else None,
         "beat": "ok" if beat_ok else "stale" if last_run else "never ran",
+        # Informational: a web process stays in rotation while workers restart.
+        "workers": workers,
     }
 
 
@@ -110,13 +126,3 @@ def metrics() -> list[tuple[str, str, str, list[tuple[dict, float]]]]:
         ),
     ]
 
-
-def render_prometheus(families) -> str:
-    lines = []
-    for name, kind, help_text, samples in families:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-            lines.append(f"{name}{{{label_text}}} {float(value):g}" if label_text else f"{name} {float(value):g}")
-    return "\n".join(lines) + "\n"

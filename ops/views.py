@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import checks
+from . import metrics as metrics_module
 
 
 @never_cache
@@ -24,5 +25,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
-    body = checks.render_prometheus(checks.metrics())
-    return HttpResponse(body, content_type="text/plain; version=0.0.4")
+    body, content_type = metrics_module.exposition(accept=request.headers.get("Accept", ""))
+    return HttpResponse(body, content_type=content_type)

@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from config import metrics
+
 from . import services
 from .models import WebhookDelivery
 
@@ -43,6 +45,7 @@ def receive(request: HttpRequest, store_hash: str) -> HttpResponse:
     if len(body) > limit:
         return _plain(413, "Too large.")
     receipt = services.delivery_receive(store_hash=store_hash, body=body, headers=request.headers)
+    metrics.webhook_delivery(receipt.outcome)
     if receipt.outcome in ACKNOWLEDGED:
         return _plain(200, "OK.")
     return _plain(404, "Not found.")

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.utils import timezone
 
+from config.logging import bind, checks_recorded
+
 from . import services
 from .bigcommerce.client import AiohttpTransport, BigCommerceClient
 from .bigcommerce.report import Credentials
@@ -128,6 +130,7 @@ async def _check_many(client: BigCommerceClient, items: dict[int, Credentials], 
 
     async def one(store_id: int, credentials: Credentials) -> CheckResult:
         async with gate:
+            bind(store_hash=credentials.store_hash)  # this check's own asyncio task: its lines carry its store
             started_at = timezone.now()
             began = time.perf_counter()
             report = await validate(credentials, client=client, baseline=False)
@@ -151,4 +154,5 @@ def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = 
     concurrency = settings.FLEET_CHECKS_IN_FLIGHT
     results = _engine.run(lambda client: _check_many(client, items, concurrency))
     checks = services.store_record_checks(results=results, trigger=trigger, claim_token=claim_token)
+    checks_recorded(checks)
     return len(checks)

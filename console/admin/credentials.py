@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from config.client_address import client_ip
 from connect import onboarding
 from connect.credentials_page import SECRET_POST_FIELDS, credentials_page
 from connect.forms import CredentialsForm
@@ -81,7 +82,7 @@ class ReplaceCredentialsMixin:
                 user=request.user,
                 typed=form.typed(),
                 file_text=form.file_text(),
-                client_address=request.META.get("REMOTE_ADDR", ""),
+                client_address=client_ip(request),
                 store=store,
             )
             if attempt.ok:

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import metrics
+
 from .. import claims, lifecycle
 from ..bigcommerce.report import Outcome, Report
 from ..bigcommerce.scopes import scope_label
@@ -50,6 +52,7 @@ def problem_text(report: Report) -> str:
 def check_row(store: Store, report: Report, *, trigger: str, started_at: datetime, duration_ms: int) -> Check:
     """The Check row for one report (unsaved); onboarding writes one too."""
     as_dict = report.to_dict(evidence=True)
+    metrics.check_recorded(trigger, report)
     return Check(
         store=store,
         trigger=trigger,
@@ -184,6 +187,7 @@ def store_record_checks(
             )
             for store, old, reason, check in flips
         )
+        metrics.status_flips(flips)
     return checks
 
 

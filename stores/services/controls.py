@@ -11,6 +11,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from config import metrics
+
 from .. import signals
 from ..models import Check, Credential, StatusChange, Store
 from ..status import UNCHECKED_STATUSES, StoreStatus
@@ -34,6 +36,7 @@ def flip_status(
         store.refresh_from_db(fields=["status", "status_changed_at"])
         return None
     store.status, store.status_changed_at = new, now
+    metrics.status_flipped(old, new)
     return StatusChange.objects.create(
         store=store, old_status=old, new_status=new, reason=reason, check_run=check, created_at=now
     )

@@ -14,11 +14,16 @@ PRODUCTION_ENV = {
     "FERNET_KEYS": "a-production-fernet-key,an-older-key",
     "ALLOWED_HOSTS": "connect.violet.io",
     "DATABASE_URL": "sqlite:////tmp/violet-connect-deploy-check.sqlite3",
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "CACHE_URL": "redis://redis.internal:6379/1",
+    "EMAIL_URL": "smtp+tls://mailer:mail-password@smtp.example.com:587",
+    "PUBLIC_BASE_URL": "https://connect.violet.io",
 }
+SHARED_SERVICES = ("CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "PUBLIC_BASE_URL")
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in {"DEBUG", "DJANGO_ENV"}}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -35,7 +40,7 @@ def test_production_with_everything_set_passes_check_deploy_without_warnings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL", *SHARED_SERVICES])
 def test_production_refuses_to_start_naming_the_missing_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = manage("check", env=env)
@@ -47,8 +52,83 @@ def test_production_refuses_to_start_naming_the_missing_variable(missing):
 def test_production_names_every_missing_variable_at_once():
     result = manage("check", env={"DJANGO_ENV": "production"})
     last = result.stderr.splitlines()[-1]
-    for name in ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL"):
+    for name in ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL", *SHARED_SERVICES):
         assert name in last
+
+
+def test_production_with_only_the_secrets_and_the_database_names_the_four_shared_services():
+    """The development stand-ins (filesystem broker, per-process cache, console
+    e-mail, a loopback address) cannot work across machines: all four are named."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in SHARED_SERVICES}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "refuses to start without" in last
+    for name in SHARED_SERVICES:
+        assert name in last
+    for given in ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL"):
+        assert given not in last
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CELERY_BROKER_URL", "filesystem://"),
+        ("CELERY_BROKER_URL", "memory://"),
+        ("CELERY_BROKER_URL", "redis://redis.internal:6379/0;filesystem://"),
+        ("CACHE_URL", "locmemcache://"),
+        ("CACHE_URL", "filecache:///tmp/cache"),
+        ("CACHE_URL", "dbcache://cache_table"),
+        ("EMAIL_URL", "consolemail://"),
+        ("EMAIL_URL", "filemail:///tmp/mail"),
+        ("EMAIL_URL", "memorymail://"),
+        ("PUBLIC_BASE_URL", "http://connect.violet.io"),
+        ("PUBLIC_BASE_URL", "https://127.0.0.1:8000"),
+        ("PUBLIC_BASE_URL", "connect.violet.io"),
+        ("CACHE_URL", "memcache://cache-user:cache-s3cret@memcached.internal:11211"),
+    ],
+)
+def test_production_refuses_a_development_stand_in_naming_it_without_echoing_it(name, value):
+    result = manage("check", env={**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "refuses to start without" in last
+    assert name in last
+    assert all(other not in last for other in SHARED_SERVICES if other != name)
+    rest = value.split("://", 1)[-1]
+    assert not rest or rest not in last  # beyond its scheme a URL may carry a password: never echoed
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CELERY_BROKER_URL", "amqps://violet:pw@mq.example.com:5671/violet"),
+        ("CELERY_BROKER_URL", "rediss://:pw@redis.example.com:6380/0"),
+        ("CACHE_URL", "rediss://:pw@redis.example.com:6380/1"),
+        ("EMAIL_URL", "smtps://mailer:pw@smtp.example.com:465"),
+        ("EMAIL_URL", "smtp://smtp.internal:25"),
+    ],
+)
+def test_production_accepts_each_real_service(name, value):
+    result = manage("check", env={**PRODUCTION_ENV, name: value})
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_uses_the_shared_services_it_was_given():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND'], "
+        "s.EMAIL_BACKEND, s.EMAIL_USE_TLS, s.PUBLIC_BASE_URL)",
+        env=PRODUCTION_ENV,
+    )
+    assert result.stdout.splitlines()[-1].split() == [
+        "redis://redis.internal:6379/0",
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.mail.backends.smtp.EmailBackend",
+        "True",
+        "https://connect.violet.io",
+    ]
 
 
 def test_production_refuses_the_development_keys():

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from prometheus_client.parser import text_string_to_metric_families
 
 from stores.models import Store
 
@@ -24,6 +25,7 @@ def test_health_is_200_when_everything_ran_recently(client, db):
         "broker": "ok",
         "dispatcher_last_run": response.json()["dispatcher_last_run"],
         "beat": "ok",
+        "workers": [],  # none runs in unit tests; tests/integration/test_many_machines.py has two
     }
 
 
@@ -42,10 +44,11 @@ def test_metrics_in_prometheus_format(client, acme):
         merchant=acme, store_hash="ok2", status="revoked", next_check_at=timezone.now() + timedelta(hours=1)
     )
     body = client.get("/metrics").content.decode()
-    assert "# TYPE violet_stores gauge" in body
-    assert 'violet_stores{status="connected"} 1' in body
-    assert 'violet_stores{status="revoked"} 1' in body
-    assert "violet_checks_backlog 1" in body
+    families = {family.name: family for family in text_string_to_metric_families(body)}
+    assert families["violet_stores"].type == "gauge"
+    stores = {sample.labels["status"]: sample.value for sample in families["violet_stores"].samples}
+    assert stores["connected"] == 1 and stores["revoked"] == 1 and stores["paused"] == 0
+    assert [sample.value for sample in families["violet_checks_backlog"].samples] == [1]
 
 
 @override_settings(METRICS_TOKEN="s3cret-metrics")
