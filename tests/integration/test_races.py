@@ -102,9 +102,9 @@ def test_two_dispatchers_never_claim_one_store(postgres, acme):
 
 
 def test_dispatch_max_per_run_bounds_each_dispatcher(postgres, acme, settings, monkeypatch):
-    """Mutations: `while True` instead of `while queued < DISPATCH_MAX_PER_RUN` in
-    `checks_dispatch_due` (each run claims all 100); claiming a full batch past
-    the cap (each run queues 30, not 25)."""
+    """Mutation: `limit=settings.DISPATCH_BATCH_SIZE` instead of the batch cut to
+    what is left of the cap, in `checks_dispatch_due`: each run queues 30, not
+    25 (and with `while True` as well, all 100)."""
     settings.DISPATCH_BATCH_SIZE, settings.DISPATCH_MAX_PER_RUN = 10, 25
     queued: list[list[int]] = []
     monkeypatch.setattr(check_services.check_stores_task, "delay", lambda ids, *args: queued.append(list(ids)))
@@ -115,7 +115,9 @@ def test_dispatch_max_per_run_bounds_each_dispatcher(postgres, acme, settings, m
         assert counts == [25, 25]
         ids = [pk for batch in queued for pk in batch]
         assert len(ids) == len(set(ids)) == 50
-        assert Store.objects.filter(next_check_at__lte=timezone.now(), store_hash__startswith=f"m{round_}x").count() == 50
+        assert (
+            Store.objects.filter(next_check_at__lte=timezone.now(), store_hash__startswith=f"m{round_}x").count() == 50
+        )
         Store.objects.update(next_check_at=None)
 
 
@@ -131,7 +133,7 @@ def test_two_writers_of_the_same_result_announce_it_once(postgres, acme):
         StatusChange.objects.all().delete()
         gate = threading.Barrier(2)
 
-        def writer():
+        def writer(gate=gate):
             mine = Store.objects.get(pk=store.pk)  # both read "connected"...
             gate.wait(timeout=10)
             with transaction.atomic():  # ...then both write "revoked" at once
@@ -171,7 +173,9 @@ def test_two_notifiers_plan_each_status_change_once(postgres, acme, alice):
         changes = _changes(store, 20)
         claimed = race(notify.status_changes_process, notify.status_changes_process)
         assert sum(claimed) == 20, f"round {round_}: {claimed}"
-        per_change = Counter(Notification.objects.filter(status_change__in=changes).values_list("status_change", flat=True))
+        per_change = Counter(
+            Notification.objects.filter(status_change__in=changes).values_list("status_change", flat=True)
+        )
         assert per_change == {change.pk: 1 for change in changes}  # one owner e-mail each
 
 
@@ -203,23 +207,23 @@ def test_a_notifier_whose_lease_ran_out_cannot_overwrite_the_new_owners_result(p
         Notification.objects.filter(pk=notification.pk).update(claimed_until=expired)
         new_owner_done = threading.Event()
 
-        def send(n):
+        def send(n, done=new_owner_done):
             if threading.current_thread().name == "late":
-                assert new_owner_done.wait(10)
+                assert done.wait(10)
                 return notify.Attempt(ok=False, error="The late notifier's SMTP timed out.")
             return notify.Attempt(ok=True)
 
         monkeypatch.setattr(notify, "_send_email", send)
 
-        def late():
+        def late(pk=notification.pk, lease=expired):
             threading.current_thread().name = "late"
-            notify.notification_deliver(notification.pk, lease_until=expired)
+            notify.notification_deliver(pk, lease_until=lease)
 
-        def new_owner():
+        def new_owner(done=new_owner_done):
             try:
                 return notify.notifications_deliver_due()
             finally:
-                new_owner_done.set()
+                done.set()
 
         _, delivered = race(late, new_owner)
         assert delivered == 1
@@ -262,7 +266,9 @@ def test_a_fleet_worker_whose_claim_was_taken_over_checks_nothing(postgres, acme
     try:
         for round_ in range(ROUNDS // 2):
             called.clear()
-            Store.objects.update(next_check_at=timezone.now() - timedelta(minutes=1), claim_token="", claimed_until=None)
+            Store.objects.update(
+                next_check_at=timezone.now() - timedelta(minutes=1), claim_token="", claimed_until=None
+            )
             stale = claims.claim_due_stores(limit=10, lease=timedelta(seconds=-1))  # a lease already run out
             fresh = claims.claim_due_stores(limit=10)  # the new owner
             assert sorted(stale.store_ids) == sorted(fresh.store_ids) == sorted(s.pk for s in stores)
