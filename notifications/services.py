@@ -46,15 +46,16 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 # 408 and 429 say "later"; every other 4xx says the request itself is wrong.
 RETRYABLE_4XX = {408, 425, 429}
-# Owners hear about these; staff hear about breakages only.
-MERCHANT_EVENTS = {
+# Owners hear about breakages and recoveries. Staff's inbox is for what needs
+# someone: breakages only (a recovery shows in the console and the webhooks).
+BREAKAGE_EVENTS = {
     "store.missing_scopes",
     "store.revoked",
     "store.unavailable",
     "store.unreachable",
-    "store.recovered",
 }
-STAFF_EVENTS = MERCHANT_EVENTS
+MERCHANT_EVENTS = BREAKAGE_EVENTS | {"store.recovered"}
+STAFF_EVENTS = BREAKAGE_EVENTS
 
 
 def backoff(attempts: int) -> timedelta:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.dispatch import receiver
 
 from stores import signals
@@ -28,14 +29,26 @@ def register_after_save(sender, store: Store, **kwargs) -> None:
 
 
 @receiver(signals.store_disconnecting, dispatch_uid="storehooks.remove_before_disconnect")
-def remove_before_disconnect(sender, store: Store, **kwargs) -> None:
-    """Delete the store's hooks while its credentials still exist; give up after a short timeout."""
+def remove_after_disconnect(sender, store: Store, **kwargs) -> None:
+    """Read the token while the credentials still exist (no network: this runs
+    under the store's row lock), then delete the hooks once the disconnect has
+    committed, with a short timeout."""
     try:
-        services.hooks_remove(store=store)
+        removal = services.hooks_removal_prepare(store=store)
+    except Exception as error:
+        logger.warning("store %s: webhooks not removed: %s", store.store_hash, type(error).__name__)
+        return
+    if removal is not None:
+        transaction.on_commit(lambda: _remove(removal), robust=True)
+
+
+def _remove(removal: services.HookRemoval) -> None:
+    try:
+        services.hooks_removal_run(removal)
     except Exception as error:
         logger.warning(
             "store %s: webhooks not removed: %s",
-            store.store_hash,
+            removal.store_hash,
             error if _safe(error) else type(error).__name__,
         )
 

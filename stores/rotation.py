@@ -8,17 +8,22 @@ Each row is moved in its own transaction by a compare-and-swap update (the
 row changes only if it still holds the ciphertext we read), so the command
 can be killed at any point and run again: rows already under the first key
 are skipped, and a credential replaced meanwhile is left alone.
+
+A row holding a value no key decrypts is left as it is and reported (by
+table and id, never a value); every other row is still rotated. The command
+exits non-zero while any such row remains: fix it (e.g. replace the store's
+credentials) or delete it, and run again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import connection, models, transaction
 
-from .crypto import EncryptedTextField, needs_rotation, rotate_ciphertext
+from .crypto import EncryptedTextField, UndecryptableCredential, needs_rotation, rotate_ciphertext
 from .models import Credential
 
 
@@ -27,6 +32,8 @@ class RotationResult:
     moved: int = 0
     already_current: int = 0
     changed_meanwhile: int = 0
+    # (table, id) of rows holding a value no key in FERNET_KEYS decrypts: left as they are.
+    undecryptable: list[tuple[str, int]] = field(default_factory=list)
 
 
 def encrypted_tables() -> list[tuple[type[models.Model], list[str]]]:
@@ -64,13 +71,28 @@ def _rotate_table(model, columns: list[str], *, batch_size: int, result: Rotatio
             return
         for row_id, *values in rows:
             last_id = row_id
-            _rotate_row(table, quoted, row_id, [bytes(v) if v is not None else None for v in values], result, pk=pk)
+            _rotate_row(
+                table,
+                quoted,
+                row_id,
+                [bytes(v) if v is not None else None for v in values],
+                result,
+                pk=pk,
+                label=model._meta.db_table,
+            )
         if progress:
             progress(result)
 
 
 def _rotate_row(
-    table: str, quoted: list[str], row_id: int, values: list[bytes | None], result: RotationResult, *, pk: str = "id"
+    table: str,
+    quoted: list[str],
+    row_id: int,
+    values: list[bytes | None],
+    result: RotationResult,
+    *,
+    pk: str = "id",
+    label: str = "",
 ) -> None:
     stale = [(column, value) for column, value in zip(quoted, values, strict=True) if value and needs_rotation(value)]
     if not stale:
@@ -78,7 +100,12 @@ def _rotate_row(
         return
     assignments = ", ".join(f"{column} = %s" for column, _ in stale)
     guards = " AND ".join(f"{column} = %s" for column, _ in stale)
-    params = [rotate_ciphertext(value) for _, value in stale]
+    try:
+        params = [rotate_ciphertext(value) for _, value in stale]
+    except UndecryptableCredential:
+        # Not fatal: the rest of the table still rotates. Named, never quoted.
+        result.undecryptable.append((label or table.strip('"`'), row_id))
+        return
     params += [row_id] + [value for _, value in stale]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND {guards}", params)  # noqa: S608

@@ -2,8 +2,9 @@
 Import these from here (`storehooks.services`).
 
 - `registration`: `hooks_register_queue(store)` after connect/replace,
-  `hooks_register(store_id)` (a Celery task's work), `hooks_remove(store)`
-  while disconnecting.
+  `hooks_register(store_id)` (a Celery task's work), `hooks_removal_prepare(store)`
+  while disconnecting (no network) and `hooks_removal_run(removal)` after it
+  commits.
 - `receiving`: `delivery_receive(...)`, the receiver's whole job (verify,
   refuse replays, record, prove the Client secret, queue the work).
 - `processing`: `delivery_process(delivery_id)`, the queued work: re-read
@@ -31,10 +32,12 @@ from .registration import (
     APP_UNINSTALLED,
     INFORMATION_UPDATED,
     SCOPES,
+    HookRemoval,
     account_key,
     hooks_register,
     hooks_register_queue,
-    hooks_remove,
+    hooks_removal_prepare,
+    hooks_removal_run,
     receiver_url,
     webhooks_enabled,
 )
@@ -56,7 +59,9 @@ __all__ = [
     "delivery_receive",
     "hooks_register",
     "hooks_register_queue",
-    "hooks_remove",
+    "HookRemoval",
+    "hooks_removal_prepare",
+    "hooks_removal_run",
     "receiver_url",
     "secret_proof_forget_stale",
     "webhooks_enabled",

@@ -4,7 +4,10 @@
   registration (the `storehooks.register_hooks` task), when webhooks are on.
 - `hooks_register(store_id)`: that task's work: one active hook per scope in
   `SCOPES`, through the store's own API account.
-- `hooks_remove(store)`: while disconnecting, with a short timeout.
+- `hooks_removal_prepare(store)` / `hooks_removal_run(removal)`: on
+  disconnect, read the token while the credentials still exist (no network,
+  inside the disconnect's transaction), then delete the hooks after it
+  commits, with a short timeout; never a network call under the row lock.
 
 Secrets are read here from the database, by store id; they never travel in
 a task's arguments, a log line or a record.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -150,32 +154,55 @@ def hooks_register(*, store_id: int) -> HookRegistration | None:
     return registration
 
 
-def hooks_remove(*, store: Store, timeout: float | None = None) -> int | None:
-    """Delete the store's hooks with its (still stored) credentials; how many went.
+@dataclass(frozen=True)
+class HookRemoval:
+    """What removing a store's hooks needs, read while its credentials still
+    exist. The token lives in memory only: never saved, logged or queued."""
 
-    None when there was nothing to do. Raises `CallFailed` (e.g. on timeout).
-    """
+    store_id: int
+    store_hash: str
+    access_token: str = field(repr=False)
+    registration_id: int | None
+
+
+def hooks_removal_prepare(*, store: Store) -> HookRemoval | None:
+    """Read (no network) what `hooks_removal_run` needs; None when there is
+    nothing to remove. Called while disconnecting, before the credentials go;
+    raises `UndecryptableCredential` when the token cannot be read."""
     registration = HookRegistration.objects.filter(store=store).first()
     if registration is None and not webhooks_enabled():
         return None
     credential = credential_for(store=store)
     if credential is None:
         return None
+    return HookRemoval(
+        store_id=store.pk,
+        store_hash=store.store_hash,
+        access_token=credential.access_token,
+        registration_id=registration.pk if registration is not None else None,
+    )
+
+
+def hooks_removal_run(removal: HookRemoval, *, timeout: float | None = None) -> int:
+    """Delete the hooks through BigCommerce; how many went. Never call it inside
+    a transaction (it waits on the network, up to `timeout`): the disconnect
+    runs it after its commit. Raises `CallFailed` (e.g. on timeout)."""
     timeout = settings.BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS if timeout is None else timeout
     try:
         removed = bigcommerce_api.remove_hooks(
-            store.store_hash,
-            access_token=credential.access_token,
-            destination=receiver_url(store.store_hash),
+            removal.store_hash,
+            access_token=removal.access_token,
+            destination=receiver_url(removal.store_hash),
             timeout=timeout,
         )
     except CallFailed as error:
-        if registration is not None:
-            HookRegistration.objects.filter(pk=registration.pk).update(
+        if removal.registration_id is not None:
+            HookRegistration.objects.filter(pk=removal.registration_id).update(
                 last_attempt_at=timezone.now(),
                 last_error=f"Removing the hooks failed: {error}"[:300],
             )
         raise
-    HookRegistration.objects.filter(store=store).update(hooks={}, registered_at=None, last_error="")
-    logger.info("store %s: %d webhooks removed", store.store_hash, removed)
+    HookRegistration.objects.filter(store_id=removal.store_id).update(hooks={}, registered_at=None, last_error="")
+    logger.info("store %s: %d webhooks removed", removal.store_hash, removed)
     return removed
+

@@ -338,7 +338,9 @@ def checks_dispatch_due() -> int:
     """
     queued = 0
     while queued < settings.DISPATCH_MAX_PER_RUN:
-        claim = claims.claim_due_stores(limit=settings.DISPATCH_BATCH_SIZE)
+        # Never past the cap: the last batch is cut to what is left of it.
+        limit = min(settings.DISPATCH_BATCH_SIZE, settings.DISPATCH_MAX_PER_RUN - queued)
+        claim = claims.claim_due_stores(limit=limit)
         if not claim.store_ids:
             break
         check_stores_task.delay(claim.store_ids, claim.token)

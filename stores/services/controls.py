@@ -63,6 +63,7 @@ def store_resume(*, store: Store, user=None) -> StatusChange | None:
             return None
         previous = (
             StatusChange.objects.filter(store=store, new_status=StoreStatus.PAUSED)
+            .order_by("-created_at", "-pk")  # the latest pause
             .values_list("old_status", flat=True)
             .first()
         ) or StoreStatus.CONNECTED

@@ -194,3 +194,18 @@ def test_an_endpoint_secret_no_key_decrypts_fails_that_delivery_not_the_loop(sto
     hook = Notification.objects.get(channel="webhook", event_type="store.revoked")
     assert hook.state == "pending" and "UndecryptableCredential" in hook.last_error
     assert Notification.objects.get(channel="email").state == "delivered"
+
+
+@override_settings(STAFF_NOTIFICATION_EMAILS=["oncall@violet.test"])
+def test_staff_hear_about_breakages_only_owners_also_about_recoveries(store, mailoutbox):
+    revoke(store)
+    store_services.store_record_check(
+        store_id=store.pk, report=report(), trigger="schedule", started_at=timezone.now(), duration_ms=1
+    )
+    services.status_changes_process()
+    planned = sorted(Notification.objects.values_list("event_type", "audience"))
+    assert planned == [
+        ("store.recovered", "merchant"),
+        ("store.revoked", "merchant"),
+        ("store.revoked", "staff"),
+    ]

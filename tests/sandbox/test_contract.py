@@ -21,19 +21,14 @@ from typing import Any
 
 import pytest
 import requests
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_core.validation.request.exceptions import RequestBodyValidationError
 
 from sandbox import request_schemas as schemas
 from sandbox import schema_extract
 
 SPEC_DIR = schema_extract.spec_dir()
-
-openapi_core = pytest.importorskip("openapi_core")
-from openapi_core import OpenAPI  # noqa: E402
-from openapi_core.contrib.requests import (  # noqa: E402
-    RequestsOpenAPIRequest,
-    RequestsOpenAPIResponse,
-)
-from openapi_core.validation.request.exceptions import RequestBodyValidationError  # noqa: E402
 
 API_HOST = "https://api.bigcommerce.com"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

@@ -7,13 +7,14 @@ import time
 
 import pytest
 import requests
+from django.db import connection
 
 from storehooks import services, tasks
 from storehooks.models import HookRegistration
 from storehooks.services import registration
 from stores import services as store_services
 from stores.bigcommerce.report import Credentials
-from stores.models import Store
+from stores.models import Credential, Store
 from stores.verification import verify_credentials
 from tests.storehooks.conftest import connect_store
 
@@ -92,7 +93,7 @@ def test_replacing_the_credentials_registers_through_the_new_account(
     assert {h["scope"] for h in mine} == SCOPES
 
 
-def test_disconnecting_removes_our_hooks_at_the_sandbox(connected):
+def test_disconnecting_removes_our_hooks_at_the_sandbox(connected, django_capture_on_commit_callbacks):
     tasks.register_hooks(connected.store.pk)
     own = requests.post(
         f"{connected.sandbox.api(connected.hash)}/hooks",
@@ -102,35 +103,62 @@ def test_disconnecting_removes_our_hooks_at_the_sandbox(connected):
     )
     assert own.status_code == 200
     assert len(connected.hooks()) == 3
-    store_services.store_disconnect(store=connected.store)
+    with django_capture_on_commit_callbacks(execute=True):  # the hooks go after the disconnect commits
+        store_services.store_disconnect(store=connected.store)
     assert [h["id"] for h in connected.hooks()] == [own.json()["data"]["id"]]  # the merchant's own stays
     assert Store.objects.get(pk=connected.store.pk).status == "disconnected"
     assert HookRegistration.objects.get(store=connected.store).hooks == {}
 
 
-def test_a_slow_bigcommerce_never_blocks_the_disconnect(connected, settings):
+def test_disconnecting_calls_bigcommerce_only_after_the_row_lock_is_released(
+    transactional_db, connected, monkeypatch
+):
+    """The hooks' removal waits on BigCommerce (up to its timeout): never inside
+    the disconnect's transaction, which holds the store's row lock."""
+    tasks.register_hooks(connected.store.pk)
+    real_run = registration.bigcommerce_api.run
+    in_transaction: list[bool] = []
+
+    def watching(*args, **kwargs):
+        in_transaction.append(connection.in_atomic_block)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(registration.bigcommerce_api, "run", watching)
+    store_services.store_disconnect(store=connected.store)  # no outer transaction: a real commit
+    assert in_transaction == [False]
+    assert connected.hooks() == []
+    assert not Credential.objects.filter(store=connected.store).exists()
+    assert HookRegistration.objects.get(store=connected.store).hooks == {}
+
+
+def test_a_slow_bigcommerce_never_blocks_the_disconnect(connected, django_capture_on_commit_callbacks, settings):
     tasks.register_hooks(connected.store.pk)
     settings.BIGCOMMERCE_WEBHOOKS_CLEANUP_TIMEOUT_SECONDS = 0.5
     connected.sandbox.control.add_fault(connected.hash, "slow", seconds=5, count=1)
     began = time.monotonic()
-    store_services.store_disconnect(store=connected.store)
+    with django_capture_on_commit_callbacks(execute=True):  # the hooks go after the disconnect commits
+        store_services.store_disconnect(store=connected.store)
     assert time.monotonic() - began < 2
     assert Store.objects.get(pk=connected.store.pk).status == "disconnected"
     registration = HookRegistration.objects.get(store=connected.store)
     assert "Removing the hooks failed" in registration.last_error and "timeout" in registration.last_error
 
 
-def test_a_failing_bigcommerce_never_fails_the_disconnect(connected):
+def test_a_failing_bigcommerce_never_fails_the_disconnect(connected, django_capture_on_commit_callbacks):
     tasks.register_hooks(connected.store.pk)
     connected.sandbox.control.revoke(connected.account["client_id"])  # 401 from now on
-    store_services.store_disconnect(store=connected.store)
+    with django_capture_on_commit_callbacks(execute=True):  # the hooks go after the disconnect commits
+        store_services.store_disconnect(store=connected.store)
     assert Store.objects.get(pk=connected.store.pk).status == "disconnected"
 
 
-def test_disconnect_cleans_up_even_after_webhooks_were_switched_off(connected, settings):
+def test_disconnect_cleans_up_even_after_webhooks_were_switched_off(
+    connected, django_capture_on_commit_callbacks, settings
+):
     tasks.register_hooks(connected.store.pk)
     settings.BIGCOMMERCE_WEBHOOKS_ENABLED = False
-    store_services.store_disconnect(store=connected.store)
+    with django_capture_on_commit_callbacks(execute=True):  # the hooks go after the disconnect commits
+        store_services.store_disconnect(store=connected.store)
     assert connected.hooks() == []
 
 

@@ -157,3 +157,54 @@ def test_rotation_covers_every_encrypted_value(acme_store, alice):
     with override_settings(FERNET_KEYS=[NEW_KEY]):
         assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
         assert CredentialDraft.objects.get().access_token == "kept-token"
+
+
+def test_rotation_rotates_around_an_undecryptable_row_names_it_and_exits_non_zero(acme_store, globex_store, capsys):
+    from django.core.management.base import CommandError
+
+    from stores.models import Store
+
+    third = Store.objects.create(merchant=acme_store.merchant, store_hash="third3", status="connected")
+    stores = (acme_store, globex_store, third)
+    for store, key in zip(stores, [OLD_KEY, "a-key-since-lost", OLD_KEY], strict=True):
+        with override_settings(FERNET_KEYS=[key]):
+            Credential.objects.filter(store=store).delete()
+            credential = Credential(store=store)
+            credential.set_values(client_id="id", client_secret="secret", access_token=f"token-{store.pk}")
+            credential.save()
+    bad = Credential.objects.fingerprints_only().get(store=globex_store)
+    bad_raw = raw_columns(globex_store.pk)
+
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        for _ in range(2):  # every re-run still rotates what it can and still names the bad row
+            with pytest.raises(CommandError) as excinfo:
+                call_command("rotate_credentials", batch_size=1)
+            message = str(excinfo.value)
+            assert f"stores_credential id {bad.pk}" in message and message.startswith("1 rows hold a value")
+            out = capsys.readouterr().out
+            for value in (*bad_raw.values(), b"secret", b"token"):
+                assert value.decode(errors="replace") not in message + out
+        assert raw_columns(globex_store.pk) == bad_raw  # left as it was
+    with override_settings(FERNET_KEYS=[NEW_KEY]):  # the others made it
+        assert Credential.objects.get(store=acme_store).access_token == f"token-{acme_store.pk}"
+        assert Credential.objects.get(store=third).access_token == f"token-{third.pk}"
+
+        # Fixed (new credentials saved): the next run finishes clean.
+        fixed = Credential.objects.fingerprints_only().get(store=globex_store)
+        fixed.set_values(client_id="id2", client_secret="secret2", access_token="token-fixed")
+        fixed.save()
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        call_command("rotate_credentials")
+        assert "Re-encrypted 0 rows under the first key; 3 were already current." in capsys.readouterr().out
+
+    # Deleted instead: clean too.
+    with override_settings(FERNET_KEYS=["a-key-since-lost"]):
+        bad = Credential.objects.fingerprints_only().get(store=third)
+        bad.set_values(client_id="id", client_secret="secret", access_token="lost")
+        bad.save()
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        with pytest.raises(CommandError, match=f"stores_credential id {bad.pk}"):
+            call_command("rotate_credentials")
+        Credential.objects.filter(pk=bad.pk).delete()
+        call_command("rotate_credentials")
+        assert "Re-encrypted 0 rows under the first key; 2 were already current." in capsys.readouterr().out

@@ -141,7 +141,8 @@ def test_missing_scopes_are_remembered_by_name(acme):
     store.refresh_from_db()
     assert store.status == StoreStatus.MISSING_SCOPES
     assert store.missing_scopes == ["store_checkout"]
-    assert "Checkouts: modify" in store.status_changes.first().reason or store.problem
+    assert store.status_changes.first().reason == "Problem: missing_scopes."  # the report's own words
+    assert store.problem == "Problem: missing_scopes."
 
 
 def test_an_outage_shorter_than_the_threshold_flags_nothing(acme):

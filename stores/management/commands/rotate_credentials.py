@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from stores.rotation import rotate_credentials
 
@@ -6,7 +6,8 @@ from stores.rotation import rotate_credentials
 class Command(BaseCommand):
     help = (
         "Re-encrypt every encrypted value (credentials, kept wizard secrets, webhook signing secrets) "
-        "under the first key in FERNET_KEYS. Safe to interrupt and run again."
+        "under the first key in FERNET_KEYS. Safe to interrupt and run again. Exits non-zero while a row "
+        "holds a value no key decrypts (named by table and id; every other row is still rotated)."
     )
 
     def add_arguments(self, parser):
@@ -24,3 +25,9 @@ class Command(BaseCommand):
             )
             + "."
         )
+        if result.undecryptable:
+            rows = ", ".join(f"{table} id {row_id}" for table, row_id in result.undecryptable)
+            raise CommandError(
+                f"{len(result.undecryptable)} rows hold a value no key in FERNET_KEYS decrypts and were left as "
+                f"they are: {rows}. Fix them (e.g. replace the store's credentials) or delete them, then run again."
+            )

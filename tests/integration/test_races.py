@@ -1,0 +1,288 @@
+"""The guards, under real concurrency: parties racing at once on PostgreSQL.
+
+Each party is a thread with its own database connection (Django's
+connections are per thread); a barrier releases them together, and every
+race runs for many rounds. Each test fails when its guard is removed (the
+mutation tried is named in each test's docstring).
+
+Runs on the PostgreSQL pass (`.ci/run`'s second pass); SQLite serialises
+writers and would prove nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from notifications import services as notify
+from notifications.models import Notification
+from stores import claims, fleet
+from stores.bigcommerce.report import Outcome
+from stores.models import Credential, StatusChange, Store
+from stores.services import checks as check_services
+from stores.services import controls
+from stores.status import StoreStatus
+from tests.reports import credentials, report
+
+ROUNDS = 20
+
+
+@pytest.fixture
+def postgres(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("races need PostgreSQL (DATABASE_URL), as in .ci/run's second pass")
+
+
+def race(*parties: Callable[[], object], timeout: float = 30) -> list[object]:
+    """Run each party in its own thread (its own connection), released at once
+    by a barrier; their return values, in order. Re-raises a party's error."""
+    barrier = threading.Barrier(len(parties))
+    results: list[object] = [None] * len(parties)
+    errors: list[BaseException] = []
+
+    def run(index: int, party: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = party()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(parties)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a party hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def due_stores(merchant, count: int, prefix: str) -> list[Store]:
+    past = timezone.now() - timedelta(minutes=1)
+    return Store.objects.bulk_create(
+        Store(merchant=merchant, store_hash=f"{prefix}{i}", status=StoreStatus.CONNECTED, next_check_at=past)
+        for i in range(count)
+    )
+
+
+# --- the dispatcher's claim -------------------------------------------------------------
+
+
+def test_two_dispatchers_never_claim_one_store(postgres, acme):
+    """Mutation: `due_stores(now)` without `.select_for_update(skip_locked=True)`
+    in `claims.claim_due_stores`: both dispatchers read the same due rows and
+    both stamp them, so one store is in two claims."""
+    for round_ in range(ROUNDS):
+        stores = due_stores(acme, 30, f"r{round_}x")
+
+        def dispatcher():
+            claimed = []
+            while claim := claims.claim_due_stores(limit=5):
+                if not claim.store_ids:
+                    break
+                claimed.append(claim)
+            return claimed
+
+        first, second = race(dispatcher, dispatcher)
+        ids = [pk for claim in first + second for pk in claim.store_ids]
+        assert sorted(ids) == sorted(s.pk for s in stores), f"round {round_}: a store claimed twice or never"
+        tokens = {pk: claim.token for claim in first + second for pk in claim.store_ids}
+        assert dict(Store.objects.filter(pk__in=tokens).values_list("pk", "claim_token")) == tokens
+        Store.objects.filter(pk__in=tokens).update(next_check_at=None)  # out of the next round's way
+
+
+def test_dispatch_max_per_run_bounds_each_dispatcher(postgres, acme, settings, monkeypatch):
+    """Mutation: `limit=settings.DISPATCH_BATCH_SIZE` instead of the batch cut to
+    what is left of the cap, in `checks_dispatch_due`: each run queues 30, not
+    25 (and with `while True` as well, all 100)."""
+    settings.DISPATCH_BATCH_SIZE, settings.DISPATCH_MAX_PER_RUN = 10, 25
+    queued: list[list[int]] = []
+    monkeypatch.setattr(check_services.check_stores_task, "delay", lambda ids, *args: queued.append(list(ids)))
+    for round_ in range(5):
+        queued.clear()
+        due_stores(acme, 100, f"m{round_}x")
+        counts = race(check_services.checks_dispatch_due, check_services.checks_dispatch_due)
+        assert counts == [25, 25]
+        ids = [pk for batch in queued for pk in batch]
+        assert len(ids) == len(set(ids)) == 50
+        assert (
+            Store.objects.filter(next_check_at__lte=timezone.now(), store_hash__startswith=f"m{round_}x").count() == 50
+        )
+        Store.objects.update(next_check_at=None)
+
+
+# --- the status flip ------------------------------------------------------------------
+
+
+def test_two_writers_of_the_same_result_announce_it_once(postgres, acme):
+    """Mutation: `Store.objects.filter(pk=store.pk)` without `status=old` in
+    `controls.flip_status`: both writers update and both write a StatusChange."""
+    store = Store.objects.create(merchant=acme, store_hash="flip1", status=StoreStatus.CONNECTED)
+    for round_ in range(ROUNDS):
+        Store.objects.filter(pk=store.pk).update(status=StoreStatus.CONNECTED)
+        StatusChange.objects.all().delete()
+        gate = threading.Barrier(2)
+
+        def writer(gate=gate):
+            mine = Store.objects.get(pk=store.pk)  # both read "connected"...
+            gate.wait(timeout=10)
+            with transaction.atomic():  # ...then both write "revoked" at once
+                return controls.flip_status(
+                    mine, StoreStatus.REVOKED, reason="Problem: invalid_token.", check=None, now=timezone.now()
+                )
+
+        changes = race(writer, writer)
+        assert sum(change is not None for change in changes) == 1, f"round {round_}"
+        assert StatusChange.objects.filter(store=store, new_status=StoreStatus.REVOKED).count() == 1
+
+
+# --- notifications ----------------------------------------------------------------------
+
+
+def _changes(store, count: int) -> list[StatusChange]:
+    now = timezone.now()
+    return StatusChange.objects.bulk_create(
+        StatusChange(
+            store=store,
+            old_status=StoreStatus.CONNECTED if i % 2 == 0 else StoreStatus.REVOKED,
+            new_status=StoreStatus.REVOKED if i % 2 == 0 else StoreStatus.CONNECTED,
+            reason="Problem: invalid_token.",
+            created_at=now + timedelta(microseconds=i),
+        )
+        for i in range(count)
+    )
+
+
+def test_two_notifiers_plan_each_status_change_once(postgres, acme, alice):
+    """Mutation: `StatusChange.objects.filter(id=change_id)` without
+    `processed_at=None` in `status_changes_process`: both notifiers claim every
+    change they race for (the unique constraint then hides the duplicate
+    rows, but the change was processed twice)."""
+    store = Store.objects.create(merchant=acme, store_hash="plan1", status=StoreStatus.CONNECTED)
+    for round_ in range(ROUNDS // 2):
+        changes = _changes(store, 20)
+        claimed = race(notify.status_changes_process, notify.status_changes_process)
+        assert sum(claimed) == 20, f"round {round_}: {claimed}"
+        per_change = Counter(
+            Notification.objects.filter(status_change__in=changes).values_list("status_change", flat=True)
+        )
+        assert per_change == {change.pk: 1 for change in changes}  # one owner e-mail each
+
+
+def test_two_notifiers_never_send_one_notification_twice(postgres, acme, alice, settings):
+    """Mutation: the claim's `Q(claimed_until__isnull=True) | Q(claimed_until__lte=claimed_at)`
+    removed from `notifications_deliver_due`: both notifiers send the same e-mails."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    store = Store.objects.create(merchant=acme, store_hash="send1", status=StoreStatus.CONNECTED)
+    for round_ in range(ROUNDS // 2):
+        mail.outbox = []
+        _changes(store, 10)
+        notify.status_changes_process()
+        sent = race(notify.notifications_deliver_due, notify.notifications_deliver_due)
+        assert sum(sent) == 10, f"round {round_}: {sent}"
+        assert len(mail.outbox) == 10
+        assert Notification.objects.filter(state=Notification.State.DELIVERED, attempts=1).count() == 10 * (round_ + 1)
+
+
+def test_a_notifier_whose_lease_ran_out_cannot_overwrite_the_new_owners_result(postgres, acme, alice, monkeypatch):
+    """Mutation: `mine.filter(claimed_until=lease_until)` removed from
+    `notifications._record`: the late notifier's failure overwrites the
+    delivery the new owner recorded."""
+    store = Store.objects.create(merchant=acme, store_hash="lease1", status=StoreStatus.CONNECTED)
+    for round_ in range(5):
+        _changes(store, 1)
+        notify.status_changes_process()
+        notification = Notification.objects.get(state=Notification.State.PENDING)
+        expired = timezone.now() - timedelta(seconds=1)  # the late notifier's lease, already run out
+        Notification.objects.filter(pk=notification.pk).update(claimed_until=expired)
+        new_owner_done = threading.Event()
+
+        def send(n, done=new_owner_done):
+            if threading.current_thread().name == "late":
+                assert done.wait(10)
+                return notify.Attempt(ok=False, error="The late notifier's SMTP timed out.")
+            return notify.Attempt(ok=True)
+
+        monkeypatch.setattr(notify, "_send_email", send)
+
+        def late(pk=notification.pk, lease=expired):
+            threading.current_thread().name = "late"
+            notify.notification_deliver(pk, lease_until=lease)
+
+        def new_owner(done=new_owner_done):
+            try:
+                return notify.notifications_deliver_due()
+            finally:
+                done.set()
+
+        _, delivered = race(late, new_owner)
+        assert delivered == 1
+        notification.refresh_from_db()
+        assert (notification.state, notification.attempts, notification.last_error) == (
+            Notification.State.DELIVERED,
+            1,
+            "",
+        ), f"round {round_}"
+
+
+# --- the fleet's claim token ----------------------------------------------------------------
+
+
+def test_a_fleet_worker_whose_claim_was_taken_over_checks_nothing(postgres, acme, monkeypatch):
+    """Mutation: `rows.filter(store__claim_token=claim_token)` removed from
+    `fleet.load_credentials`: the worker that lost its claim reads the tokens
+    and calls BigCommerce for stores another worker now owns."""
+    called: list[tuple[str, str]] = []
+    check_many = fleet._check_many
+
+    async def fake_validate(creds, *, client, baseline):  # no network
+        return report(Outcome.CONNECTED, store_hash=creds.store_hash)
+
+    def recording_check_many(client, items, concurrency):
+        # Called in the worker's thread (the checks then run on the engine's loop).
+        called.extend((threading.current_thread().name, c.store_hash) for c in items.values())
+        return check_many(client, items, concurrency)
+
+    monkeypatch.setattr(fleet, "validate", fake_validate)
+    monkeypatch.setattr(fleet, "_check_many", recording_check_many)
+    stores = due_stores(acme, 10, "fleet")
+    for store in stores:
+        credential = Credential(store=store)
+        creds = credentials(store.store_hash)
+        credential.set_values(
+            client_id=creds.client_id, client_secret=creds.client_secret, access_token=creds.access_token
+        )
+        credential.save()
+    try:
+        for round_ in range(ROUNDS // 2):
+            called.clear()
+            Store.objects.update(
+                next_check_at=timezone.now() - timedelta(minutes=1), claim_token="", claimed_until=None
+            )
+            stale = claims.claim_due_stores(limit=10, lease=timedelta(seconds=-1))  # a lease already run out
+            fresh = claims.claim_due_stores(limit=10)  # the new owner
+            assert sorted(stale.store_ids) == sorted(fresh.store_ids) == sorted(s.pk for s in stores)
+
+            def worker(claim, name):
+                def run():
+                    threading.current_thread().name = name
+                    return fleet.check_stores(claim.store_ids, claim_token=claim.token)
+
+                return run
+
+            recorded = race(worker(stale, "stale"), worker(fresh, "fresh"))
+            assert recorded == [0, 10], f"round {round_}"
+            assert not [hash_ for who, hash_ in called if who == "stale"], "the stale worker called BigCommerce"
+            assert sorted(hash_ for who, hash_ in called if who == "fresh") == sorted(s.store_hash for s in stores)
+    finally:
+        fleet.reset_engine()
