@@ -50,6 +50,7 @@ MERCHANT_EVENTS = {
     "store.missing_scopes",
     "store.revoked",
     "store.unavailable",
+    "store.refused",
     "store.unreachable",
     "store.recovered",
 }
