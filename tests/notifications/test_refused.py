@@ -58,6 +58,8 @@ def test_the_store_page_says_what_to_try_without_a_new_account(store, alice):
     guidance = for_store(refused)
     assert not guidance.needs_new_account
     assert "another reason than a missing scope" in guidance.headline
+    assert "A new API account would not help" in guidance.what_to_do
+    assert "Create a new API account" not in guidance.what_to_do
     body = client_for(alice).get(reverse("connect:store_detail", args=["acme", "acme123"])).content.decode()
     assert "another reason than a missing scope" in body
     assert "badge-refused" in body

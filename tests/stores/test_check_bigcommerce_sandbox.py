@@ -55,7 +55,12 @@ def test_docs_conformant_v2_time_without_the_information_scope(sandbox, account,
 
 @pytest.mark.parametrize(
     ("mode", "outcome"),
-    [("404", "store_not_found"), ("401", "invalid_token"), ("403", "store_not_found"), ("403_scope", "credentials_rejected")],
+    [
+        ("404", "store_not_found"),
+        ("401", "invalid_token"),
+        ("403", "store_not_found"),
+        ("403_scope", "credentials_rejected"),
+    ],
 )
 @pytest.mark.parametrize("v2_time", ["observed", "docs"])
 def test_unknown_store_in_each_mode(sandbox, account, tmp_path, mode, outcome, v2_time):

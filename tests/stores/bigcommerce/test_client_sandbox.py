@@ -139,7 +139,9 @@ def test_unknown_store_hash_in_each_way_bigcommerce_may_answer(sandbox, store, c
 
 def test_a_token_without_the_information_scope_is_missing_that_scope_in_both_modes(sandbox, store, check):
     store_hash, account = store
-    sandbox.control.set_scopes(account["client_id"], set(sandbox_scopes.PORTAL_REQUIRED) - {"store_v2_information_read_only"})
+    sandbox.control.set_scopes(
+        account["client_id"], set(sandbox_scopes.PORTAL_REQUIRED) - {"store_v2_information_read_only"}
+    )
     report = check(credentials(store_hash, account))
     assert report.outcome == Outcome.MISSING_SCOPES, report.to_dict(evidence=True)
     assert report.missing_scopes == ["store_v2_information_read_only"]
@@ -214,9 +216,7 @@ def test_a_stalled_answer_times_out_and_is_unreachable(sandbox, store, check):
     store_hash, account = store
     sandbox.control.add_fault(store_hash, kind="stall", seconds=5)
 
-    report = check(
-        credentials(store_hash, account), read_timeout=0.3, max_attempts=2, backoff_base=0.01
-    )
+    report = check(credentials(store_hash, account), read_timeout=0.3, max_attempts=2, backoff_base=0.01)
 
     assert report.outcome == Outcome.UNREACHABLE
     assert {exchange.error for exchange in report.exchanges} == {"timeout"}

@@ -364,9 +364,7 @@ def test_unexpected_answer_is_unknown_and_noted(rsps):
     report = check()
 
     assert report.outcome == Outcome.UNREACHABLE
-    assert report.notes == [
-        "GET /v3/catalog/products?limit=1 answered 405, which the probe table does not explain."
-    ]
+    assert report.notes == ["GET /v3/catalog/products?limit=1 answered 405, which the probe table does not explain."]
 
 
 # --- malformed input ------------------------------------------------------------------------
@@ -511,7 +509,11 @@ def test_validate_sync_refuses_to_run_inside_an_event_loop():
 
 OTHER_403 = (
     403,
-    {"status": 403, "title": "Forbidden", "error": {"message": "Forbidden. Operation cannot be performed with existing privileges."}},
+    {
+        "status": 403,
+        "title": "Forbidden",
+        "error": {"message": "Forbidden. Operation cannot be performed with existing privileges."},
+    },
 )
 V2_SCOPE_ERROR = (403, [{"status": 403, "message": "You don’t have a required scope to access the endpoint."}])
 
