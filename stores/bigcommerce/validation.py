@@ -327,7 +327,7 @@ def _invalid_token_problem(store_hash: str) -> Problem:
     return Problem(
         "access_token",
         "invalid_token",
-        f"BigCommerce did not accept these credentials for store {store_hash}: the Access token "
+        f"BigCommerce did not accept this access token for store {store_hash}: the Access token "
         "or the store hash in the API path is wrong. Copy the access token and the API path "
         "again from the same API account (BigCommerce shows the token only once: if you no "
         "longer have it, create a new API account). If the API account was deleted, its token "
