@@ -42,6 +42,13 @@ def for_store(store: Store) -> Guidance:
             "Nothing to do if it is maintenance: Violet keeps checking. If the store is suspended, "
             "check your BigCommerce billing.",
         )
+    if status == StoreStatus.REFUSED:
+        return Guidance(
+            "BigCommerce refuses Violet's requests for this store, for another reason than a missing scope.",
+            "A new API account would not help. Check that the store owner's BigCommerce account is in good "
+            "standing (billing, permissions). Violet staff have been told and are looking into it; write to "
+            "support@violet.io if it lasts.",
+        )
     if status == StoreStatus.UNREACHABLE:
         return Guidance(
             "Violet has not been able to reach BigCommerce for this store for a while.",

@@ -33,6 +33,9 @@ SECRET_FIELDS = CredentialDraft.SECRET_FIELDS
 # After a live check fails, which secrets are still worth keeping.
 KEEP_AFTER = {
     Outcome.INVALID_TOKEN: ("client_id", "client_secret"),
+    Outcome.CREDENTIALS_REJECTED: ("client_id", "client_secret"),
+    # Not the account's fault: keep everything for the next try.
+    Outcome.FORBIDDEN: SECRET_FIELDS,
     Outcome.STORE_NOT_FOUND: SECRET_FIELDS,
     Outcome.STORE_UNAVAILABLE: SECRET_FIELDS,
     Outcome.UNREACHABLE: SECRET_FIELDS,

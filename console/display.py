@@ -23,11 +23,14 @@ STATUS_TONE = {
     StoreStatus.UNREACHABLE: "warn",
     StoreStatus.MISSING_SCOPES: "bad",
     StoreStatus.REVOKED: "bad",
+    StoreStatus.REFUSED: "bad",
 }
 OUTCOME_TONE = {
     "connected": "ok",
     "missing_scopes": "bad",
     "invalid_token": "bad",
+    "forbidden": "bad",
+    "credentials_rejected": "bad",
     "store_not_found": "bad",
     "store_unavailable": "warn",
     "unreachable": "warn",

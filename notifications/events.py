@@ -16,6 +16,7 @@ EVENT_BY_STATUS = {
     StoreStatus.MISSING_SCOPES: "store.missing_scopes",
     StoreStatus.REVOKED: "store.revoked",
     StoreStatus.STORE_UNAVAILABLE: "store.unavailable",
+    StoreStatus.REFUSED: "store.refused",
     StoreStatus.UNREACHABLE: "store.unreachable",
     StoreStatus.DISCONNECTED: "store.disconnected",
 }
@@ -24,6 +25,7 @@ EVENT_TYPES = (
     "store.missing_scopes",
     "store.revoked",
     "store.unavailable",
+    "store.refused",
     "store.unreachable",
     "store.recovered",
     "store.disconnected",

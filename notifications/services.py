@@ -52,6 +52,7 @@ BREAKAGE_EVENTS = {
     "store.missing_scopes",
     "store.revoked",
     "store.unavailable",
+    "store.refused",
     "store.unreachable",
 }
 MERCHANT_EVENTS = BREAKAGE_EVENTS | {"store.recovered"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sandbox import DEMO_FIXTURE
 from sandbox.app import make_state, serve, write_credentials
-from sandbox.state import DEFAULT_LOG_SIZE
+from sandbox.state import DEFAULT_LOG_SIZE, UNKNOWN_STORE_MODES, V2_TIME_MODES
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="entries kept in the request log")
     parser.add_argument("--allow-http-webhooks", action="store_true",
                         help="accept http:// webhook destinations (BigCommerce wants https)")
+    parser.add_argument("--v2-time", choices=V2_TIME_MODES, default="observed",
+                        help="GET /v2/time needs no scope (observed) or Information & settings "
+                             "(docs)")
+    parser.add_argument("--unknown-store", choices=UNKNOWN_STORE_MODES, default="404",
+                        help="how an unknown store hash is answered (403: not the scope error; "
+                             "403_scope: the scope error)")
     parser.add_argument("--ready-file", type=Path,
                         help="write the base URL into this file once listening")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
@@ -48,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     state = make_state(None if args.no_fixture else args.fixture, latency_ms=args.latency_ms,
                        enforce_quota=args.enforce_quota, log_size=args.log_size)
     state.settings.allow_http_webhooks = args.allow_http_webhooks
+    state.settings.v2_time = args.v2_time
+    state.settings.unknown_store = args.unknown_store
     if args.bulk:
         state.bulk_create(args.bulk, args.bulk_prefix)
     written = write_credentials(state, args.write_credentials) if args.write_credentials else []

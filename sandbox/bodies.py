@@ -2,7 +2,10 @@
 
 Error bodies follow BigCommerce's two families (docs/bigcommerce/FACTS.md): v3
 ``{"status","title","type","instance","errors"}`` and v2 ``[{"status","message"}]``.
-Bodies that never change are encoded once, here.
+Bodies that never change are encoded once, here. BigCommerce's answers (the
+scope error, 401, 403, 404, 503, 429, 500 bodies) are read from
+``docs/bigcommerce/answers.json``, the file the portal's interpretation is tested
+against, so the sandbox cannot drift from what was observed or documented.
 """
 
 from __future__ import annotations
@@ -10,18 +13,29 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 STATUS_DOC = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
+ANSWERS_FILE = Path(__file__).resolve().parents[1] / "docs" / "bigcommerce" / "answers.json"
+_ANSWERS = {entry["name"]: entry for entry in json.loads(ANSWERS_FILE.read_text("utf-8"))["answers"]}
+
+
+def answer(name: str) -> Any:
+    """The body of the answer called ``name`` in ``docs/bigcommerce/answers.json``."""
+    return _ANSWERS[name]["response"]["body"]
+
+
+def _encoded(name: str) -> bytes:
+    body = answer(name)
+    return body.encode() if isinstance(body, str) else json.dumps(body).encode()
+
 
 #: The exact body of a missing-scope 403, as observed on real stores.
-SCOPE_403 = {
-    "status": 403,
-    "title": "You don't have a required scope to access the endpoint",
-    "type": STATUS_DOC,
-    "errors": {},
-}
-SCOPE_403_BODY = json.dumps(SCOPE_403).encode()
+SCOPE_403 = answer("scope_error")
+SCOPE_403_BODY = _encoded("scope_error")
+#: A 403 that is not about scopes (documented: "Operation cannot be performed ...").
+FORBIDDEN_403_BODY = _encoded("forbidden_documented")
 
 
 def dumps(obj: Any) -> bytes:
@@ -58,19 +72,18 @@ def error(version: str, status: int, title: str, errors: dict[str, str] | None =
 
 #: Pre-encoded bodies that do not depend on the request.
 NOT_FOUND_BODY = {
-    "v2": dumps(v2_error(404, "The requested resource was not found.")),
-    "v3": dumps(v3_error(404, "The requested resource was not found.")),
+    "v2": _encoded("not_found_v2_documented"),
+    "v3": _encoded("not_found_v3_documented"),
 }
-UNAUTHORIZED_BODY = dumps(v3_error(401, "Unauthorized"))
-UNAUTHORIZED_TEXT = b"Unauthorized"
+UNAUTHORIZED_BODY = _encoded("unauthorized_json")
+UNAUTHORIZED_TEXT = _encoded("unauthorized_text")
 MAINTENANCE_BODY = {
-    "v2": dumps(v2_error(503, "The store is currently unavailable (down for maintenance).")),
-    "v3": dumps(v3_error(503, "The store is currently unavailable (down for maintenance).")),
+    "v2": _encoded("maintenance_v2"),
+    "v3": _encoded("unavailable_documented"),
 }
-RATE_LIMITED_BODY = dumps(v3_error(429, "Too many requests: the store's API quota is used up "
-                                        "for this window."))
-SLASH_403_BODY = dumps(v3_error(403, "Forbidden"))
-SERVER_ERROR_BODY = dumps(v3_error(500, "Internal Server Error"))
+RATE_LIMITED_BODY = _encoded("rate_limited")
+SLASH_403_BODY = _encoded("slash_403")
+SERVER_ERROR_BODY = _encoded("server_error")
 GATEWAY_HTML = {
     502: b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>"
          b"</body></html>",

@@ -81,6 +81,21 @@ class SandboxControl:
     def enforce_quota(self, enabled: bool = True) -> dict[str, Any]:
         return self.settings(enforce_quota=enabled)
 
+    def set_v2_time(self, mode: str | None, store_hash: str | None = None) -> dict[str, Any]:
+        """``GET /v2/time`` as "observed" (no scope) or "docs" (Information & settings),
+        for every store, or for one (``None`` there: follow the global mode)."""
+        if store_hash is None:
+            return self.settings(v2_time=mode)
+        return self._call("PUT", f"stores/{store_hash}/v2-time", json={"mode": mode})
+
+    def set_unknown_store(self, mode: str) -> dict[str, Any]:
+        """How an unknown store hash is answered: "404", "401", "403" or "403_scope"."""
+        return self.settings(unknown_store=mode)
+
+    def refuse(self, store_hash: str, paths: list[str]) -> dict[str, Any]:
+        """Answer these paths ("v3/customers", or "*") with a 403 that is not the scope error."""
+        return self._call("PUT", f"stores/{store_hash}/refuse", json={"paths": paths})
+
     def add_global_fault(self, kind: str, **options: Any) -> list[dict[str, Any]]:
         return self._call("POST", "faults", json={"kind": kind, **options})["faults"]
 

@@ -7,7 +7,8 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
     GET    /_sandbox/settings                     global switches
     PATCH  /_sandbox/settings                     {latency_ms, maintenance, enforce_quota,
                                                    auth_error_style, strict_slashes,
-                                                   allow_http_webhooks}
+                                                   allow_http_webhooks, v2_time: observed|docs,
+                                                   unknown_store: 404|401|403|403_scope}
     GET    /_sandbox/faults                       global faults
     POST   /_sandbox/faults                       arm a global fault {kind, status, probability,
                                                    count, seconds, headers}
@@ -22,6 +23,9 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
                                                    to the store's hooks (see sandbox.webhooks)
     PUT    /_sandbox/stores/{hash}/maintenance    {"enabled": true|false}
     PUT    /_sandbox/stores/{hash}/latency        {"ms": 250}
+    PUT    /_sandbox/stores/{hash}/v2-time        {"mode": "observed"|"docs"|null (the global mode)}
+    PUT    /_sandbox/stores/{hash}/refuse         {"paths": ["v3/customers", ...] | ["*"]}: answer
+                                                   these with a 403 that is not the scope error
     PUT    /_sandbox/stores/{hash}/rate-limit     {"quota": 10|null, "window_ms": 30000}
     GET    /_sandbox/stores/{hash}/faults         the store's armed faults
     POST   /_sandbox/stores/{hash}/faults         arm a fault on the store
@@ -62,7 +66,14 @@ from aiohttp import web
 
 from sandbox.faults import Fault, FaultError, FaultSet
 from sandbox.pipeline import ROUTES, STATE_KEY
-from sandbox.state import SandboxError, SandboxState, Store
+from sandbox.state import (
+    UNKNOWN_STORE_MODES,
+    V2_TIME_MODES,
+    SandboxError,
+    SandboxState,
+    Store,
+    check_mode,
+)
 
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -151,6 +162,11 @@ async def patch_settings(request: web.Request) -> web.Response:
         settings.strict_slashes = bool(body["strict_slashes"])
     if "allow_http_webhooks" in body:
         settings.allow_http_webhooks = bool(body["allow_http_webhooks"])
+    if "v2_time" in body:
+        settings.v2_time = check_mode("v2_time", body["v2_time"], V2_TIME_MODES)
+    if "unknown_store" in body:
+        settings.unknown_store = check_mode("unknown_store", str(body["unknown_store"]),
+                                            UNKNOWN_STORE_MODES)
     return _json(settings.to_dict())
 
 
@@ -186,13 +202,15 @@ async def add_store(request: web.Request) -> web.Response:
     state = _state(request)
     body = await _body(request)
     unknown = set(body) - {"store_hash", "profile", "maintenance", "latency_ms",
-                           "rate_limit_quota", "accounts"}
+                           "rate_limit_quota", "accounts", "v2_time", "refuse"}
     if unknown:
         raise SandboxError(f"unknown fields: {sorted(unknown)} (profile fields go in 'profile')")
     store = state.add_store(body.get("profile") or {}, store_hash=body.get("store_hash"),
                             maintenance=bool(body.get("maintenance", False)),
                             latency_ms=int(body.get("latency_ms", 0)),
-                            quota_override=body.get("rate_limit_quota"))
+                            quota_override=body.get("rate_limit_quota"),
+                            v2_time=_v2_time_mode(body.get("v2_time")),
+                            refuse=_refused_paths(body.get("refuse", [])))
     accounts = [
         state.add_account(store.hash, a.get("scopes", []), client_name=a.get("client_name"),
                           client_id=a.get("client_id"), client_secret=a.get("client_secret"),
@@ -245,6 +263,28 @@ async def put_rate_limit(request: web.Request) -> web.Response:
     store.window.reset()
     return _json({"store_hash": store.hash, "quota": store.window.quota,
                   "window_ms": store.window.window_ms})
+
+
+def _v2_time_mode(mode: Any) -> str | None:
+    return None if mode is None else check_mode("v2_time", mode, V2_TIME_MODES)
+
+
+def _refused_paths(paths: Any) -> list[str]:
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p.strip("/") for p in paths):
+        raise SandboxError('refuse must be a list of paths such as "v3/customers", or ["*"]')
+    return [p.strip("/") for p in paths]
+
+
+async def put_v2_time(request: web.Request) -> web.Response:
+    store = _store(request)
+    store.v2_time = _v2_time_mode((await _body(request)).get("mode"))
+    return _json({"store_hash": store.hash, "v2_time": store.v2_time})
+
+
+async def put_refuse(request: web.Request) -> web.Response:
+    store = _store(request)
+    store.refuse = _refused_paths((await _body(request)).get("paths", []))
+    return _json({"store_hash": store.hash, "refuse": store.refuse})
 
 
 async def get_store_faults(request: web.Request) -> web.Response:
@@ -425,6 +465,8 @@ def build_control_app(state: SandboxState) -> web.Application:
     r.add_patch("/stores/{store_hash}/profile", patch_profile)
     r.add_put("/stores/{store_hash}/maintenance", put_maintenance)
     r.add_put("/stores/{store_hash}/latency", put_latency)
+    r.add_put("/stores/{store_hash}/v2-time", put_v2_time)
+    r.add_put("/stores/{store_hash}/refuse", put_refuse)
     r.add_put("/stores/{store_hash}/rate-limit", put_rate_limit)
     r.add_get("/stores/{store_hash}/faults", get_store_faults)
     r.add_post("/stores/{store_hash}/faults", add_store_fault)

@@ -12,11 +12,16 @@ answers and stops when it fails):
 4. an armed fault (store first, then global) may take over (see :mod:`sandbox.faults`;
    ``stall`` and ``malformed`` spoil whatever answer the later steps produce);
 5. quota enforcement (when switched on) answers ``429`` with ``X-Retry-After``;
-6. unknown store hash -> ``404`` (v2 list or v3 object, by the path's version);
+6. unknown store hash -> ``404`` (v2 list or v3 object, by the path's version), or, as
+   ``settings.unknown_store`` says (undocumented: the sandbox can answer each way),
+   ``401``, a ``403`` that is not the scope error, or the scope error;
 7. store (or, globally, every store) in maintenance -> ``503``;
 8. missing/unknown token, or a token of another store -> ``401``;
 9. unknown route -> ``404`` (``405`` for a known path with the wrong method);
-10. missing scope -> ``403`` with BigCommerce's exact body -- *before* any body is read;
+10. a path the store refuses (``store.refuse``) -> ``403`` without the scope error;
+    missing scope -> ``403`` with BigCommerce's exact body -- *before* any body is read
+    (``GET /v2/time`` needs Information & settings when the store's or the global
+    ``v2_time`` mode is "docs");
 11. the endpoint itself: body validation (``422`` v3 / ``400`` v2), ids (``404``), and
     on success a real creation, recorded on the store (``GET /_sandbox/created``).
 """
@@ -132,7 +137,7 @@ async def _answer(request: web.Request, state: SandboxState, trace: Trace
         return Reply(429, bodies.RATE_LIMITED_BODY, headers=retry), rate_headers
 
     if store is None:
-        return Reply(404, bodies.NOT_FOUND_BODY[shape]), rate_headers
+        return _unknown_store(settings.unknown_store, shape), rate_headers
     if store.maintenance or settings.maintenance:
         return Reply(503, bodies.MAINTENANCE_BODY[shape]), rate_headers
 
@@ -152,7 +157,13 @@ async def _answer(request: web.Request, state: SandboxState, trace: Trace
             return Reply(405, body), rate_headers
         return Reply(404, bodies.NOT_FOUND_BODY[shape]), rate_headers
 
-    if not sc.satisfies(account.scopes, endpoint.requirement):
+    route = "/".join([version, *parts[4:]])
+    if any(refused == "*" or route.startswith(refused) for refused in store.refuse):
+        return Reply(403, bodies.FORBIDDEN_403_BODY), rate_headers
+    requirement = endpoint.requirement
+    if endpoint.handler is routes_v2.get_time and (store.v2_time or settings.v2_time) == "docs":
+        requirement = routes_v2.INFO_READ
+    if not sc.satisfies(account.scopes, requirement):
         return Reply(403, bodies.SCOPE_403_BODY), rate_headers
 
     call = Call(request, state, store, account, version, params)
@@ -160,6 +171,17 @@ async def _answer(request: web.Request, state: SandboxState, trace: Trace
         return await endpoint.handler(call), rate_headers
     except Abort as abort:
         return abort.reply, rate_headers
+
+
+def _unknown_store(mode: str, shape: str) -> Reply:
+    """An unknown store hash's answer, in the configured mode."""
+    if mode == "401":
+        return Reply(401, bodies.UNAUTHORIZED_BODY)
+    if mode == "403":
+        return Reply(403, bodies.FORBIDDEN_403_BODY)
+    if mode == "403_scope":
+        return Reply(403, bodies.SCOPE_403_BODY)
+    return Reply(404, bodies.NOT_FOUND_BODY[shape])
 
 
 def _retry_after(rate_headers: dict[str, str]) -> str:

@@ -165,6 +165,11 @@ class Store:
     profile: dict[str, Any]
     maintenance: bool = False
     latency_ms: int = 0
+    #: ``GET /v2/time``: "observed" (no scope), "docs" (Information & settings), None: global.
+    v2_time: str | None = None
+    #: Paths (after the version, e.g. "v3/customers"; "*" = all) answered with a 403
+    #: that is not the scope error (BigCommerce's other causes of 403).
+    refuse: list[str] = field(default_factory=list)
     faults: FaultSet = field(default_factory=FaultSet)
     window: RateWindow = field(default_factory=RateWindow)
     quota_override: int | None = None
@@ -227,6 +232,8 @@ class Store:
             "profile": self.profile,
             "maintenance": self.maintenance,
             "latency_ms": self.latency_ms,
+            "v2_time": self.v2_time,
+            "refuse": list(self.refuse),
             "faults": self.faults.to_list(),
             "rate_limit": {"quota": self.window.quota, "window_ms": self.window.window_ms,
                            "used": self.window.used},
@@ -256,6 +263,12 @@ class Settings:
     strict_slashes: bool = True
     #: Accept ``http://`` webhook destinations (BigCommerce wants https; tests serve http).
     allow_http_webhooks: bool = False
+    #: ``GET /v2/time``: "observed" (needs no scope, as recorded on real stores) or "docs"
+    #: (needs Information & settings, as BigCommerce's API-accounts page says).
+    v2_time: str = "observed"
+    #: How an unknown store hash is answered (undocumented): "404", "401", "403" (a 403
+    #: that is not the scope error) or "403_scope" (the scope error).
+    unknown_store: str = "404"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -265,7 +278,20 @@ class Settings:
             "auth_error_style": self.auth_error_style,
             "strict_slashes": self.strict_slashes,
             "allow_http_webhooks": self.allow_http_webhooks,
+            "v2_time": self.v2_time,
+            "unknown_store": self.unknown_store,
         }
+
+
+V2_TIME_MODES = ("observed", "docs")
+UNKNOWN_STORE_MODES = ("404", "401", "403", "403_scope")
+
+
+def check_mode(name: str, value: Any, modes: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``modes``, else a 400 :class:`SandboxError`."""
+    if value not in modes:
+        raise SandboxError(f"{name} must be one of {list(modes)}, not {value!r}")
+    return value
 
 
 class SandboxState:
@@ -307,7 +333,7 @@ class SandboxState:
         store = Store(hash=store_hash, profile=default_profile(store_hash, len(self.stores) + 1))
         store.update_profile(fields)
         for name, value in switches.items():
-            if name not in {"maintenance", "latency_ms", "quota_override"}:
+            if name not in {"maintenance", "latency_ms", "quota_override", "v2_time", "refuse"}:
                 raise SandboxError(f"unknown store switch {name!r}")
             setattr(store, name, value)
         store.refresh_quota()

@@ -10,7 +10,10 @@ The rules:
    recovers without delay). Any pending suspicion is forgotten.
 2. A definitive answer — 401 (`revoked`), 403 on a probe (`missing_scopes`),
    503 (`store_unavailable`), a store hash BigCommerce no longer knows
-   (`revoked`) — is confirmed by one re-check `confirm_after` later before
+   (`revoked`), a 403 that is not BigCommerce's scope error or refusals that
+   cannot tell a wrong token from a wrong hash (`refused`: definitive but
+   unexplained; staff are told, the merchant is not sent to make a new API
+   account) — is confirmed by one re-check `confirm_after` later before
    the status flips. The first sighting only schedules that re-check.
 3. A transient failure (5xx, timeouts, resets, 429 that never cleared) never
    flips a status by itself: the store becomes `unreachable` only after
@@ -35,6 +38,8 @@ DEFINITIVE_STATUS: dict[Outcome, StoreStatus] = {
     Outcome.STORE_NOT_FOUND: StoreStatus.REVOKED,
     Outcome.MISSING_SCOPES: StoreStatus.MISSING_SCOPES,
     Outcome.STORE_UNAVAILABLE: StoreStatus.STORE_UNAVAILABLE,
+    Outcome.FORBIDDEN: StoreStatus.REFUSED,
+    Outcome.CREDENTIALS_REJECTED: StoreStatus.REFUSED,
 }
 TRANSIENT_OUTCOMES = frozenset({Outcome.UNREACHABLE})
 

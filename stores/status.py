@@ -9,6 +9,8 @@ class StoreStatus(models.TextChoices):
     MISSING_SCOPES = "missing_scopes", "Missing scopes"
     REVOKED = "revoked", "Revoked"
     STORE_UNAVAILABLE = "store_unavailable", "Store unavailable"
+    # BigCommerce refuses our requests for another reason than a missing scope.
+    REFUSED = "refused", "Refused by BigCommerce"
     UNREACHABLE = "unreachable", "Unreachable"
     PAUSED = "paused", "Paused"
     DISCONNECTED = "disconnected", "Disconnected"
@@ -20,6 +22,7 @@ BROKEN_STATUSES = frozenset(
         StoreStatus.MISSING_SCOPES,
         StoreStatus.REVOKED,
         StoreStatus.STORE_UNAVAILABLE,
+        StoreStatus.REFUSED,
         StoreStatus.UNREACHABLE,
     }
 )

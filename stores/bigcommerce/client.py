@@ -55,6 +55,12 @@ _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _API_VERSIONS = frozenset({"v2", "v3"})
 
 RETRYABLE_STATUSES = frozenset({500, 502, 504})
+# How much of an answer's body a `Call` keeps: enough for any error body and
+# the store profile, never a whole catalogue.
+MAX_BODY_BYTES = 64 * 1024
+# Where BigCommerce's error bodies put their words: v3 `title`, `detail` and
+# `error.message`; v2 `message` in each item of a list.
+_ERROR_TEXT_KEYS = ("title", "message", "detail", "error")
 RETRYABLE_ERRORS = frozenset({"timeout", "connection_error", "reset", "read_error"})
 RATE_LIMIT_HEADERS = (
     "X-Rate-Limit-Requests-Quota",
@@ -431,6 +437,9 @@ class BigCommerceClient:
                 break
             await self._sleep(wait)
 
+        detail = error_detail(response)
+        if response is not None and len(response.body) > MAX_BODY_BYTES:
+            response = response._replace(body=response.body[:MAX_BODY_BYTES])
         exchange = Exchange(
             method=method,
             path=path,
@@ -439,6 +448,7 @@ class BigCommerceClient:
             attempts=attempts,
             error=error,
             rate_limit=rate_limit,
+            detail=detail,
         )
         logger.debug(
             "bigcommerce %s %s store=%s -> %s %s attempts=%d",
@@ -484,6 +494,38 @@ class BigCommerceClient:
     def _backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter: uniform in [0, base * 2**(n-1))."""
         return self._random() * self.backoff_base * 2 ** (attempts - 1)
+
+
+def error_texts(body: bytes | str | None) -> list[str]:
+    """The human words in an error body: v3 object, v2 list, or plain text."""
+    if not body:
+        return []
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [" ".join(text.split())[:500]] if text.strip() else []
+    found: list[str] = []
+
+    def collect(value: Any, depth: int) -> None:
+        if isinstance(value, str) and value.strip():
+            found.append(" ".join(value.split())[:500])
+        elif isinstance(value, dict) and depth < 3:
+            for key in _ERROR_TEXT_KEYS:
+                collect(value.get(key), depth + 1)
+        elif isinstance(value, list) and depth < 3:
+            for item in value[:10]:
+                collect(item, depth + 1)
+
+    collect(data, 0)
+    return found
+
+
+def error_detail(response: RawResponse | None) -> str:
+    """BigCommerce's own words in an error answer, for staff (one line, bounded)."""
+    if response is None or response.status < 400:
+        return ""
+    return " / ".join(error_texts(response.body))[:200]
 
 
 def _encode_json(value: Any) -> bytes:

@@ -17,7 +17,11 @@ from .scopes import REQUIRED_SCOPES
 class Outcome(StrEnum):
     CONNECTED = "connected"
     MISSING_SCOPES = "missing_scopes"
+    FORBIDDEN = "forbidden"  # a 403 that is not BigCommerce's scope error
     INVALID_TOKEN = "invalid_token"
+    # Refused everywhere, and the answers cannot tell a wrong token or store
+    # hash from an API account with no scope at all.
+    CREDENTIALS_REJECTED = "credentials_rejected"
     STORE_NOT_FOUND = "store_not_found"
     STORE_UNAVAILABLE = "store_unavailable"
     UNREACHABLE = "unreachable"
@@ -76,6 +80,8 @@ class Exchange:
     attempts: int = 1
     error: str = ""  # "timeout", "connection_error", "read_error", ...
     rate_limit: dict[str, str] = field(default_factory=dict)
+    # BigCommerce's own title/message of an error answer (bounded), for staff.
+    detail: str = ""
 
 
 @dataclass

@@ -1,23 +1,40 @@
 """Live validation of one store-level API account: which scopes does it have?
 
-`validate()` fires the six scope probes (plus, at onboarding, the no-scope
-baseline `GET /v2/time`) all at once, so the answer takes about one round
-trip, and turns the answers into a `Report`.
+`validate()` fires the six scope probes (plus, at onboarding, the baseline
+`GET /v2/time`) all at once, so the answer takes about one round trip, and
+turns the answers into a `Report`.
 
-Outcome precedence (first match wins):
+What the answers mean is written down with its sources in
+`docs/bigcommerce/answers.json` (observed, documented or assumed) and in the
+README's "How a check decides". Two things are NOT assumed: that `/v2/time`
+needs no scope (observed, but BigCommerce's docs list it under Information &
+settings), and how BigCommerce answers an unknown store hash (undocumented).
 
-1. `invalid_token`: any 401, on a probe or on the baseline.
-2. `store_not_found`: the baseline answered 403/404 and no probe answered
-   anything but 403/404 (a probe's 2xx/400/422 proves the store exists).
-3. `unreachable`: every probe that answered said 403/404 and the baseline could
-   not tell whether the store hash or the scopes are at fault (no answer), or
-   `store_unavailable` if the baseline answered 503.
+A "refusal" is a 403 or 404 on a probe. Outcome precedence (first match wins):
+
+1. `invalid_token`: any 401, on a probe or on the baseline. Its message says
+   the Access token OR the store hash may be wrong (an unknown store hash may
+   answer 401: undocumented).
+2. `store_not_found`, only on positive evidence, when no probe proved the
+   store exists: the baseline answered 404; or all six probes answered 403/404
+   and neither they nor the baseline gave BigCommerce's scope error.
+3. When every probe that answered refused and the baseline did not prove the
+   store exists: `store_unavailable` if the baseline answered 503,
+   `unreachable` if it gave no usable answer, otherwise
+   `credentials_rejected` — refused everywhere, some with the scope error, so
+   a wrong token or store hash cannot be told from an account with no scope at
+   all (the baseline's own 403 may be a scope error once BigCommerce enforces
+   its docs): never a confident "missing scopes".
 4. `connected`: all six scopes granted (whatever the baseline said).
-5. `missing_scopes`: at least one 403 on a probe. A missing scope is a lasting
-   property of the API account, so it outranks answers that pass by
-   themselves (503, timeouts); scopes that could not be checked stay unknown.
-6. `store_unavailable`: a 503 on a probe or the baseline.
-7. `unreachable`: some scope is unknown (timeouts, resets, 5xx or 429 after
+5. `missing_scopes`: at least one 403 with the scope error on a probe. A
+   missing scope is a lasting property of the API account, so it outranks
+   answers that pass by themselves (503, timeouts); scopes that could not be
+   checked stay unknown.
+6. `forbidden`: a 403 without the scope error on a probe: BigCommerce refused
+   for another reason (its words are kept in the exchange's `detail` and the
+   notes, for staff). A new API account would not help.
+7. `store_unavailable`: a 503 on a probe or the baseline.
+8. `unreachable`: some scope is unknown (timeouts, resets, 5xx or 429 after
    the retries, or an answer the probe table cannot interpret).
 """
 
@@ -36,7 +53,7 @@ from .client import (
     is_valid_access_token,
     is_valid_store_hash,
 )
-from .probes import BASELINE, INFORMATION, PROBES, Probe, Verdict
+from .probes import BASELINE, INFORMATION, PROBES, Probe, Verdict, is_scope_error
 from .report import (
     Credentials,
     Exchange,
@@ -156,6 +173,10 @@ async def _fire(client: BigCommerceClient, credentials: Credentials, probe: Prob
     )
 
 
+def _verdict(probe: Probe, call: Call) -> Verdict:
+    return probe.interpret(call.status, call.response.body if call.response is not None else None)
+
+
 def _refusals(probe_calls: Answers) -> tuple[bool, bool]:
     """(only refused, every answer refused), refusals being 403/404 answers.
 
@@ -166,7 +187,7 @@ def _refusals(probe_calls: Answers) -> tuple[bool, bool]:
     statuses = [
         call.status
         for probe, call in probe_calls
-        if call.status is not None and probe.interpret(call.status) != Verdict.TRANSIENT
+        if call.status is not None and _verdict(probe, call) != Verdict.TRANSIENT
     ]
     only_refused = all(status in NOT_FOUND_STATUSES for status in statuses)
     return only_refused, only_refused and bool(statuses)
@@ -177,14 +198,38 @@ def _needs_baseline(probe_calls: Answers) -> bool:
     return _refusals(probe_calls)[1]
 
 
+def _scope_error_in(calls: list[Call]) -> bool:
+    return any(
+        call.status == 403 and is_scope_error(call.response.body if call.response else None) for call in calls
+    )
+
+
+def _no_store_evidence(probe_calls: Answers, baseline_call: Call | None, base: Verdict | None) -> bool:
+    """Positive evidence that BigCommerce has no store at this hash.
+
+    A 404 on the baseline (`/v2/time` exists on every store), or 403/404 on
+    every one of the six probes with no scope error there nor on the baseline.
+    Never a scope-error 403 on the baseline: that is what a docs-conformant
+    `/v2/time` answers a token without the Information & settings scope.
+    """
+    only_refused, _ = _refusals(probe_calls)
+    if not only_refused:
+        return False
+    if base == Verdict.NOT_FOUND:
+        return True
+    every_probe_refused = all(call.status in NOT_FOUND_STATUSES for _, call in probe_calls)
+    calls = [call for _, call in probe_calls] + ([baseline_call] if baseline_call is not None else [])
+    return every_probe_refused and base != Verdict.GRANTED and not _scope_error_in(calls)
+
+
 def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) -> Report:
     """Turn the probes' (and maybe the baseline's) answers into a Report."""
-    verdicts = {probe.scope: probe.interpret(call.status) for probe, call in probe_calls}
-    base = BASELINE.interpret(baseline_call.status) if baseline_call is not None else None
+    verdicts = {probe.scope: _verdict(probe, call) for probe, call in probe_calls}
+    base = _verdict(BASELINE, baseline_call) if baseline_call is not None else None
     exchanges = _exchanges(probe_calls, baseline_call)
-    only_refused, every_answer_refused = _refusals(probe_calls)
+    _, every_answer_refused = _refusals(probe_calls)
     store, notes = _profile(probe_calls)
-    notes += _surprises(probe_calls)
+    notes += _surprises(probe_calls, baseline_call)
 
     def report(outcome: Outcome, scopes: dict[str, ScopeState], problems: list[Problem]) -> Report:
         return Report(
@@ -200,7 +245,7 @@ def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) 
 
     if Verdict.INVALID_TOKEN in verdicts.values() or base == Verdict.INVALID_TOKEN:
         return report(Outcome.INVALID_TOKEN, unknown_scopes(), [_invalid_token_problem(store_hash)])
-    if base == Verdict.NOT_FOUND and only_refused:
+    if _no_store_evidence(probe_calls, baseline_call, base):
         problem = _store_not_found_problem(store_hash)
         return report(Outcome.STORE_NOT_FOUND, unknown_scopes(), [problem])
     if every_answer_refused and base != Verdict.GRANTED:
@@ -208,15 +253,21 @@ def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) 
         notes.append(f"Every probe answered 403/404 and GET /v2/time ({status}) did not tell why.")
         if base == Verdict.UNAVAILABLE:
             return report(Outcome.STORE_UNAVAILABLE, unknown_scopes(), [_unavailable_problem()])
+        if base in (Verdict.MISSING, Verdict.FORBIDDEN):
+            problem = _credentials_rejected_problem(store_hash)
+            return report(Outcome.CREDENTIALS_REJECTED, unknown_scopes(), [problem])
         return report(Outcome.UNREACHABLE, unknown_scopes(), [_unreachable_problem([])])
 
     scopes = {scope: _scope_state(verdict) for scope, verdict in verdicts.items() if scope}
     missing = [scope for scope, state in scopes.items() if state == ScopeState.MISSING]
+    forbidden = [scope for scope, verdict in verdicts.items() if scope and verdict == Verdict.FORBIDDEN]
     unknown = [scope for scope, state in scopes.items() if state == ScopeState.UNKNOWN]
     if not missing and not unknown:
         return report(Outcome.CONNECTED, scopes, [])
     if missing:
         return report(Outcome.MISSING_SCOPES, scopes, [_missing_scopes_problem(missing, unknown)])
+    if forbidden:
+        return report(Outcome.FORBIDDEN, scopes, [_forbidden_problem(forbidden)])
     if Verdict.UNAVAILABLE in verdicts.values() or base == Verdict.UNAVAILABLE:
         return report(Outcome.STORE_UNAVAILABLE, scopes, [_unavailable_problem()])
     return report(Outcome.UNREACHABLE, scopes, [_unreachable_problem(unknown)])
@@ -249,16 +300,22 @@ def _profile(probe_calls: Answers) -> tuple[dict[str, Any] | None, list[str]]:
     return {key: data[key] for key in PROFILE_FIELDS if key in data}, []
 
 
-def _surprises(probe_calls: Answers) -> list[str]:
-    """Notes for staff about answers a healthy BigCommerce should never give."""
+def _surprises(probe_calls: Answers, baseline_call: Call | None) -> list[str]:
+    """Notes for staff: answers a healthy BigCommerce should never give, and
+    403s that are not the scope error, with BigCommerce's own words."""
     notes = []
-    for probe, call in probe_calls:
+    answers = probe_calls + ([(BASELINE, baseline_call)] if baseline_call is not None else [])
+    for probe, call in answers:
         status = call.status
         label = f"{probe.method} {call.exchange.path}"
+        verdict = _verdict(probe, call)
         if probe.is_write and status is not None and 200 <= status < 300:
             logger.warning("bigcommerce %s accepted an invalid body (%s)", label, status)
             notes.append(f"{label} accepted a deliberately invalid body ({status}).")
-        elif probe.interpret(status) == Verdict.UNEXPECTED:
+        elif verdict == Verdict.FORBIDDEN:
+            said = call.exchange.detail or "no error text"
+            notes.append(f"{label} answered 403 without BigCommerce's scope error: “{said}”.")
+        elif verdict == Verdict.UNEXPECTED and probe.scope is not None:
             notes.append(f"{label} answered {status}, which the probe table does not explain.")
     return notes
 
@@ -270,10 +327,11 @@ def _invalid_token_problem(store_hash: str) -> Problem:
     return Problem(
         "access_token",
         "invalid_token",
-        f"BigCommerce did not accept this access token for store {store_hash}. Copy the access "
-        "token again from the API account (BigCommerce shows it only once: if you no longer "
-        "have it, create a new API account), and check that the API path comes from the same "
-        "account. If the API account was deleted, its token no longer works.",
+        f"BigCommerce did not accept this access token for store {store_hash}: the Access token "
+        "or the store hash in the API path is wrong. Copy the access token and the API path "
+        "again from the same API account (BigCommerce shows the token only once: if you no "
+        "longer have it, create a new API account). If the API account was deleted, its token "
+        "no longer works.",
     )
 
 
@@ -284,6 +342,30 @@ def _store_not_found_problem(store_hash: str) -> Problem:
         f"BigCommerce has no store at this API path (store hash “{store_hash}”). Copy the API "
         "path again from your API account; it looks like "
         "https://api.bigcommerce.com/stores/abc123/v3/.",
+    )
+
+
+def _credentials_rejected_problem(store_hash: str) -> Problem:
+    return Problem(
+        "api_path",
+        "credentials_rejected",
+        f"BigCommerce refused every request for store {store_hash} without saying why: the Access "
+        "token or the store hash in the API path is wrong (or this API account has no scopes at "
+        "all). Copy the access token and the API path again from the same API account; if they "
+        "are right, check the account's scopes in Settings → API → Store-level API accounts.",
+    )
+
+
+def _forbidden_problem(forbidden: list[str]) -> Problem:
+    labels = ", ".join(scope_label(scope) for scope in forbidden)
+    return Problem(
+        "",
+        "forbidden",
+        f"BigCommerce refused this request for another reason than a missing scope (checking "
+        f"{labels}). A new API account would not help. Check that the API path you pasted has "
+        "no extra characters after /v3/, and that the store owner's BigCommerce account is in "
+        "good standing (billing, permissions); then try again in a few minutes. If it keeps "
+        "happening, write to support@violet.io: Violet staff can see BigCommerce's own answer.",
     )
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stores.bigcommerce.report import Outcome
-from stores.lifecycle import DEFINITIVE_STATUS, Policy, Streak, decide, next_regular_check
+from stores.lifecycle import DEFINITIVE_STATUS, Policy, Streak, decide, next_regular_check, status_for
 from stores.status import StoreStatus
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -152,3 +152,18 @@ def test_a_second_answer_too_soon_does_not_confirm():
         status=StoreStatus.CONNECTED, outcome=Outcome.INVALID_TOKEN, streak=soon.streak, now=NOW + POLICY.confirm_after
     )
     assert later.flipped and later.status == StoreStatus.REVOKED
+
+
+@pytest.mark.parametrize("outcome", [Outcome.FORBIDDEN, Outcome.CREDENTIALS_REJECTED])
+def test_an_unexplained_refusal_is_confirmed_then_refused_never_missing_scopes_or_revoked(outcome):
+    first = decide(status=StoreStatus.CONNECTED, outcome=outcome, streak=Streak(), now=NOW)
+    assert first.status == StoreStatus.CONNECTED and not first.flipped
+    assert first.streak.suspected == StoreStatus.REFUSED
+    second = decide(status=StoreStatus.CONNECTED, outcome=outcome, streak=first.streak, now=NOW + first.next_check_in)
+    assert second.status == StoreStatus.REFUSED and second.flipped
+
+
+def test_every_outcome_of_a_live_check_points_at_a_status():
+    for outcome in Outcome:
+        if outcome != Outcome.MALFORMED_INPUT:
+            assert status_for(outcome) is not None, outcome

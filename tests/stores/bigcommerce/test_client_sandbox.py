@@ -24,9 +24,16 @@ pytestmark = pytest.mark.integration
 TRANSPORTS = {"requests": RequestsTransport, "aiohttp": AiohttpTransport}
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Any]:
+V2_TIME_MODES = ("observed", "docs")
+
+
+@pytest.fixture(scope="module", params=V2_TIME_MODES)
+def sandbox(request) -> Iterator[Any]:
+    """Every case runs twice: /v2/time needing no scope (as observed on real
+    stores) and needing Information & settings (as BigCommerce's docs say)."""
     with testing.running_sandbox(None) as running:
+        running.control.set_v2_time(request.param)
+        running.v2_time = request.param
         yield running
 
 
@@ -103,11 +110,66 @@ def test_revoked_account_is_an_invalid_token(sandbox, store, check):
     assert check(credentials(store_hash, account)).outcome == Outcome.INVALID_TOKEN
 
 
-def test_unknown_store_hash_is_not_found(store, check):
+# How BigCommerce answers an unknown store hash is not documented: for each way
+# the sandbox can answer, the report is right or honestly says "the Access token
+# or the store hash in the API path is wrong", never "missing scopes".
+UNKNOWN_STORE = {
+    "404": (Outcome.STORE_NOT_FOUND, "BigCommerce has no store at this API path"),
+    "401": (Outcome.INVALID_TOKEN, "the Access token or the store hash in the API path is wrong"),
+    "403": (Outcome.STORE_NOT_FOUND, "BigCommerce has no store at this API path"),
+    "403_scope": (Outcome.CREDENTIALS_REJECTED, "the Access token or the store hash in the API path is wrong"),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(UNKNOWN_STORE))
+@pytest.mark.parametrize("baseline", [True, False], ids=["onboarding", "periodic"])
+def test_unknown_store_hash_in_each_way_bigcommerce_may_answer(sandbox, store, check, mode, baseline):
     _, account = store
-    report = check(credentials("zz0nothere", account))
-    assert report.outcome in {Outcome.STORE_NOT_FOUND, Outcome.INVALID_TOKEN}
+    sandbox.control.set_unknown_store(mode)
+    try:
+        report = check(credentials("zz0nothere", account), baseline=baseline)
+    finally:
+        sandbox.control.set_unknown_store("404")
+    outcome, words = UNKNOWN_STORE[mode]
+    assert report.outcome == outcome, report.to_dict(evidence=True)
+    assert words in report.problems[0].message
+    assert report.missing_scopes == []
     assert report.scopes == dict.fromkeys(report.scopes, ScopeState.UNKNOWN)
+
+
+def test_a_token_without_the_information_scope_is_missing_that_scope_in_both_modes(sandbox, store, check):
+    store_hash, account = store
+    sandbox.control.set_scopes(
+        account["client_id"], set(sandbox_scopes.PORTAL_REQUIRED) - {"store_v2_information_read_only"}
+    )
+    report = check(credentials(store_hash, account))
+    assert report.outcome == Outcome.MISSING_SCOPES, report.to_dict(evidence=True)
+    assert report.missing_scopes == ["store_v2_information_read_only"]
+    time_status = next(e.status for e in report.exchanges if e.path == "/v2/time")
+    assert time_status == (403 if sandbox.v2_time == "docs" else 200)
+
+
+@pytest.mark.parametrize("baseline", [True, False], ids=["onboarding", "periodic"])
+def test_a_token_without_any_scope(sandbox, store, check, baseline):
+    store_hash, account = store
+    sandbox.control.set_scopes(account["client_id"], [])
+    report = check(credentials(store_hash, account), baseline=baseline)
+    if sandbox.v2_time == "observed":
+        assert report.outcome == Outcome.MISSING_SCOPES
+        assert len(report.missing_scopes) == 6
+    else:  # the scope error everywhere, /v2/time included: cannot tell it from a wrong store
+        assert report.outcome == Outcome.CREDENTIALS_REJECTED
+        assert report.missing_scopes == []
+
+
+def test_a_403_that_is_not_the_scope_error_is_forbidden(sandbox, store, check):
+    store_hash, account = store
+    sandbox.control.refuse(store_hash, ["v3/customers", "v2/orders"])
+    report = check(credentials(store_hash, account))
+    assert report.outcome == Outcome.FORBIDDEN, report.to_dict(evidence=True)
+    assert report.missing_scopes == []
+    assert report.problems[0].code == "forbidden"
+    assert any("Operation cannot be performed" in note for note in report.notes)
 
 
 def test_store_in_maintenance_is_unavailable(sandbox, store, check):
@@ -154,9 +216,7 @@ def test_a_stalled_answer_times_out_and_is_unreachable(sandbox, store, check):
     store_hash, account = store
     sandbox.control.add_fault(store_hash, kind="stall", seconds=5)
 
-    report = check(
-        credentials(store_hash, account), read_timeout=0.3, max_attempts=2, backoff_base=0.01
-    )
+    report = check(credentials(store_hash, account), read_timeout=0.3, max_attempts=2, backoff_base=0.01)
 
     assert report.outcome == Outcome.UNREACHABLE
     assert {exchange.error for exchange in report.exchanges} == {"timeout"}

@@ -15,10 +15,16 @@ from stores.bigcommerce.probes import (
     PROBES,
     PRODUCTS,
     Verdict,
+    is_scope_error,
 )
 from stores.bigcommerce.scopes import REQUIRED_SCOPES
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
+SCOPE_ERROR = (
+    b'{"status":403,"title":"You don\'t have a required scope to access the endpoint",'
+    b'"type":"https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes","errors":{}}'
+)
+OTHER_403 = b'{"status":403,"title":"Forbidden","error":{"message":"Forbidden. Operation cannot be performed."}}'
 
 
 def test_one_probe_per_required_scope_in_the_guides_order():
@@ -62,7 +68,6 @@ def test_write_probe_answers_that_prove_modify(status):
 @pytest.mark.parametrize(
     ("status", "verdict"),
     [
-        (403, Verdict.MISSING),
         (401, Verdict.INVALID_TOKEN),
         (503, Verdict.UNAVAILABLE),
         (429, Verdict.TRANSIENT),
@@ -83,7 +88,6 @@ def test_write_probe_other_answers(status, verdict):
     [
         (200, Verdict.GRANTED),
         (204, Verdict.GRANTED),
-        (403, Verdict.MISSING),
         (404, Verdict.UNEXPECTED),  # a collection read has no id to be refused for
         (400, Verdict.UNEXPECTED),
         (401, Verdict.INVALID_TOKEN),
@@ -99,7 +103,6 @@ def test_read_probe_answers(status, verdict):
     ("status", "verdict"),
     [
         (200, Verdict.GRANTED),
-        (403, Verdict.NOT_FOUND),
         (404, Verdict.NOT_FOUND),
         (401, Verdict.INVALID_TOKEN),
         (503, Verdict.UNAVAILABLE),
@@ -109,3 +112,47 @@ def test_read_probe_answers(status, verdict):
 )
 def test_baseline_answers(status, verdict):
     assert BASELINE.interpret(status) == verdict
+
+
+@pytest.mark.parametrize("probe", [*PROBES, BASELINE], ids=lambda p: p.path)
+def test_a_403_is_a_missing_scope_only_with_the_scope_error(probe):
+    assert probe.interpret(403, SCOPE_ERROR) == Verdict.MISSING
+    for body in (OTHER_403, b"", None, b"Forbidden", b'{"status":403}', b"<html>403 Forbidden</html>"):
+        assert probe.interpret(403, body) == Verdict.FORBIDDEN, body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SCOPE_ERROR,
+        SCOPE_ERROR.decode(),
+        # case, whitespace, apostrophe variants
+        '{"status":403,"title":"YOU DON\u2019T HAVE A REQUIRED SCOPE TO ACCESS THE ENDPOINT"}',
+        '{"title":"  You  dont have a required\nscope to access the endpoint. "}',
+        '{"title":"You don`t have a required scope to access the endpoint!"}',
+        # the v2 list of errors
+        '[{"status":403,"message":"You don\'t have a required scope to access the endpoint"}]',
+        # other wordings of the same thing
+        '{"status":403,"title":"Missing scope","errors":{}}',
+        '{"status":403,"title":"Forbidden","error":{"message":"Insufficient scopes."}}',
+        "You don't have a required scope to access the endpoint",  # plain text
+    ],
+)
+def test_the_scope_error_is_recognised_tolerantly(body):
+    assert is_scope_error(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        OTHER_403,
+        '{"status":403,"title":"Authentication Required"}',
+        '[{"status":403,"message":"You do not have permission to perform this action."}]',
+        '{"status":403,"title":"Forbidden","errors":{"scope":"store_v2_orders"}}',  # a key is not a text
+        "",
+        None,
+        "not json {",
+    ],
+)
+def test_other_403_bodies_are_not_the_scope_error(body):
+    assert not is_scope_error(body)

@@ -364,9 +364,7 @@ def test_unexpected_answer_is_unknown_and_noted(rsps):
     report = check()
 
     assert report.outcome == Outcome.UNREACHABLE
-    assert report.notes == [
-        "GET /v3/catalog/products?limit=1 answered 405, which the probe table does not explain."
-    ]
+    assert report.notes == ["GET /v3/catalog/products?limit=1 answered 405, which the probe table does not explain."]
 
 
 # --- malformed input ------------------------------------------------------------------------
@@ -505,3 +503,98 @@ def test_validate_sync_refuses_to_run_inside_an_event_loop():
 
     with pytest.raises(RuntimeError, match="event loop"):
         run(inside())
+
+
+# --- a 403 is not always a missing scope (docs/bigcommerce/answers.json) ---------------------
+
+OTHER_403 = (
+    403,
+    {
+        "status": 403,
+        "title": "Forbidden",
+        "error": {"message": "Forbidden. Operation cannot be performed with existing privileges."},
+    },
+)
+V2_SCOPE_ERROR = (403, [{"status": 403, "message": "You don’t have a required scope to access the endpoint."}])
+
+
+def test_a_403_without_the_scope_error_is_forbidden_not_a_missing_scope(rsps):
+    add_store(rsps, {CUSTOMERS: OTHER_403})
+
+    report = check()
+
+    assert report.outcome == Outcome.FORBIDDEN and not report.ok
+    assert report.missing_scopes == []
+    assert report.scopes["store_v2_customers"] == ScopeState.UNKNOWN
+    [problem] = report.problems
+    assert problem.code == "forbidden"
+    assert "refused this request for another reason" in problem.message
+    assert "new API account would not help" in problem.message
+    assert "create a new API account" not in problem.message
+    # BigCommerce's own words are kept for staff, in the exchange and the notes.
+    [exchange] = [e for e in report.exchanges if e.path == "/v3/customers"]
+    assert "Operation cannot be performed with existing privileges" in exchange.detail
+    assert any("Operation cannot be performed" in note for note in report.notes)
+
+
+def test_the_v2_list_shaped_scope_error_is_a_missing_scope(rsps):
+    add_store(rsps, {ORDERS: V2_SCOPE_ERROR})
+    report = check()
+    assert report.outcome == Outcome.MISSING_SCOPES
+    assert report.missing_scopes == ["store_v2_orders"]
+
+
+def test_a_missing_scope_outranks_a_forbidden_probe(rsps):
+    add_store(rsps, {CUSTOMERS: OTHER_403, ORDERS: FORBIDDEN})
+    report = check()
+    assert report.outcome == Outcome.MISSING_SCOPES
+    assert report.missing_scopes == ["store_v2_orders"]
+    assert report.scopes["store_v2_customers"] == ScopeState.UNKNOWN
+
+
+def test_every_probe_refused_for_another_reason_on_a_store_that_answers(rsps):
+    add_store(rsps, dict.fromkeys(PROBE_ENDPOINTS, OTHER_403))
+    report = check()
+    assert report.outcome == Outcome.FORBIDDEN  # /v2/time answered: the store and token are fine
+    assert report.missing_scopes == []
+
+
+def test_a_docs_conformant_v2_time_without_the_information_scope_is_no_missing_store(rsps):
+    # BigCommerce's docs put /v2/time under Information & settings: a token
+    # without that scope would get the scope error there while the rest works.
+    add_store(rsps, {TIME: FORBIDDEN, STORE: FORBIDDEN})
+
+    report = check()
+
+    assert report.outcome == Outcome.MISSING_SCOPES
+    assert report.missing_scopes == ["store_v2_information_read_only"]
+
+
+def test_scope_errors_everywhere_including_the_baseline_are_not_called_missing_scopes(rsps):
+    # A token with no scope at all on a docs-conformant /v2/time, or an unknown
+    # store hash answered with the scope error: the answers cannot tell.
+    add_store(rsps, dict.fromkeys(ALL_ENDPOINTS, FORBIDDEN))
+
+    report = check()
+
+    assert report.outcome == Outcome.CREDENTIALS_REJECTED
+    assert report.missing_scopes == []
+    [problem] = report.problems
+    assert problem.code == "credentials_rejected"
+    assert "the Access token or the store hash in the API path is wrong" in problem.message
+
+
+def test_an_invalid_token_message_admits_the_store_hash_may_be_wrong(rsps):
+    add_store(rsps, dict.fromkeys(ALL_ENDPOINTS, (401, "Unauthorized")))
+    report = check()
+    assert report.outcome == Outcome.INVALID_TOKEN
+    assert "the Access token or the store hash in the API path is wrong" in report.problems[0].message
+
+
+def test_a_huge_error_body_is_kept_bounded(rsps):
+    huge = {"status": 403, "title": "Forbidden " + "x" * 200_000}
+    add_store(rsps, {CUSTOMERS: (403, huge)})
+    report = check()
+    assert report.outcome == Outcome.FORBIDDEN
+    [exchange] = [e for e in report.exchanges if e.path == "/v3/customers"]
+    assert exchange.detail.startswith("Forbidden xxx") and len(exchange.detail) <= 200
