@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `receiver` fixture is imported from test_webhook_deliveries)
 """The sandbox deactivates hooks as BigCommerce documents (90 days without events,
 48 hours of failed deliveries), on a clock the tests move, and records the e-mail
 the store owner would get."""

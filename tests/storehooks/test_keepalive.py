@@ -72,7 +72,12 @@ def test_the_sweep_reactivates_recreates_and_dedupes(connected, settings):
         shop,
         "POST",
         "v3/hooks",
-        {"scope": UNINSTALLED, "destination": destination, "is_active": False, "headers": hooks[UNINSTALLED][0]["headers"]},
+        {
+            "scope": UNINSTALLED,
+            "destination": destination,
+            "is_active": False,
+            "headers": hooks[UNINSTALLED][0]["headers"],
+        },
     )
 
     output = ensure("--store", shop.hash)
