@@ -12,6 +12,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from connect.tasks import forget_expired_drafts
 from notifications.tasks import dispatch as dispatch_notifications
+from storehooks.tasks import keep_hooks_alive
 from storehooks.tasks import sweep as sweep_webhooks
 from stores.tasks import dispatch_due_checks, prune_checks
 
@@ -20,6 +21,8 @@ PERIODIC_TASKS = (
     ("Dispatch due store checks", dispatch_due_checks, 1, IntervalSchedule.MINUTES),
     ("Send notifications", dispatch_notifications, 30, IntervalSchedule.SECONDS),
     ("Sweep BigCommerce webhook records", sweep_webhooks, 10, IntervalSchedule.MINUTES),
+    # Sweeps only the stores that are due (BIGCOMMERCE_WEBHOOKS_SWEEP_INTERVAL_DAYS, or recovered).
+    ("Keep BigCommerce webhooks alive", keep_hooks_alive, 15, IntervalSchedule.MINUTES),
     ("Forget expired kept credentials", forget_expired_drafts, 10, IntervalSchedule.MINUTES),
     ("Prune old checks", prune_checks, 1, IntervalSchedule.DAYS),
 )

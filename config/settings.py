@@ -308,6 +308,13 @@ BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES = env.int("BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES
 # looks wrong.
 BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING = env.int("BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING", default=3)
 BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS", default=90)
+# The keep-alive sweep (storehooks.services.keepalive): each connected store's
+# hooks are listed, re-activated, re-created and de-duplicated this often, and
+# after the store recovers to connected; so many stores at once, at most so
+# many per run (the periodic task runs every 15 minutes).
+BIGCOMMERCE_WEBHOOKS_SWEEP_INTERVAL_DAYS = env.float("BIGCOMMERCE_WEBHOOKS_SWEEP_INTERVAL_DAYS", default=7)
+BIGCOMMERCE_WEBHOOKS_SWEEP_CONCURRENCY = env.int("BIGCOMMERCE_WEBHOOKS_SWEEP_CONCURRENCY", default=8)
+BIGCOMMERCE_WEBHOOKS_SWEEP_MAX_PER_RUN = env.int("BIGCOMMERCE_WEBHOOKS_SWEEP_MAX_PER_RUN", default=2000)
 
 # /health/ reports beat as stale when the dispatcher has not run for this long.
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)

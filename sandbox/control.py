@@ -176,6 +176,19 @@ class SandboxControl:
         params = {k: v for k, v in (("store_hash", store_hash), ("scope", scope)) if v}
         return self._call("GET", "deliveries", params=params)["deliveries"]
 
+    def clock(self) -> dict[str, Any]:
+        """The clock hooks live by: ``{now, offset_seconds}``."""
+        return self._call("GET", "clock")
+
+    def advance_clock(self, seconds: float) -> list[dict[str, Any]]:
+        """Move the clock forward; the owner e-mails of the hooks this deactivated."""
+        return self._call("POST", "clock/advance", json={"seconds": seconds})["deactivated"]
+
+    def emails(self, store_hash: str | None = None) -> list[dict[str, Any]]:
+        """The e-mails BigCommerce would have sent store owners (hooks deactivated)."""
+        params = {"store_hash": store_hash} if store_hash else None
+        return self._call("GET", "emails", params=params)["emails"]
+
     def clear_deliveries(self) -> None:
         self._call("DELETE", "deliveries")
 

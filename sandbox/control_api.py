@@ -48,8 +48,14 @@ Routes (all bodies and answers are JSON; errors are ``{"error": "..."}``)::
     GET    /_sandbox/stats                        counters
     GET    /_sandbox/deliveries?store_hash=&scope=  webhook deliveries and their attempts
     DELETE /_sandbox/deliveries                   forget the deliveries
+    GET    /_sandbox/clock                        {now, offset_seconds}: the clock hooks live by
+    POST   /_sandbox/clock/advance                {"seconds": n}: move it forward; deactivates
+                                                   hooks past 90 days without events or 48 h of
+                                                   failures (sandbox.hook_lifecycle)
+    GET    /_sandbox/emails?store_hash=           the e-mails BigCommerce would have sent the
+                                                   owner (hooks deactivated)
     POST   /_sandbox/reset                        {log, counters, windows, created, faults,
-                                                   deliveries}
+                                                   deliveries (and e-mails)}
     POST   /_sandbox/bulk                         {count, prefix, scopes?, plan_name?, start?,
                                                    write_to?}
 """
@@ -360,6 +366,30 @@ async def list_deliveries(request: web.Request) -> web.Response:
     return _json({"count": len(listed), "deliveries": listed})
 
 
+def _clock_view(state: SandboxState, **extra: Any) -> web.Response:
+    life = state.hook_life
+    return _json({"now": life.now(), "offset_seconds": life.offset, **extra})
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return _clock_view(_state(request))
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    body = await _body(request)
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise SandboxError("seconds must be a number >= 0 (the clock only moves forward)")
+    state = _state(request)
+    emails = state.hook_life.advance(float(seconds))
+    return _clock_view(state, deactivated=emails)
+
+
+async def list_emails(request: web.Request) -> web.Response:
+    emails = _state(request).hook_life.listed_emails(request.query.get("store_hash") or None)
+    return _json({"count": len(emails), "emails": emails})
+
+
 async def clear_deliveries(request: web.Request) -> web.Response:
     _state(request).outbox.clear()
     return _json({"cleared": True})
@@ -486,6 +516,9 @@ def build_control_app(state: SandboxState) -> web.Application:
     r.add_get("/stats", stats)
     r.add_get("/deliveries", list_deliveries)
     r.add_delete("/deliveries", clear_deliveries)
+    r.add_get("/clock", get_clock)
+    r.add_post("/clock/advance", advance_clock)
+    r.add_get("/emails", list_emails)
     r.add_post("/reset", reset)
     r.add_post("/bulk", bulk)
     return app

@@ -1,10 +1,10 @@
 """The webhooks API, ``/stores/{store_hash}/v3/hooks``: no scope needed; each API
 account (client id) sees and manages only the hooks it created. Deliveries to the
-hooks are sent by :mod:`sandbox.webhooks`."""
+hooks are sent by :mod:`sandbox.webhooks`; BigCommerce's deactivation of hooks
+(90 days without events, 48 hours of failures) is :mod:`sandbox.hook_lifecycle`."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sandbox import bodies
@@ -53,7 +53,7 @@ async def create_hook(call: Call) -> Reply:
     if problems:
         raise invalid(call, problems)
     _check_destination(call, body)
-    now = int(time.time())
+    now = int(call.state.hook_life.now())
     hook = {
         "id": call.state.next_id(),
         "client_id": call.account.client_id,
@@ -66,6 +66,7 @@ async def create_hook(call: Call) -> Reply:
         "updated_at": now,
     }
     call.store.hooks[hook["id"]] = hook
+    call.state.hook_life.touched(hook["id"])
     call.store.record("hook", hook["id"], call.account, call.where())
     return ok({"data": bodies.hook(hook), "meta": {}})
 
@@ -83,10 +84,13 @@ async def update_hook(call: Call) -> Reply:
     if problems:
         raise invalid(call, problems)
     _check_destination(call, body)
+    was_active = hook.get("is_active", True)
     for key in ("scope", "destination", "headers", "is_active"):
         if key in body:
             hook[key] = body[key]
-    hook["updated_at"] = int(time.time())
+    hook["updated_at"] = int(call.state.hook_life.now())
+    if hook.get("is_active") and not was_active:
+        call.state.hook_life.reactivated(hook["id"])
     return ok({"data": bodies.hook(hook), "meta": {}})
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sandbox import scopes as sc
 from sandbox.faults import FaultSet, RateWindow, quota_for_plan
+from sandbox.hook_lifecycle import HookLifecycle
 from sandbox.webhooks import Outbox
 
 ALPHANUM = string.ascii_lowercase + string.digits
@@ -312,6 +313,8 @@ class SandboxState:
         self._next_id = 100
         #: Webhook deliveries: sent from the server's loop, remembered here.
         self.outbox = Outbox(self)
+        #: The clock hooks live by, their deactivation, and the owner e-mails.
+        self.hook_life = HookLifecycle(self)
 
     # -- ids ---------------------------------------------------------------
     def next_id(self) -> int:
@@ -505,6 +508,7 @@ class SandboxState:
             self.log.clear()
         if deliveries:
             self.outbox.clear()
+            self.hook_life.clear()
         if counters:
             self.status_counts.clear()
             self.requests = 0

@@ -15,7 +15,11 @@ sends any scope on demand. For each event:
   gets no 2xx answer is retried after a short pause with the same ``webhook-id``,
   re-signed with a fresh timestamp;
 * it is recorded: ``GET /_sandbox/deliveries`` lists deliveries and their attempts
-  (never a secret).
+  (never a secret);
+* it counts as the hook's activity, and a delivery whose attempts all fail marks
+  the hook as failing: :mod:`sandbox.hook_lifecycle` deactivates hooks after 90
+  days without events or 48 hours of failures, on the sandbox's movable clock,
+  and records the e-mail BigCommerce would send the owner.
 
 For tests of the receiving side a send can be spoiled on purpose: ``signature``
 ``"wrong_secret"`` (signed with another key) or ``"none"`` (no signature headers),
@@ -174,6 +178,15 @@ class Outbox:
         return self._session
 
     async def _send(self, delivery: Delivery, key: str) -> None:
+        life = self._state.hook_life
+        life.touched(delivery.hook_id)
+        first_attempt_at = life.now()
+        await self._attempts(delivery, key)
+        life.delivery_settled(delivery.store_hash, delivery.hook_id,
+                              delivered=delivery.state == "delivered",
+                              first_attempt_at=first_attempt_at)
+
+    async def _attempts(self, delivery: Delivery, key: str) -> None:
         for attempt in range(delivery.max_attempts):
             if attempt:
                 await asyncio.sleep(self.retry_delays[attempt - 1])

@@ -10,8 +10,9 @@ overall timeout.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -31,8 +32,12 @@ def run(
     max_attempts: int = 3,
 ) -> T:
     """Run `operation(client)` to completion; `hooks.CallFailed` after `timeout` seconds."""
+    return _run_loop(_bounded(operation, timeout=timeout, max_attempts=max_attempts))
+
+
+def _client(timeout: float, max_attempts: int) -> BigCommerceClient:
     options = client_options()
-    client = BigCommerceClient(
+    return BigCommerceClient(
         settings.BIGCOMMERCE_API_URL,
         shared_transport(),
         deadline=timeout,
@@ -41,21 +46,28 @@ def run(
         max_attempts=max_attempts,
     )
 
-    async def bounded() -> T:
-        try:
-            async with asyncio.timeout(timeout):
-                return await operation(client)
-        except TimeoutError:
-            raise hooks.CallFailed(Exchange("*", "webhooks", None, int(timeout * 1000), error="timeout")) from None
 
-    # Never aclose() the client: that would close the shared transport.
+async def _bounded(
+    operation: Callable[[BigCommerceClient], Awaitable[T]], *, timeout: float, max_attempts: int
+) -> T:
+    # Each operation gets a fresh client with its own deadline. Never aclose()
+    # the client: that would close the shared transport.
+    client = _client(timeout, max_attempts)
+    try:
+        async with asyncio.timeout(timeout):
+            return await operation(client)
+    except TimeoutError:
+        raise hooks.CallFailed(Exchange("*", "webhooks", None, int(timeout * 1000), error="timeout")) from None
+
+
+def _run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(bounded())
+        return asyncio.run(coroutine)
     # Called from inside an event loop (an async view): run in a thread of our own.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storehooks") as pool:
-        return pool.submit(asyncio.run, bounded()).result()
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def ensure_hooks(
@@ -77,6 +89,48 @@ def ensure_hooks(
         ),
         timeout=settings.BIGCOMMERCE_WEBHOOKS_CALL_TIMEOUT_SECONDS,
     )
+
+
+@dataclass(frozen=True)
+class HookJob:
+    """One store's hooks to ensure (see `ensure_hooks_many`)."""
+
+    key: int
+    store_hash: str
+    access_token: str
+    destination: str
+    headers: dict[str, str]
+
+
+def ensure_hooks_many(
+    jobs: list[HookJob], *, scopes: list[str], concurrency: int, timeout: float
+) -> dict[int, hooks.Registration | hooks.CallFailed]:
+    """`ensure_hooks` for many stores on one event loop, at most `concurrency`
+    at once, each within `timeout`; by job key, the result or the failure."""
+
+    async def one(job: HookJob, gate: asyncio.Semaphore) -> hooks.Registration | hooks.CallFailed:
+        async with gate:
+            try:
+                return await _bounded(
+                    lambda client: hooks.ensure_hooks(
+                        client,
+                        job.store_hash,
+                        access_token=job.access_token,
+                        destination=job.destination,
+                        scopes=scopes,
+                        headers=job.headers,
+                    ),
+                    timeout=timeout,
+                    max_attempts=3,
+                )
+            except hooks.CallFailed as error:
+                return error
+
+    async def all_jobs() -> list[hooks.Registration | hooks.CallFailed]:
+        gate = asyncio.Semaphore(max(1, concurrency))
+        return await asyncio.gather(*(one(job, gate) for job in jobs))
+
+    return {job.key: result for job, result in zip(jobs, _run_loop(all_jobs()), strict=True)}
 
 
 def remove_hooks(store_hash: str, *, access_token: str, destination: str, timeout: float) -> int:

@@ -23,6 +23,16 @@ class HookRegistration(models.Model):
     last_attempt_at = models.DateTimeField(default=timezone.now)
     # Why the last registration failed ("POST /v3/hooks -> 403"); empty when it worked.
     last_error = models.CharField(max_length=300, blank=True)
+    # The keep-alive sweep (`services.keepalive`): when it last looked at the hooks
+    # (registering counts), what it found per scope ("active", "inactive",
+    # "missing"), what it changed ({"reactivated": [scope], "recreated": [scope],
+    # "duplicates_removed": n, ...}) and why it failed, if it did.
+    swept_at = models.DateTimeField(null=True, blank=True)
+    hook_states = models.JSONField(default=dict, blank=True)
+    sweep_changes = models.JSONField(default=dict, blank=True)
+    sweep_error = models.CharField(max_length=300, blank=True)
+    # A sweep of this store is running until then (the claim; see `services.keepalive`).
+    sweep_claimed_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Webhooks of {self.store_id}"
@@ -45,7 +55,7 @@ class WebhookDelivery(models.Model):
         NONE = "", "—"
         UNSIGNED = "unsigned", "No signature headers"
         MALFORMED = "malformed", "Malformed signature headers"
-        STALE = "stale", "Timestamp outside the 5-minute tolerance"
+        STALE = "stale", "Timestamp older than the retry window or ahead of our clock"
         BAD_SIGNATURE = "bad_signature", "Signed with another key"
         # Signed with another key, and not sent by one of Violet's hooks (they
         # all carry X-Violet-Account): anyone can post those, so they prove nothing.

@@ -1,4 +1,5 @@
-"""What the merchant's store page and the staff console say about a store's Client secret."""
+"""What the merchant's store page and the staff console say about a store's Client
+secret, and what the staff console says about its hooks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from django.conf import settings
 
 from stores.models import Credential, Store
 
-from .models import WebhookDelivery
+from .models import HookRegistration, WebhookDelivery
+from .services.registration import SCOPES
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,43 @@ def client_secret_state(store: Store) -> ClientSecretState:
     if failures >= settings.BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING:
         return ClientSecretState("looks_wrong", failures=failures, webhooks_enabled=enabled)
     return ClientSecretState("format_only", failures=failures, webhooks_enabled=enabled)
+
+
+@dataclass(frozen=True)
+class HooksState:
+    """What the staff store page says about a store's BigCommerce hooks.
+
+    `scopes`: (scope, state) with state "active", "inactive" or "missing" as the
+    last sweep found it (before repairing), or "unknown" when never swept.
+    """
+
+    enabled: bool
+    scopes: list[tuple[str, str]]
+    swept_at: datetime | None = None
+    changes: dict | None = None
+    error: str = ""
+    last_delivery_at: datetime | None = None
+    last_delivery_outcome: str = ""
+
+
+def hooks_state(store: Store) -> HooksState:
+    registration = HookRegistration.objects.filter(store=store).first()
+    found = (registration.hook_states if registration else None) or {}
+    scopes = [(scope, found.get(scope, "unknown")) for scope in SCOPES]
+    last = (
+        WebhookDelivery.objects.filter(store=store)
+        .order_by("-received_at", "-id")
+        .only("received_at", "outcome", "reason")
+        .first()
+    )
+    return HooksState(
+        enabled=bool(settings.BIGCOMMERCE_WEBHOOKS_ENABLED),
+        scopes=scopes,
+        swept_at=registration.swept_at if registration else None,
+        changes=(registration.sweep_changes if registration else None) or {},
+        error=(registration.sweep_error or registration.last_error) if registration else "",
+        last_delivery_at=last.received_at if last else None,
+        last_delivery_outcome=(f"{last.outcome} ({last.reason})" if last and last.reason else last.outcome)
+        if last
+        else "",
+    )

@@ -37,3 +37,10 @@ def sweep() -> dict:
     from .services import webhooks_sweep
 
     return webhooks_sweep()
+
+
+@shared_task(name="storehooks.keep_hooks_alive", ignore_result=True)
+def keep_hooks_alive() -> dict:
+    from .services import hooks_sweep_due
+
+    return hooks_sweep_due()

@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 
 from console import selectors
 from console.display import ago, outcome_badge, scope_badge, short_timesince, status_badge
-from storehooks.selectors import client_secret_state
+from storehooks.selectors import client_secret_state, hooks_state
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Store
 from stores.selectors import latest_check
@@ -99,6 +99,7 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
         ),
         ("Latest check", {"fields": ["latest_check_scopes"]}),
         ("Credentials", {"fields": ["credential_fingerprint", "client_secret_status"]}),
+        ("BigCommerce webhooks", {"fields": ["webhooks_status"]}),
         (
             "Store profile",
             {
@@ -138,6 +139,7 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
         "created_at",
         "credential_fingerprint",
         "client_secret_status",
+        "webhooks_status",
         "latest_check_scopes",
         "profile_updated_at",
         "profile_json",
@@ -266,6 +268,10 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
     @admin.display(description="Client secret")
     def client_secret_status(self, store):
         return render_to_string("storehooks/client_secret.html", {"secret": client_secret_state(store)})
+
+    @admin.display(description="hooks")
+    def webhooks_status(self, store):
+        return render_to_string("storehooks/hooks_state.html", {"hooks": hooks_state(store)})
 
     @admin.display(description="scopes")
     def latest_check_scopes(self, store):

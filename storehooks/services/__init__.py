@@ -11,12 +11,17 @@ Import these from here (`storehooks.services`).
   the profile, or ask for a check now.
 - `housekeeping`: `webhooks_sweep()`: queue again deliveries whose work was
   never queued; prune.
+- `keepalive`: `hooks_sweep_due()` (periodic) and `hooks_keep_alive(store_ids)`
+  (now): re-activate, re-create and de-duplicate each connected store's
+  hooks, which BigCommerce deactivates after 90 days without deliveries or
+  48 hours of failed ones.
 
 Secrets are read from the database, by store id; they never travel in a
 task's arguments, a log line or a delivery record.
 """
 
 from .housekeeping import SEEN_RETENTION, STUCK_AFTER, webhooks_sweep
+from .keepalive import SweepResult, hooks_due, hooks_keep_alive, hooks_sweep_due
 from .processing import delivery_process
 from .receiving import (
     NOT_FOUND,
@@ -53,15 +58,19 @@ __all__ = [
     "SEEN_RETENTION",
     "STUCK_AFTER",
     "Receipt",
+    "SweepResult",
     "account_key",
     "delivery_process",
     "delivery_queue_processing",
     "delivery_receive",
+    "hooks_due",
+    "hooks_keep_alive",
     "hooks_register",
     "hooks_register_queue",
     "HookRemoval",
     "hooks_removal_prepare",
     "hooks_removal_run",
+    "hooks_sweep_due",
     "receiver_url",
     "secret_proof_forget_stale",
     "webhooks_enabled",

@@ -10,11 +10,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import SeenWebhook, WebhookDelivery
+from ..signatures import SEEN_RETENTION
 from .receiving import Outcome, delivery_queue_processing
 
-# A replay must come within the 5-minute tolerance of its timestamp, so ids
-# older than this can go (kept much longer than needed, for staff).
-SEEN_RETENTION = timedelta(days=1)
+# A delivery id is remembered for SEEN_RETENTION, longer than any timestamp
+# `signatures.verify` still accepts (BigCommerce's 48-hour retry window and a
+# margin; the decision is written in `storehooks.signatures`), so a replay is
+# caught for as long as it could pass the timestamp check.
+
 # Accepted deliveries whose work was not queued after this long are queued again.
 STUCK_AFTER = timedelta(minutes=5)
 

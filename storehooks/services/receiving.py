@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,6 +121,26 @@ def _record_rejection(store: Store, reason: str, webhook_id: str, now: datetime)
     )
 
 
+# A key no store has: an unknown store's delivery is verified against it.
+_DECOY_SECRET = secrets.token_hex(32)
+
+
+def _as_if_rejected(body: bytes, headers: Mapping[str, str]) -> None:
+    """The work a known store's rejected delivery costs, for an unknown store.
+
+    The answer is the same for both (see `storehooks.views`); so that the
+    time it takes does not tell them apart either, a delivery for a store
+    hash the portal does not know reads a secret column, verifies the
+    signature and counts recent rejections, as a rejected one does. Nothing
+    is kept: there is no store to record it against.
+    """
+    Credential.objects.filter(pk=0).values_list("client_secret", flat=True).first()
+    signatures.verify(_DECOY_SECRET, body, headers)
+    WebhookDelivery.objects.filter(
+        store_id=0, outcome=Outcome.REJECTED, received_at__gte=timezone.now() - REJECTION_WINDOW
+    ).count()
+
+
 def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
     """Verify and record one delivery; queue its work. Never raises for bad input.
 
@@ -133,6 +154,7 @@ def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]
     """
     credential = credential_for(store__store_hash=store_hash)
     if credential is None:
+        _as_if_rejected(body, headers)
         return Receipt(NOT_FOUND)
     store = credential.store
     now = timezone.now()

@@ -142,6 +142,11 @@ def hooks_register(*, store_id: int) -> HookRegistration | None:
             "registered_at": now,
             "last_attempt_at": now,
             "last_error": "",
+            # Registering is a sweep too (see `keepalive`).
+            "swept_at": now,
+            "hook_states": result.found,
+            "sweep_changes": result.changes(),
+            "sweep_error": "",
         },
     )
     logger.info(

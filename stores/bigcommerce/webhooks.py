@@ -59,14 +59,39 @@ class Hook:
     headers: Mapping[str, str] | None = None
 
 
+MISSING, ACTIVE, INACTIVE = "missing", "active", "inactive"
+
+
 @dataclass
 class Registration:
-    """What `ensure_hooks` left in place (scope → hook id) and what it had to do."""
+    """What `ensure_hooks` found (scope → "active", "inactive" or "missing"),
+    left in place (scope → hook id) and had to do."""
 
     hooks: dict[str, int] = field(default_factory=dict)
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    found: dict[str, str] = field(default_factory=dict)
+    reactivated: list[str] = field(default_factory=list)
+    recreated: list[str] = field(default_factory=list)
+    duplicates_removed: int = 0
+
+    def changes(self) -> dict[str, Any]:
+        """What was changed, for the record (empty when nothing was)."""
+        changed: dict[str, Any] = {}
+        if self.reactivated:
+            changed["reactivated"] = list(self.reactivated)
+        if self.recreated:
+            changed["recreated"] = list(self.recreated)
+        if self.duplicates_removed:
+            changed["duplicates_removed"] = self.duplicates_removed
+        others = self.updated - len(self.reactivated)
+        if others > 0:
+            changed["updated"] = others
+        removed = self.deleted - self.duplicates_removed
+        if removed > 0:
+            changed["removed_unwanted"] = removed
+        return changed
 
 
 def same_receiver(destination: str, ours: str) -> bool:
@@ -185,8 +210,9 @@ async def ensure_hooks(
 
     1. List the account's hooks and keep those pointing at our receiver.
     2. Per wanted scope, keep the best match (exact destination, active, oldest),
-       update it if its destination, headers or activity differ, delete the
-       other matches; create one if there is none.
+       update it if its destination, headers or activity differ (re-activating
+       a hook BigCommerce deactivated), delete the other matches (duplicates);
+       create one if there is none.
     3. Delete our hooks for scopes no longer wanted.
     """
     wanted = list(dict.fromkeys(scopes))
@@ -204,6 +230,8 @@ async def ensure_hooks(
             key=lambda h: (h.destination != destination, not h.is_active, h.id),
         )
         if not matches:
+            result.found[scope] = MISSING
+            result.recreated.append(scope)
             hook = await create_hook(
                 client,
                 store_hash,
@@ -216,11 +244,16 @@ async def ensure_hooks(
         else:
             hook, *duplicates = matches
             extras.extend(duplicates)
+            result.duplicates_removed += len(duplicates)
+            result.found[scope] = ACTIVE if hook.is_active else INACTIVE
             changes: dict[str, Any] = {}
             if hook.destination != destination:
                 changes["destination"] = destination
             if not hook.is_active:
+                # BigCommerce deactivates a hook after 90 days without deliveries and
+                # after ~48 h of failed ones ("set `is_active` back to `true`").
                 changes["is_active"] = True
+                result.reactivated.append(scope)
             if dict(hook.headers or {}) != want_headers:
                 changes["headers"] = want_headers
             if changes:

@@ -4,15 +4,19 @@ and no admin page ever decrypts a Credential."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import responses
 from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from api.tokens import api_token_issue
 from merchants.models import Invitation
 from merchants.services import invitation_create
+from storehooks.models import HookRegistration, WebhookDelivery
 from stores import crypto
 from stores.models import Check, Credential, StatusChange
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, client_for
@@ -365,3 +369,23 @@ def test_the_decryption_spy_sees_a_credential_being_decrypted(acme_store, decryp
     assert decryptions == []
     Credential.objects.get(store=acme_store)
     assert decryptions.count("Credential") == 3
+
+
+def test_the_store_page_shows_the_hooks_state_last_sweep_and_last_delivery(world, superuser, settings):
+    settings.BIGCOMMERCE_WEBHOOKS_ENABLED = True
+    store = world["store"]
+    url = admin_url("stores_store_change", store.pk)
+    assert "never" in client_for(superuser).get(url).content.decode()  # not swept yet
+    HookRegistration.objects.create(
+        store=store,
+        swept_at=timezone.now() - timedelta(days=2),
+        hook_states={"store/information/updated": "inactive", "store/app/uninstalled": "missing"},
+        sweep_changes={"reactivated": ["store/information/updated"], "recreated": ["store/app/uninstalled"]},
+    )
+    WebhookDelivery.objects.create(store=store, outcome="rejected", reason="bad_signature")
+    body = client_for(superuser).get(url).content.decode()
+    assert "BigCommerce webhooks" in body
+    assert 'class="hook-inactive">inactive' in body and 'class="hook-missing">missing' in body
+    assert "reactivated" in body and "recreated" in body
+    assert "Last delivery received" in body and "rejected (bad_signature)" in body
+    assert_no_secret(body)
