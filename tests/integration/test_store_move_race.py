@@ -34,7 +34,7 @@ def test_two_merchants_connecting_one_disconnected_store_end_with_one_owner(post
         store_hash = f"sold{round_}"
         Store.objects.create(merchant=seller, store_hash=store_hash, status=StoreStatus.DISCONNECTED)
 
-        def connecting(merchant):
+        def connecting(merchant, store_hash=store_hash):
             def party():
                 try:
                     services.store_connect(
