@@ -155,14 +155,20 @@ def forget_kept(request: HttpRequest, merchant_slug: str) -> HttpResponse:
 
 def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> HttpResponse:
     store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
-    checks = list(Check.objects.filter(store=store)[:20])
+    # The merchant's history starts when the store came to it (a previous
+    # merchant's is not theirs to see; staff see it all in the console).
+    checks, status_changes = Check.objects.filter(store=store), StatusChange.objects.filter(store=store)
+    if store.merchant_since is not None:
+        checks = checks.filter(started_at__gte=store.merchant_since)
+        status_changes = status_changes.filter(created_at__gte=store.merchant_since)
+    checks = list(checks[:20])
     context = {
         "store": store,
         "guidance": guidance.for_store(store),
         "latest": checks[0] if checks else None,
         "latest_scopes": guidance.scope_rows(checks[0]) if checks else [],
         "checks": checks,
-        "status_changes": StatusChange.objects.filter(store=store)[:20],
+        "status_changes": status_changes[:20],
         "api_accounts_url": api_accounts_url(store.store_hash),
         "checkable": store.status not in UNCHECKED_STATUSES,
     }

@@ -89,7 +89,7 @@ def _plan(change: StatusChange) -> list[Notification]:
         return []
     common = {"status_change": change, "event_type": event_type, "event_id": event_id_for(change)}
     planned = []
-    if event_type in MERCHANT_EVENTS:
+    if event_type in MERCHANT_EVENTS and _for_current_merchant(change):
         owners = list(
             Membership.objects.filter(merchant=change.store.merchant, role=Membership.Role.OWNER).values_list(
                 "user__email", flat=True
@@ -109,6 +109,14 @@ def _plan(change: StatusChange) -> list[Notification]:
                 Notification(channel="webhook", audience=f"endpoint:{endpoint.pk}", endpoint=endpoint, **common)
             )
     return Notification.objects.bulk_create(planned, ignore_conflicts=True)
+
+
+def _for_current_merchant(change: StatusChange) -> bool:
+    """A status change from before the store came to its merchant (a store
+    moved: `Store.merchant_since`) is not the merchant's to hear about: its
+    owners are neither planned for it nor sent what was planned for the
+    previous merchant's. Staff and webhook endpoints still get it."""
+    return change.store.is_current_merchants(change.created_at)
 
 
 # --- 2. delivery ---------------------------------------------------------------
@@ -226,6 +234,10 @@ def _email_context(notification: Notification) -> dict:
 
 
 def _send_email(notification: Notification) -> Attempt:
+    if notification.audience == "merchant" and not _for_current_merchant(notification.status_change):
+        return Attempt(
+            ok=False, error="Not sent: the store moved to another merchant after this change.", permanent=True
+        )
     context = _email_context(notification)
     subject = render_to_string("notifications/email/subject.txt", context).strip()
     body = render_to_string("notifications/email/status_change.txt", context)

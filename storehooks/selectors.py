@@ -38,7 +38,10 @@ class ClientSecretState:
         return self.state == "looks_wrong"
 
 
-def client_secret_state(store: Store) -> ClientSecretState:
+def client_secret_state(store: Store, *, since: datetime | None = None) -> ClientSecretState:
+    """With `since` (the merchant's page passes `store.merchant_since`), a
+    delivery before it neither proves nor disproves anything: it belongs to
+    the store's previous merchant."""
     enabled = bool(settings.BIGCOMMERCE_WEBHOOKS_ENABLED)
     credential = (
         Credential.objects.fingerprints_only()
@@ -49,7 +52,8 @@ def client_secret_state(store: Store) -> ClientSecretState:
     if credential is None:
         return ClientSecretState("none", webhooks_enabled=enabled)
     verified_at = credential.client_secret_verified_at
-    if verified_at is not None and verified_at >= credential.created_at:
+    start = max(credential.created_at, since) if since else credential.created_at
+    if verified_at is not None and verified_at >= start:
         return ClientSecretState("proven", verified_at=verified_at, webhooks_enabled=enabled)
     # Any verified delivery since the credentials were saved would have proven
     # them, so every rejection since then is "in a row".
@@ -57,7 +61,7 @@ def client_secret_state(store: Store) -> ClientSecretState:
         store=store,
         outcome=WebhookDelivery.Outcome.REJECTED,
         reason=WebhookDelivery.Reason.BAD_SIGNATURE,
-        received_at__gte=credential.created_at,
+        received_at__gte=start,
     ).count()
     if failures >= settings.BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING:
         return ClientSecretState("looks_wrong", failures=failures, webhooks_enabled=enabled)

@@ -8,7 +8,8 @@ are thin: both call `read_import_file` then `import_stores`, which
    invited by email, when the file gives its name and owner's email) and runs
    the wizard's doctor on its values: refused rows make no request at all;
 2. settles without a request the rows whose answer the database already
-   knows: a store of another merchant (`connected_elsewhere`), the same
+   knows: a store connected under another merchant (`connected_elsewhere`;
+   a disconnected one is free and moves to the row's merchant), the same
    credentials already stored (`unchanged`), a store twice in the file;
 3. runs the wizard's live check (`validate`, baseline included) on the rest,
    at most `concurrency` stores at a time, over the fleet's aiohttp client, in
@@ -496,11 +497,11 @@ def _settle_known(items: list[_Item]) -> None:
             continue
         first_line[store_hash] = item.result.row
         store = stores.get(store_hash)
-        if store is None:
-            continue
+        if store is None or store.status == StoreStatus.DISCONNECTED:
+            continue  # free for any merchant: `store_connect` gives it to this row's
         if item.merchant is None or store.merchant_id != item.merchant.pk:
             _refuse_elsewhere(item)
-        elif store.status != StoreStatus.DISCONNECTED:
+        else:
             item.existing = store
     candidates = [item for item in usable if item.existing is not None and item.credentials is not None]
     for item in _same_credentials(candidates):

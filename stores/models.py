@@ -39,6 +39,10 @@ class Store(models.Model):
     tenant_path = "merchant"
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
+    # When the store last changed merchant (a disconnected store connected by
+    # another merchant, a staff move); empty while it never has. The merchant
+    # sees the store's history from this moment only; staff see all of it.
+    merchant_since = models.DateTimeField(null=True, blank=True)
     platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.BIGCOMMERCE)
     store_hash = models.CharField(max_length=20, unique=True)
 
@@ -99,6 +103,11 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.store_hash
+
+    def is_current_merchants(self, when) -> bool:
+        """Whether something that happened at `when` belongs to the store's
+        current merchant's history (after the store came to it)."""
+        return self.merchant_since is None or when >= self.merchant_since
 
     @property
     def display_name(self) -> str:

@@ -17,6 +17,7 @@ STORE_PERMISSIONS = {
     "pause": "stores.pause_store",
     "disconnect": "stores.disconnect_store",
     "replace_credentials": "stores.replace_credentials",
+    "move": "stores.move_store",  # migration stores.0006
 }
 
 

@@ -1,5 +1,6 @@
 """Staff console for stores: the fleet, its checks and status changes, and the
-staff actions (check now, pause, resume, disconnect, replace credentials).
+staff actions (check now, pause, resume, disconnect, replace credentials,
+move to another merchant).
 
 Credentials appear only as fingerprints ("token ending in …x1y2"): no admin
 page, form, history entry or export ever holds a decrypted value, and no admin
@@ -8,9 +9,10 @@ Every action goes through `stores.services` (or `connect.onboarding` for new
 credentials, exactly as the merchant wizard) and is written to the admin log.
 
 This module is the store list and the store page; the actions are in
-`store_actions`, the credential replacement in `credentials`, the CSV export
-in `exports`, the checks and status changes in `history`, the permissions
-(groups created by migration `stores.0002_staff_groups`) in `permissions`.
+`store_actions` (the move to another merchant in `store_move`), the
+credential replacement in `credentials`, the CSV export in `exports`, the
+checks and status changes in `history`, the permissions (groups created by
+migration `stores.0002_staff_groups`) in `permissions`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .imports import import_urls
 from .pagination import EstimatedCountPaginator
 from .permissions import ViewOnlyAdminMixin
 from .store_actions import StoreActionsMixin
+from .store_move import StoreMoveMixin
 
 # --- the list: a bounded number of queries whatever the fleet size -------------------
 
@@ -52,7 +55,14 @@ class StoreChangeList(ChangeList):
 
 
 @admin.register(Store)
-class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
+class StoreAdmin(
+    StoreCsvExportMixin,
+    StoreActionsMixin,
+    StoreMoveMixin,
+    ReplaceCredentialsMixin,
+    ViewOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     list_display = [
         "store",
         "merchant_link",
@@ -85,6 +95,7 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
             {
                 "fields": [
                     "merchant_link",
+                    "merchant_since",
                     "store_hash",
                     "status_badge",
                     "status_since",
@@ -121,6 +132,7 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
     ]
     readonly_fields = [
         "merchant_link",
+        "merchant_since",
         "store_hash",
         "name",
         "domain",
@@ -314,11 +326,17 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
         store = self.get_object(request, unquote(object_id))
         if store is not None:
             extra_context.update(self.action_buttons(request, store))
+            extra_context["store_actions"] += self.move_button(request, store)
         return super().change_view(request, object_id, form_url, extra_context)
 
     # -- URLs for the CSV export, the actions and the credential replacement
 
     def get_urls(self):
         return (
-            self.export_urls() + self.action_urls() + self.credentials_urls() + import_urls(self) + super().get_urls()
+            self.export_urls()
+            + self.action_urls()
+            + self.move_urls()
+            + self.credentials_urls()
+            + import_urls(self)
+            + super().get_urls()
         )

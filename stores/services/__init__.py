@@ -6,7 +6,7 @@ and tasks call these; import them from here (`stores.services`).
   lacks scopes (the bulk import's `--keep-broken`).
 - `checks`: record checks (and prune old ones); ask for a check now, or
   dispatch every due one.
-- `controls`: pause, resume, disconnect.
+- `controls`: pause, resume, disconnect; staff move a store to another merchant.
 - `profile`: the store profile from BigCommerce's `GET /v2/store`.
 
 Every single status flip goes through `controls.flip_status`, which writes
@@ -26,7 +26,7 @@ from .checks import (
     store_record_checks,
     stores_release_claims,
 )
-from .controls import store_disconnect, store_pause, store_resume
+from .controls import StoreMoveRefused, store_disconnect, store_move, store_pause, store_resume
 from .onboarding import (
     CredentialsNotUsable,
     StoreOwnedElsewhere,
@@ -41,6 +41,7 @@ __all__ = [
     "CheckResult",
     "CredentialsNotUsable",
     "ProfileChange",
+    "StoreMoveRefused",
     "StoreOwnedElsewhere",
     "check_policy",
     "checks_dispatch_due",
@@ -49,6 +50,7 @@ __all__ = [
     "store_connect",
     "store_disconnect",
     "store_keep_missing_scopes",
+    "store_move",
     "store_pause",
     "store_record_check",
     "store_record_checks",

@@ -1,5 +1,5 @@
 """Staff's and merchants' controls over a store's checks: pause, resume,
-disconnect; and `flip_status`, the one way a single store's status changes
+disconnect; staff moving a store to another merchant; and `flip_status`, the one way a single store's status changes
 (connecting and replacing credentials use it too).
 """
 
@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config import metrics
+from merchants.models import Merchant
 
 from .. import signals
 from ..models import Check, Credential, StatusChange, Store
@@ -19,6 +20,10 @@ from ..status import UNCHECKED_STATUSES, StoreStatus
 from .checks import STREAK_AND_CLAIM_FIELDS, clear_streak_and_claim
 
 logger = logging.getLogger(__name__)
+
+
+class StoreMoveRefused(Exception):
+    """The move would change nothing (the store is already that merchant's)."""
 
 
 def flip_status(
@@ -90,3 +95,30 @@ def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by 
         store.save(update_fields=["next_check_at", *STREAK_AND_CLAIM_FIELDS, "problem", "missing_scopes"])
     logger.info("store %s disconnected", store.store_hash)
     return change
+
+
+def store_move(*, store: Store, to_merchant: Merchant, by=None) -> Merchant:
+    """Staff move a store to another merchant; returns the merchant it left.
+
+    The row changes merchant under its lock, whatever its status; the
+    credentials, the status and the schedule stay as they are, and
+    `merchant_since` is set to now: from then on the new merchant sees the
+    store and its history from this moment only, and the previous merchant no
+    longer sees it (see `onboarding`'s docstring). The console writes the
+    staff action log entry naming both merchants.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().select_related("merchant").get(pk=store.pk)
+        previous = store.merchant
+        if previous.pk == to_merchant.pk:
+            raise StoreMoveRefused(f"{store.display_name} already belongs to {to_merchant.name}.")
+        Store.objects.filter(pk=store.pk).update(merchant=to_merchant, merchant_since=now)
+    logger.info(
+        "store %s moved from merchant %s to merchant %s by %s",
+        store.store_hash,
+        previous.pk,
+        to_merchant.pk,
+        getattr(by, "pk", None),
+    )
+    return previous

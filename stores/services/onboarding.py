@@ -2,6 +2,26 @@
 
 Only credentials that just passed a live check (a `Report` that says
 connected, about this very store) are ever stored.
+
+Who may connect a store hash that Violet already knows:
+
+- its merchant, always (a store it disconnected is reconnected, its history
+  kept);
+- any other merchant, when the store is `disconnected` (a store sold, a
+  merchant account re-created): the row moves to the new merchant and its
+  `merchant_since` is set to the moment of the move (empty while a store
+  never changed merchant: all its history is its merchant's);
+- nobody else: a store in any other status under another merchant raises
+  `StoreOwnedElsewhere`, which names no one.
+
+History privacy: the store's checks, status changes, notifications and
+webhook deliveries stay on the row (staff in the console see all of them),
+but the merchant sees only those from `merchant_since` on (`connect/`, the
+Client secret's proof in `storehooks.selectors`), and merchant e-mails about
+a status change older than `merchant_since` are neither planned nor sent
+(`notifications.services`). The previous merchant no longer sees the store
+at all: every merchant page is scoped by `Store.merchant`. Staff move a
+store with `controls.store_move`, which follows the same rule.
 """
 
 from __future__ import annotations
@@ -26,6 +46,18 @@ logger = logging.getLogger(__name__)
 
 class StoreOwnedElsewhere(Exception):
     """The store hash is connected under another merchant. Says nothing about whom."""
+
+
+def _claim_for(store: Store, merchant: Merchant, now) -> None:
+    """Give the (locked) store to `merchant` when it may: its own store, or one
+    disconnected under another merchant (the row moves, its history from now
+    on is the new merchant's). Any other store of another merchant is refused."""
+    if store.merchant_id == merchant.pk:
+        return
+    if store.status != StoreStatus.DISCONNECTED:
+        raise StoreOwnedElsewhere(store.store_hash)
+    logger.info("store %s moves from merchant %s to merchant %s", store.store_hash, store.merchant_id, merchant.pk)
+    store.merchant, store.merchant_since = merchant, now
 
 
 class CredentialsNotUsable(Exception):
@@ -57,7 +89,10 @@ def store_connect(
     """Save a store whose credentials just passed the live check, as `connected`.
 
     A store this merchant disconnected earlier is reconnected (its history
-    stays); a store hash connected under another merchant is refused.
+    stays); a store disconnected under another merchant moves to this one
+    (see the module's docstring); a store hash connected under another
+    merchant is refused. The row lock makes two merchants connecting one
+    disconnected store at once end with one owner, the other refused.
     """
     _require_usable(credentials, report)
     now = timezone.now()
@@ -67,8 +102,7 @@ def store_connect(
         store, _ = Store.objects.select_for_update().get_or_create(
             store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
         )
-        if store.merchant_id != merchant.pk:
-            raise StoreOwnedElsewhere(credentials.store_hash)
+        _claim_for(store, merchant, now)
         apply_profile(store, report.store, now)
         store.connected_at = now
         store.last_checked_at = now
@@ -129,8 +163,9 @@ def store_keep_missing_scopes(
 ) -> Store:
     """Save a store whose token works but lacks scopes, as `missing_scopes` (the
     bulk import's `--keep-broken`), so its merchant sees the guidance on the
-    store page. Only a store new to Violet (or one this merchant disconnected):
-    credentials already stored are never replaced by incomplete ones.
+    store page. Only a store new to Violet (or a disconnected one, which moves
+    to this merchant as in `store_connect`): credentials already stored are
+    never replaced by incomplete ones.
     """
     if report.outcome != Outcome.MISSING_SCOPES or report.store_hash != credentials.store_hash:
         raise CredentialsNotUsable(f"The live check said {report.outcome}, not missing_scopes.")
@@ -139,8 +174,7 @@ def store_keep_missing_scopes(
         store, created = Store.objects.select_for_update().get_or_create(
             store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
         )
-        if store.merchant_id != merchant.pk:
-            raise StoreOwnedElsewhere(credentials.store_hash)
+        _claim_for(store, merchant, now)
         if not created and store.status != StoreStatus.DISCONNECTED:
             raise CredentialsNotUsable("This store already has credentials; incomplete ones do not replace them.")
         apply_profile(store, report.store, now)

@@ -38,6 +38,9 @@ def staff_groups(db):
         migration = importlib.import_module("stores.migrations.0002_staff_groups")
         migration.create_staff_groups(django_apps, None)
         importlib.import_module("merchants.migrations.0002_second_factor").grant(django_apps, None)
+        importlib.import_module("stores.migrations.0006_store_merchant_since_and_move_permission").grant_move(
+            django_apps, None
+        )
     return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
 
 

@@ -166,6 +166,24 @@ def test_every_refusal_is_named_and_changes_nothing(tmp_path, sandbox, acme, glo
     assert {missing.hash, revoked.hash, down.hash, flaky.hash} <= logged
 
 
+def test_a_store_another_merchant_disconnected_is_connected_under_the_rows_merchant(tmp_path, sandbox, acme, globex):
+    """`connected_elsewhere` is for a store still connected under another merchant;
+    a disconnected one is free: it moves, with its `merchant_since` set."""
+    freed, taken = Shop(sandbox), Shop(sandbox)
+    Store.objects.create(merchant=globex, store_hash=freed.hash, status="disconnected")
+    Store.objects.create(merchant=globex, store_hash=taken.hash, status="paused")
+
+    code, report = run_json(tmp_path, csv_text([freed.row(), taken.row()]))
+
+    assert code == 1 and outcomes(report) == ["connected", "connected_elsewhere"]
+    assert "globex" not in json.dumps(report["rows"][1]).lower()
+    moved = Store.objects.get(store_hash=freed.hash)
+    assert moved.merchant == acme and moved.status == "connected" and moved.merchant_since is not None
+    assert Credential.objects.get(store=moved).access_token == freed.account["access_token"]
+    kept = Store.objects.get(store_hash=taken.hash)
+    assert kept.merchant == globex and kept.status == "paused" and not Credential.objects.filter(store=kept).exists()
+
+
 def test_a_new_merchant_is_created_and_its_owner_invited(db, tmp_path, sandbox, django_capture_on_commit_callbacks):
     one, two = Shop(sandbox), Shop(sandbox)
     rows = [
