@@ -104,6 +104,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The login form's field is "username" even though people log in by email.
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per canonical address (case-folded, NFKC, trimmed): login
+# matches addresses that way, so the throttle must too (`merchants.identity`).
+AXES_USERNAME_CALLABLE = "merchants.identity.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -174,6 +177,11 @@ LOGOUT_REDIRECT_URL = "login"
 # the portal invitation-only.
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", default=7))
+# Invitations are Violet-branded mail to any address: at most so many per
+# merchant and per inviter in a sliding window.
+INVITATION_THROTTLE_WINDOW_SECONDS = env.int("INVITATION_THROTTLE_WINDOW_SECONDS", default=60 * 60)
+INVITATION_THROTTLE_PER_MERCHANT = env.int("INVITATION_THROTTLE_PER_MERCHANT", default=20)
+INVITATION_THROTTLE_PER_USER = env.int("INVITATION_THROTTLE_PER_USER", default=10)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -3,6 +3,7 @@ import unicodedata
 from django import forms
 from django.contrib.auth import password_validation
 
+from .identity import canonical_email
 from .models import Membership, User
 
 
@@ -26,10 +27,8 @@ class SignUpForm(forms.Form):
         return name
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists. Log in, or reset your password.")
-        return email
+        # No "already has an account" here: sign-up answers the same either way.
+        return canonical_email(self.cleaned_data["email"])
 
     def clean(self):
         cleaned = super().clean()

@@ -7,6 +7,8 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("verify-email/resend/", views.email_verify_resend, name="email_verify_resend"),
+    path("verify-email/<str:token>/", views.email_verify, name="email_verify"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-reset/",

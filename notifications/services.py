@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from config.mail import header_text
 from merchants.models import Membership
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import StatusChange
@@ -223,7 +224,9 @@ def _email_context(notification: Notification) -> dict:
 
 def _send_email(notification: Notification) -> Attempt:
     context = _email_context(notification)
-    subject = render_to_string("notifications/email/subject.txt", context).strip()
+    # The subject names the store: outside text, cleaned so it can never
+    # make the message fail (a newline would raise BadHeaderError).
+    subject = header_text(render_to_string("notifications/email/subject.txt", context), max_length=200)
     body = render_to_string("notifications/email/status_change.txt", context)
     send_mail(subject=subject, message=body, from_email=None, recipient_list=notification.recipients)
     return Attempt(ok=True)
