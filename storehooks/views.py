@@ -10,6 +10,8 @@ BigCommerce stops resending it, and is not acted on again.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +20,8 @@ from django.views.decorators.http import require_POST
 from . import services
 from .models import WebhookDelivery
 
+logger = logging.getLogger(__name__)
+
 ACKNOWLEDGED = {
     WebhookDelivery.Outcome.ACCEPTED,
     WebhookDelivery.Outcome.REPLAYED,
@@ -25,8 +29,26 @@ ACKNOWLEDGED = {
 }
 
 
-def _plain(status: int, text: str) -> HttpResponse:
-    return HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+class _AnswerFirst(HttpResponse):
+    """Runs `after` in close(), which the WSGI server calls once the answer is
+    sent: the sender does not wait for it (nor learn anything from its timing)."""
+
+    after = None
+
+    def close(self):
+        try:
+            if self.after is not None:
+                self.after()
+        except Exception:
+            logger.exception("webhook receiver: recording a rejected delivery failed")
+        finally:
+            super().close()
+
+
+def _plain(status: int, text: str, after=None) -> HttpResponse:
+    response = _AnswerFirst(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+    response.after = after
+    return response
 
 
 @csrf_exempt  # BigCommerce has no CSRF token; the signature is the proof
@@ -45,4 +67,4 @@ def receive(request: HttpRequest, store_hash: str) -> HttpResponse:
     receipt = services.delivery_receive(store_hash=store_hash, body=body, headers=request.headers)
     if receipt.outcome in ACKNOWLEDGED:
         return _plain(200, "OK.")
-    return _plain(404, "Not found.")
+    return _plain(404, "Not found.", after=receipt.after)
