@@ -294,6 +294,11 @@ BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES = env.int("BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES
 BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING = env.int("BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING", default=3)
 BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS", default=90)
 
+# Outgoing webhook endpoints: outside production, http:// and loopback are
+# allowed too (the demo, tests' local receivers). Private and link-local
+# addresses never are (notifications/destinations.py).
+WEBHOOK_ENDPOINTS_ALLOW_LOCAL = env.bool("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", default=not PRODUCTION)
+
 # /health/ reports beat as stale when the dispatcher has not run for this long.
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
 # When set, /metrics wants "Authorization: Bearer <token>".
