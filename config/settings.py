@@ -74,9 +74,17 @@ INSTALLED_APPS = [
     "storehooks",
     "console",
 ]
-# Uploaded .txt files are tiny; anything big is refused before it is read.
+# Uploaded .txt files are tiny; anything big is refused before it is read:
+# form fields by DATA_UPLOAD_MAX_MEMORY_SIZE, a multipart request with files
+# by UPLOAD_MAX_REQUEST_BYTES (config/uploads.py, before any view runs).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -303,6 +311,12 @@ WEBHOOK_ENDPOINTS_ALLOW_LOCAL = env.bool("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", defaul
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
 # When set, /metrics wants "Authorization: Bearer <token>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Production never serves /metrics to anyone who asks.
+if PRODUCTION and not METRICS_TOKEN.strip():
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production refuses to start without METRICS_TOKEN (what /metrics asks for). "
+        "See README.md, 'Configuration'."
+    )
 
 # Live credential checks from the merchant forms, per window: so the form
 # cannot be used to test stolen tokens.

@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "FERNET_KEYS": "a-production-fernet-key,an-older-key",
     "ALLOWED_HOSTS": "connect.violet.io",
     "DATABASE_URL": "sqlite:////tmp/violet-connect-deploy-check.sqlite3",
+    "METRICS_TOKEN": "a-metrics-token-for-the-scraper",
 }
 
 
@@ -49,6 +50,14 @@ def test_production_names_every_missing_variable_at_once():
     last = result.stderr.splitlines()[-1]
     for name in ("SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL"):
         assert name in last
+
+
+def test_production_refuses_to_start_without_a_metrics_token():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "METRICS_TOKEN" in result.stderr.splitlines()[-1]
+    assert manage("check", env={**env, "METRICS_TOKEN": "  "}).returncode != 0
 
 
 def test_production_refuses_the_development_keys():
