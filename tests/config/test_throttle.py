@@ -50,3 +50,27 @@ def test_keys_are_independent():
     assert throttle.allow("a", limit=1, window_seconds=60, now=0)
     assert throttle.allow("b", limit=1, window_seconds=60, now=0)
     assert not throttle.allow("a", limit=1, window_seconds=60, now=1)
+
+
+def test_concurrent_hits_never_get_past_the_limit():
+    """Threads hitting one key at once: the count is an atomic increment, so
+    exactly `limit` are allowed, whatever the interleaving. Run with
+    CACHE_URL=redis://… (a shared cache, real round trips) a read-then-write
+    count fails this; in-process memory hides the race behind the GIL."""
+    import threading
+
+    for round_ in range(5):
+        key, limit, threads = f"race{round_}", 3, 16
+        barrier = threading.Barrier(threads)
+        allowed = []
+
+        def hit(key=key, barrier=barrier, allowed=allowed):
+            barrier.wait()
+            allowed.append(throttle.allow(key, limit=limit, window_seconds=60, now=1000))
+
+        workers = [threading.Thread(target=hit) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert allowed.count(True) == limit, (round_, allowed)
