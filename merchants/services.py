@@ -198,9 +198,7 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
             if user is not None:
                 raise InvitationError("You already have an account: log in first, then open the link again.")
             # The link came by e-mail to this address: that proves it.
-            user = User.objects.create_user(
-                email=invitation.email, password=password, email_verified_at=timezone.now()
-            )
+            user = User.objects.create_user(email=invitation.email, password=password, email_verified_at=timezone.now())
         elif user.email_verified_at is None:
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email_verified_at"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone

@@ -64,7 +64,7 @@ def test_concurrent_hits_never_get_past_the_limit():
         barrier = threading.Barrier(threads)
         allowed = []
 
-        def hit(key=key, barrier=barrier, allowed=allowed):
+        def hit(key=key, limit=limit, barrier=barrier, allowed=allowed):
             barrier.wait()
             allowed.append(throttle.allow(key, limit=limit, window_seconds=60, now=1000))
 

@@ -27,6 +27,7 @@ def production(settings):
 @pytest.fixture
 def dns(monkeypatch):
     """Names resolve to what the test says (and are counted)."""
+
     class Answers(dict):
         asked: list[str]
 
@@ -112,8 +113,11 @@ def revoked(acme, alice):
     StatusChange.objects.update(processed_at=timezone.now())
     for _ in range(2):
         store_services.store_record_check(
-            store_id=store.pk, report=report(Outcome.INVALID_TOKEN), trigger="schedule",
-            started_at=timezone.now(), duration_ms=1,
+            store_id=store.pk,
+            report=report(Outcome.INVALID_TOKEN),
+            trigger="schedule",
+            started_at=timezone.now(),
+            duration_ms=1,
         )
     return store
 

@@ -37,8 +37,11 @@ def test_a_newline_in_the_store_name_does_not_lose_the_notification(acme, alice,
     StatusChange.objects.update(processed_at=timezone.now())
     for _ in range(2):
         store_services.store_record_check(
-            store_id=store.pk, report=report(Outcome.INVALID_TOKEN), trigger="schedule",
-            started_at=timezone.now(), duration_ms=1,
+            store_id=store.pk,
+            report=report(Outcome.INVALID_TOKEN),
+            trigger="schedule",
+            started_at=timezone.now(),
+            duration_ms=1,
         )
     Store.objects.filter(pk=store.pk).update(name="Evil\r\nBcc: victim@example.test\nShop")
     services.status_changes_process()

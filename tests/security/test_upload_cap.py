@@ -5,9 +5,9 @@ count files)."""
 from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.urls import reverse
 
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from tests.conftest import client_for
 
 
@@ -15,7 +15,9 @@ def test_an_upload_larger_than_the_cap_is_refused_before_the_view(alice, setting
     settings.UPLOAD_MAX_REQUEST_BYTES = 64 * 1024
     upload = SimpleUploadedFile("credentials.txt", b"A" * (3 * 1024 * 1024), content_type="text/plain")
     spill = mock.patch.object(
-        TemporaryFileUploadHandler, "receive_data_chunk", autospec=True,
+        TemporaryFileUploadHandler,
+        "receive_data_chunk",
+        autospec=True,
         side_effect=lambda self, raw, start: self.file.write(raw),
     )
     with spill as written_to_disk:

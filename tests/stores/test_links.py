@@ -56,7 +56,8 @@ def test_ingest_keeps_no_script_url(acme_store, settings):
 
 def test_apply_profile_is_the_filter(acme_store, settings):
     settings.DEBUG = False
-    apply_profile(acme_store, {"secure_url": "data:text/html,x", "control_panel_base_url": "http://x.example"}, timezone.now())
+    profile = {"secure_url": "data:text/html,x", "control_panel_base_url": "http://x.example"}
+    apply_profile(acme_store, profile, timezone.now())
     assert acme_store.secure_url == "" and acme_store.control_panel_url == ""
 
 
