@@ -62,6 +62,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.email
 
+    def save(self, *args, **kwargs):
+        # One spelling of the address, whichever form or command set it.
+        self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
+
 
 class Merchant(models.Model):
     """The tenant: a business whose stores Violet sells through its channels."""

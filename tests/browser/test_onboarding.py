@@ -159,7 +159,8 @@ def test_a_missing_scope_is_named_and_a_new_account_fixes_it(web, alice, bc_stor
 
     step2.click()
     expect(page.get_by_role("heading", level=2)).to_have_text("Step 2 of 4: Configure scopes")
-    page.go_back()
+    # (No going back to the refused answer: a signed-in person's pages are
+    # `Cache-Control: no-store`, so the browser keeps no copy of that POST.)
 
     complete = bc_store.account()
     page.goto(wizard_credentials_url())

@@ -57,3 +57,9 @@ def test_invitations_key_on_the_canonical_address(alice, acme, mailoutbox):
     second = services.invitation_create(merchant=acme, email=" ＤＡＮＡ@acme.test", role="member", invited_by=alice)
     first.refresh_from_db()
     assert second.email == "dana@acme.test" and first.revoked_at is not None
+
+
+def test_an_address_is_stored_in_its_one_spelling_whoever_saves_it(db):
+    user = User(email=" Bob@Example.TEST ")
+    user.save()
+    assert User.objects.get(pk=user.pk).email == "bob@example.test"
