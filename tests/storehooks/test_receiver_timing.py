@@ -9,6 +9,8 @@ import statistics
 import time
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -54,7 +56,13 @@ def _work(monkeypatch, django_assert_num_queries, store_hash: str) -> dict:
     monkeypatch.undo()
     counts["queries"] = len(queries.captured_queries)
     counts["answer"] = (response.status_code, response.content)
-    response.close()  # the WSGI server's close(): the rejection is recorded now
+    # The WSGI server's close(): the rejection is recorded now. (As Django's
+    # test client does, without closing the test's database connection.)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
     return counts
 
 
