@@ -8,6 +8,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils import timezone
 
@@ -19,6 +20,27 @@ TOKEN_PREFIX = "vc_"
 DISPLAY_CHARS = 7
 # last_used_at is written at most this often per token.
 TOUCH_EVERY = timedelta(minutes=1)
+
+
+# Who may create tokens may hold working ones: a token works only while its
+# creator is active, staff, and still has this permission (the Operations
+# group, or a superuser). Checked on every use.
+TOKEN_PERMISSION = "api.add_apitoken"
+
+
+def owner_has_rights(user) -> bool:
+    """Does the token's creator still have the rights the token acts with?
+    (One query at most: the permission directly or through a group.)"""
+    if user is None or not user.is_active or not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    app_label, codename = TOKEN_PERMISSION.split(".")
+    return (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .filter(Q(user=user) | Q(group__user=user))
+        .exists()
+    )
 
 
 def digest(raw: str) -> str:
@@ -48,12 +70,15 @@ def api_token_revoke(*, token: ApiToken, user) -> bool:
 
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
-    """The active token whose digest matches, or None."""
+    """The active token whose digest matches and whose creator still has the
+    rights to hold it (`owner_has_rights`), or None."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     wanted = digest(raw)
     token = ApiToken.objects.active().select_related("created_by").filter(token_hash=wanted).first()
     if token is None or not hmac.compare_digest(token.token_hash, wanted):
+        return None
+    if not owner_has_rights(token.created_by):
         return None
     now = timezone.now()
     if token.last_used_at is None or token.last_used_at < now - TOUCH_EVERY:

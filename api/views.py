@@ -102,6 +102,7 @@ def check_json(check: Check | None) -> dict | None:
 
 def store_json(request: HttpRequest, store: Store, check: Check | None) -> dict:
     profile = {name: getattr(store, name) for name in PROFILE_FIELDS}
+    profile["secure_url"], profile["control_panel_url"] = store.storefront_link, store.control_panel_link
     profile["updated_at"] = _iso(store.profile_updated_at)
     return {
         "store_hash": store.store_hash,

@@ -75,9 +75,17 @@ INSTALLED_APPS = [
     "storehooks",
     "console",
 ]
-# Uploaded .txt files are tiny; anything big is refused before it is read.
+# Uploaded .txt files are tiny; anything big is refused before it is read:
+# form fields by DATA_UPLOAD_MAX_MEMORY_SIZE, a multipart request with files
+# by UPLOAD_MAX_REQUEST_BYTES (config/uploads.py, before any view runs).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -105,6 +113,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The login form's field is "username" even though people log in by email.
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per canonical address (case-folded, NFKC, trimmed): login
+# matches addresses that way, so the throttle must too (`merchants.identity`).
+AXES_USERNAME_CALLABLE = "merchants.identity.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -197,6 +208,11 @@ LOGOUT_REDIRECT_URL = "login"
 # the portal invitation-only.
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", default=7))
+# Invitations are Violet-branded mail to any address: at most so many per
+# merchant and per inviter in a sliding window.
+INVITATION_THROTTLE_WINDOW_SECONDS = env.int("INVITATION_THROTTLE_WINDOW_SECONDS", default=60 * 60)
+INVITATION_THROTTLE_PER_MERCHANT = env.int("INVITATION_THROTTLE_PER_MERCHANT", default=20)
+INVITATION_THROTTLE_PER_USER = env.int("INVITATION_THROTTLE_PER_USER", default=10)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -316,10 +332,21 @@ BIGCOMMERCE_WEBHOOKS_SWEEP_INTERVAL_DAYS = env.float("BIGCOMMERCE_WEBHOOKS_SWEEP
 BIGCOMMERCE_WEBHOOKS_SWEEP_CONCURRENCY = env.int("BIGCOMMERCE_WEBHOOKS_SWEEP_CONCURRENCY", default=8)
 BIGCOMMERCE_WEBHOOKS_SWEEP_MAX_PER_RUN = env.int("BIGCOMMERCE_WEBHOOKS_SWEEP_MAX_PER_RUN", default=2000)
 
+# Outgoing webhook endpoints: outside production, http:// and loopback are
+# allowed too (the demo, tests' local receivers). Private and link-local
+# addresses never are (notifications/destinations.py).
+WEBHOOK_ENDPOINTS_ALLOW_LOCAL = env.bool("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", default=not PRODUCTION)
+
 # /health/ reports beat as stale when the dispatcher has not run for this long.
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
 # When set, /metrics wants "Authorization: Bearer <token>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Production never serves /metrics to anyone who asks.
+if PRODUCTION and not METRICS_TOKEN.strip():
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production refuses to start without METRICS_TOKEN (what /metrics asks for). "
+        "See README.md, 'Configuration'."
+    )
 
 # Live credential checks from the merchant forms, per window: so the form
 # cannot be used to test stolen tokens.

@@ -212,10 +212,11 @@ def connect_attempt(
 def _throttled(merchant: Merchant, client_address: str) -> int:
     """Seconds to wait before another live check, or 0 to go ahead."""
     window = settings.CONNECT_THROTTLE_WINDOW_SECONDS
-    ok_merchant = throttle.allow(
-        f"connect:merchant:{merchant.pk}", limit=settings.CONNECT_THROTTLE_PER_MERCHANT, window_seconds=window
+    limits = (
+        (f"connect:merchant:{merchant.pk}", settings.CONNECT_THROTTLE_PER_MERCHANT),
+        (f"connect:address:{client_address}", settings.CONNECT_THROTTLE_PER_ADDRESS),
     )
-    ok_address = throttle.allow(
-        f"connect:address:{client_address}", limit=settings.CONNECT_THROTTLE_PER_ADDRESS, window_seconds=window
-    )
-    return 0 if ok_merchant and ok_address else throttle.retry_after(window)
+    refused = [(key, limit) for key, limit in limits if not throttle.allow(key, limit=limit, window_seconds=window)]
+    if not refused:
+        return 0
+    return max(1, *(throttle.retry_after(key, limit=limit, window_seconds=window) for key, limit in refused))

@@ -227,14 +227,18 @@ def people(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     if request.method == "POST":
         tenant.require_owner()
         if form.is_valid():
-            merchant_services.invitation_create(
-                merchant=tenant.merchant,
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
-                invited_by=request.user,
-            )
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-            return redirect("connect:people", merchant_slug=merchant_slug)
+            try:
+                merchant_services.invitation_create(
+                    merchant=tenant.merchant,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    invited_by=request.user,
+                )
+            except merchant_services.InvitationRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+                return redirect("connect:people", merchant_slug=merchant_slug)
     context = {
         "form": form,
         "memberships": tenant.merchant.memberships.select_related("user"),

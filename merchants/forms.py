@@ -2,15 +2,25 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 
+from .identity import canonical_email
 from .models import Membership, User
+
+
+class CanonicalEmailField(forms.EmailField):
+    """An e-mail address in its one spelling (`canonical_email`), before it is validated,
+    so ` ＡＬＩＣＥ@acme.test ` is accepted as alice@acme.test."""
+
+    def to_python(self, value):
+        return canonical_email(super().to_python(value))
 
 
 class SignUpForm(forms.Form):
     merchant_name = forms.CharField(
         label="Business name", max_length=200, help_text="The name your team knows your business by."
     )
-    email = forms.EmailField(label="Work email")
+    email = CanonicalEmailField(label="Work email")
     password = forms.CharField(
         label="Password",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -26,10 +36,8 @@ class SignUpForm(forms.Form):
         return name
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists. Log in, or reset your password.")
-        return email
+        # No "already has an account" here: sign-up answers the same either way.
+        return canonical_email(self.cleaned_data["email"])
 
     def clean(self):
         cleaned = super().clean()
@@ -63,5 +71,12 @@ class AcceptInvitationForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="Email address")
+    email = CanonicalEmailField(label="Email address")
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial="member")
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Finds the account by its canonical address, like login does (any case,
+    spaces, Unicode compatibility forms). Says nothing about whether one exists."""
+
+    email = CanonicalEmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))

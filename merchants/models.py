@@ -14,6 +14,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .identity import canonical_email
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -21,7 +23,7 @@ class UserManager(BaseUserManager["User"]):
     def _create_user(self, email: str, password: str | None, **extra) -> User:
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=canonical_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -37,7 +39,7 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, email: str) -> User:
-        return self.get(email__iexact=email)
+        return self.get(email__iexact=canonical_email(email))
 
 
 class User(AbstractUser):
@@ -45,6 +47,9 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField("email address", unique=True)
+    # When the person proved they read this mailbox (sign-up's link, or an
+    # invitation accepted from its e-mail). Unverified accounts cannot invite.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -56,6 +61,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, **kwargs):
+        # One spelling of the address, whichever form or command set it.
+        self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
 
 
 class Merchant(models.Model):

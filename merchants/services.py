@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
@@ -10,9 +11,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from config import throttle
+
+from .identity import canonical_email
 from .models import Invitation, Membership, Merchant, User
 
 INVITATION_SALT = "merchants.invitation"
+EMAIL_VERIFICATION_SALT = "merchants.email-verification"
+EMAIL_VERIFICATION_DAYS = 3
 
 
 class InvitationError(Exception):
@@ -26,12 +32,70 @@ def merchant_create(*, name: str, owner: User) -> Merchant:
     return merchant
 
 
-@transaction.atomic
-def user_sign_up(*, email: str, password: str, merchant_name: str) -> tuple[User, Merchant]:
-    """Self-service sign-up: a new person and the merchant they own."""
-    user = User.objects.create_user(email=email, password=password)
-    merchant = merchant_create(name=merchant_name, owner=user)
+class InvitationRefused(Exception):
+    """An invitation that may not be sent now, with a message for the inviter."""
+
+
+def user_sign_up(*, email: str, password: str, merchant_name: str) -> tuple[User, Merchant] | None:
+    """Self-service sign-up: a new person and the merchant they own, and a link
+    mailed to confirm the address.
+
+    An address that already has an account gets a mail saying so instead, and
+    the caller shows the same "check your e-mail" page either way (None here):
+    sign-up, like login and password reset, never tells a visitor whether an
+    address has an account.
+    """
+    email = canonical_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        make_password(password)  # the same work as a real sign-up, so timing tells nothing
+        send_mail(
+            subject="Your Violet Connect account",
+            message=render_to_string(
+                "merchants/email/signup_existing.txt",
+                {"login_url": _absolute(reverse("login")), "reset_url": _absolute(reverse("password_reset"))},
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+        return None
+    with transaction.atomic():
+        user = User.objects.create_user(email=email, password=password)
+        merchant = merchant_create(name=merchant_name, owner=user)
+    email_verification_send(user)
     return user, merchant
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def email_verification_token(user: User) -> str:
+    return signing.dumps({"id": user.pk, "email": canonical_email(user.email)}, salt=EMAIL_VERIFICATION_SALT)
+
+
+def email_verification_send(user: User) -> None:
+    url = _absolute(reverse("email_verify", kwargs={"token": email_verification_token(user)}))
+    send_mail(
+        subject="Confirm your e-mail address for Violet Connect",
+        message=render_to_string("merchants/email/verify_email.txt", {"url": url, "max_age": EMAIL_VERIFICATION_DAYS}),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def email_verify(token: str) -> User | None:
+    """The person whose address a verification link proves (now marked verified), or None."""
+    try:
+        data = signing.loads(token, salt=EMAIL_VERIFICATION_SALT, max_age=EMAIL_VERIFICATION_DAYS * 86400)
+    except signing.BadSignature:
+        return None
+    user = User.objects.filter(pk=data.get("id"), is_active=True).first()
+    if user is None or canonical_email(user.email) != data.get("email"):
+        return None
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -43,9 +107,38 @@ def invitation_url(invitation: Invitation) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
+def _invitation_allowed(merchant: Merchant, invited_by: User | None) -> None:
+    """InvitationRefused unless the inviter may send one more invitation now.
+
+    Invitations are Violet-branded mail to any address, so: only from a
+    verified address (staff are trusted), and at most so many per merchant and
+    per inviter in a sliding window.
+    """
+    if invited_by is not None and not invited_by.is_staff and invited_by.email_verified_at is None:
+        raise InvitationRefused(
+            "Confirm your e-mail address first: open the link we sent you when you signed up. "
+            "Then you can invite people."
+        )
+    window = settings.INVITATION_THROTTLE_WINDOW_SECONDS
+    limits = [(f"invite:merchant:{merchant.pk}", settings.INVITATION_THROTTLE_PER_MERCHANT)]
+    if invited_by is not None:
+        limits.append((f"invite:user:{invited_by.pk}", settings.INVITATION_THROTTLE_PER_USER))
+    for key, limit in limits:
+        if not throttle.allow(key, limit=limit, window_seconds=window):
+            wait = throttle.retry_after(key, limit=limit, window_seconds=window)
+            raise InvitationRefused(
+                f"Too many invitations in a short time. Try again in about {max(1, round(wait / 60))} minutes."
+            )
+
+
 def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: User | None) -> Invitation:
-    """Invite someone by email. Any earlier open invitation for them is revoked."""
-    email = email.strip().lower()
+    """Invite someone by email. Any earlier open invitation for them is revoked.
+
+    InvitationRefused (nothing sent, nothing saved) when the inviter's address
+    is not verified or the throttle says no.
+    """
+    email = canonical_email(email)
+    _invitation_allowed(merchant, invited_by)
     with transaction.atomic():
         Invitation.objects.filter(merchant=merchant, email=email, accepted_at=None, revoked_at=None).update(
             revoked_at=timezone.now()
@@ -53,7 +146,9 @@ def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: 
         invitation = Invitation.objects.create(merchant=merchant, email=email, role=role, invited_by=invited_by)
     context = {"invitation": invitation, "url": invitation_url(invitation)}
     send_mail(
-        subject=f"You're invited to {merchant.name} on Violet Connect",
+        # Nothing the inviter chose goes in the subject: it is Violet speaking.
+        # The body names the merchant, quoted, as the inviter's words.
+        subject="You're invited to join a team on Violet Connect",
         message=render_to_string("merchants/email/invitation.txt", context),
         from_email=None,
         recipient_list=[email],
@@ -103,7 +198,7 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
     clicks on the same link cannot both succeed.
     """
     invitation = invitation_from_token(token)
-    if user is not None and user.email.lower() != invitation.email:
+    if user is not None and canonical_email(user.email) != canonical_email(invitation.email):
         raise InvitationError(
             f"This invitation was sent to another email address. Log out and open the link again, "
             f"or ask for an invitation to {user.email}."
@@ -113,10 +208,14 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
         if claimed != 1:
             raise InvitationError("This invitation has already been used.")
         if user is None:
-            user = User.objects.filter(email__iexact=invitation.email).first()
+            user = User.objects.filter(email__iexact=canonical_email(invitation.email)).first()
             if user is not None:
                 raise InvitationError("You already have an account: log in first, then open the link again.")
-            user = User.objects.create_user(email=invitation.email, password=password)
+            # The link came by e-mail to this address: that proves it.
+            user = User.objects.create_user(email=invitation.email, password=password, email_verified_at=timezone.now())
+        elif user.email_verified_at is None:
+            user.email_verified_at = timezone.now()
+            user.save(update_fields=["email_verified_at"])
         membership, created = Membership.objects.get_or_create(
             merchant=invitation.merchant, user=user, defaults={"role": invitation.role}
         )

@@ -2,16 +2,21 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+from .forms import PasswordResetForm
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("", include("merchants.two_factor.urls")),
+    path("verify-email/resend/", views.email_verify_resend, name="email_verify_resend"),
+    path("verify-email/<str:token>/", views.email_verify, name="email_verify"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(email_template_name="registration/password_reset_email.txt"),
+        auth_views.PasswordResetView.as_view(
+            email_template_name="registration/password_reset_email.txt", form_class=PasswordResetForm
+        ),
         name="password_reset",
     ),
     path(

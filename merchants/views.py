@@ -4,10 +4,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from config import throttle
 
 from . import services
 from .forms import AcceptInvitationForm, SignUpForm
@@ -45,15 +49,42 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("connect:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user, merchant = services.user_sign_up(
+        # The same page whether or not the address already had an account.
+        services.user_sign_up(
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password"],
             merchant_name=form.cleaned_data["merchant_name"],
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome! {merchant.name} is ready. Let's connect your store.")
-        return redirect("connect:dashboard", merchant_slug=merchant.slug)
+        return render(request, "registration/signup_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "registration/signup.html", {"form": form})
+
+
+def email_verify(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed at sign-up: confirms the address and logs the person in."""
+    user = services.email_verify(token)
+    if user is None or (request.user.is_authenticated and request.user.pk != user.pk):
+        reason = "This confirmation link is not valid, has expired, or belongs to another account."
+        return render(request, "registration/email_verify_invalid.html", {"reason": reason}, status=410)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    membership = user.memberships.select_related("merchant").first()
+    if membership is None:
+        return redirect("connect:home")
+    messages.success(request, f"Welcome! {membership.merchant.name} is ready. Let's connect your store.")
+    return redirect("connect:dashboard", merchant_slug=membership.merchant.slug)
+
+
+@login_required
+@require_POST
+def email_verify_resend(request: HttpRequest) -> HttpResponse:
+    if request.user.email_verified_at is not None:
+        messages.info(request, "Your e-mail address is already confirmed.")
+    elif throttle.allow(f"verify-resend:{request.user.pk}", limit=3, window_seconds=3600):
+        services.email_verification_send(request.user)
+        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    else:
+        messages.warning(request, "We sent several links already. Look for them in your inbox, or try in an hour.")
+    return redirect("connect:home")
 
 
 @sensitive_post_parameters("password")

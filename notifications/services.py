@@ -32,11 +32,13 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from config import metrics
+from config.mail import header_text
 from merchants.models import Membership
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import StatusChange
 from stores.status import BROKEN_STATUSES
 
+from . import destinations
 from .events import api_accounts_url, event_id_for, event_payload, event_type_for, store_page_url
 from .models import Notification, WebhookEndpoint, new_signing_secret
 
@@ -239,7 +241,9 @@ def _send_email(notification: Notification) -> Attempt:
             ok=False, error="Not sent: the store moved to another merchant after this change.", permanent=True
         )
     context = _email_context(notification)
-    subject = render_to_string("notifications/email/subject.txt", context).strip()
+    # The subject names the store: outside text, cleaned so it can never
+    # make the message fail (a newline would raise BadHeaderError).
+    subject = header_text(render_to_string("notifications/email/subject.txt", context), max_length=200)
     body = render_to_string("notifications/email/status_change.txt", context)
     send_mail(subject=subject, message=body, from_email=None, recipient_list=notification.recipients)
     return Attempt(ok=True)
@@ -263,13 +267,22 @@ def _send_webhook(notification: Notification) -> Attempt:
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": Webhook(endpoint.secret).sign(notification.event_id, timestamp, body),
     }
+    # Checked again at delivery (the rules may be stricter than when it was
+    # saved), and the connection goes only to a checked public address.
+    problem = destinations.url_problem(endpoint.url, resolve_name=False)
+    if problem:
+        return Attempt(ok=False, error=f"Refused: {problem}", permanent=True)
     try:
-        response = requests.post(
-            endpoint.url, data=body.encode(), headers=headers, timeout=(5, 10), allow_redirects=False
-        )
+        with destinations.pinned_session() as session:
+            response = session.post(
+                endpoint.url, data=body.encode(), headers=headers, timeout=(5, 10), allow_redirects=False
+            )
     except requests.Timeout:
         return Attempt(ok=False, error="Timed out waiting for the endpoint.")
     except requests.ConnectionError as error:
+        refused = destinations.refused_reason(error)
+        if refused:
+            return Attempt(ok=False, error=f"Refused: {refused}", permanent=True)
         return Attempt(ok=False, error=f"Could not connect: {type(error).__name__}.")
     if 200 <= response.status_code < 300:
         return Attempt(ok=True, status_code=response.status_code)
@@ -285,10 +298,17 @@ def _send_webhook(notification: Notification) -> Attempt:
 # --- 3. webhook endpoints, as staff configure them ------------------------------------
 
 
+class EndpointRefused(ValueError):
+    """An endpoint URL deliveries may not go to, with the reason for staff."""
+
+
 def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """Save an endpoint as staff set it up. An active endpoint that Violet had
     disabled (it answered permanently wrong) is enabled again: its disabled
     stamp and reason go. Never touches a signing secret it did not load."""
+    problem = destinations.url_problem(endpoint.url)
+    if problem:
+        raise EndpointRefused(problem)
     if endpoint.is_active and endpoint.disabled_at:
         endpoint.disabled_at, endpoint.disabled_reason = None, ""
     endpoint.save()

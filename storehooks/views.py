@@ -21,6 +21,8 @@ stores; see `services.receiving` for the timing).
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -30,9 +32,29 @@ from config import metrics
 
 from . import services
 
+logger = logging.getLogger(__name__)
 
-def _plain(status: int, text: str) -> HttpResponse:
-    return HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+class _AnswerFirst(HttpResponse):
+    """Runs `after` in close(), which the WSGI server calls once the answer is
+    sent: the sender does not wait for it (nor learn anything from its timing)."""
+
+    after = None
+
+    def close(self):
+        try:
+            if self.after is not None:
+                self.after()
+        except Exception:
+            logger.exception("webhook receiver: recording a rejected delivery failed")
+        finally:
+            super().close()
+
+
+def _plain(status: int, text: str, after=None) -> HttpResponse:
+    response = _AnswerFirst(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+    response.after = after
+    return response
 
 
 @csrf_exempt  # BigCommerce has no CSRF token; the signature is the proof
@@ -50,4 +72,4 @@ def receive(request: HttpRequest, store_hash: str) -> HttpResponse:
         return _plain(413, "Too large.")
     receipt = services.delivery_receive(store_hash=store_hash, body=body, headers=request.headers)
     metrics.webhook_delivery(receipt.outcome)
-    return _plain(200, "OK.")
+    return _plain(200, "OK.", after=receipt.after)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from merchants.models import Merchant
 
 from .crypto import EncryptedTextField
+from .links import safe_web_url
 from .status import StoreStatus
 
 # The store profile (BigCommerce's `GET /v2/store`) fields kept in columns
@@ -112,6 +113,15 @@ class Store(models.Model):
     @property
     def display_name(self) -> str:
         return self.name or f"Store {self.store_hash}"
+
+    # The profile's links, checked again where they are drawn (stores.links).
+    @property
+    def storefront_link(self) -> str:
+        return safe_web_url(self.secure_url)
+
+    @property
+    def control_panel_link(self) -> str:
+        return safe_web_url(self.control_panel_url)
 
 
 class CredentialQuerySet(models.QuerySet):

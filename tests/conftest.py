@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from merchants.models import Membership, Merchant, User
 from stores.models import Credential, Store
@@ -29,7 +30,8 @@ def globex(db) -> Merchant:
 
 
 def _person(email: str, merchant: Merchant, role: str) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD)
+    # People who have been around: their address is confirmed.
+    user = User.objects.create_user(email=email, password=PASSWORD, email_verified_at=timezone.now())
     Membership.objects.create(merchant=merchant, user=user, role=role)
     return user
 

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from console.display import ago, status_badge
 from merchants.forms import InvitationForm
 from merchants.models import Invitation, Membership, Merchant, User
-from merchants.services import invitation_create
+from merchants.services import InvitationRefused, invitation_create
 from stores.models import Store
 from stores.selectors import broken_values
 
@@ -195,7 +195,11 @@ class MerchantAdmin(admin.ModelAdmin):
         form = InvitationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             email, role = form.cleaned_data["email"], form.cleaned_data["role"]
-            invitation = invitation_create(merchant=merchant, email=email, role=role, invited_by=request.user)
+            try:
+                invitation = invitation_create(merchant=merchant, email=email, role=role, invited_by=request.user)
+            except InvitationRefused as refused:
+                self.message_user(request, str(refused), messages.WARNING)
+                return redirect("admin:merchants_merchant_change", merchant.pk)
             log_staff_action(
                 request,
                 merchant,

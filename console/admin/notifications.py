@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from console.display import ago, badge, fingerprint
+from notifications.destinations import url_problem
 from notifications.events import EVENT_TYPES
 from notifications.models import Notification, WebhookEndpoint
 from notifications.services import webhook_endpoint_rotate_secret, webhook_endpoint_save
@@ -32,7 +33,10 @@ class WebhookEndpointForm(forms.ModelForm):
         label="URL",
         max_length=500,
         assume_scheme="https",
-        help_text="HTTPS address that receives the signed POST requests (Standard Webhooks format).",
+        help_text=(
+            "HTTPS address on the public internet that receives the signed POST requests (Standard "
+            "Webhooks format). Internal addresses (loopback, private, link-local, metadata) are refused."
+        ),
     )
     events = forms.MultipleChoiceField(
         choices=[(event, event) for event in EVENT_TYPES],
@@ -47,6 +51,13 @@ class WebhookEndpointForm(forms.ModelForm):
         help_texts = {
             "is_active": "Untick to stop deliveries. Ticking it again re-enables an endpoint that Violet disabled.",
         }
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        problem = url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
 
     def clean_events(self):
         return list(self.cleaned_data.get("events") or [])

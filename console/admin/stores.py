@@ -204,10 +204,10 @@ class StoreAdmin(
     @admin.display(description="links")
     def links(self, store):
         items = []
-        if store.secure_url:
-            items.append((store.secure_url, "Storefront"))
-        if store.control_panel_url:
-            items.append((store.control_panel_url, "Control panel"))
+        if store.storefront_link:
+            items.append((store.storefront_link, "Storefront"))
+        if store.control_panel_link:
+            items.append((store.control_panel_link, "Control panel"))
         if not items:
             return "—"
         return format_html_join(" · ", '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', items)

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ..links import safe_profile_urls
 from ..models import PROFILE_COLUMNS, Store
 
 
@@ -21,6 +22,8 @@ def apply_profile(store: Store, profile: dict[str, Any] | None, now: datetime) -
     """Copy the fields of GET /v2/store onto the store; the names of those that changed."""
     if not profile:
         return []
+    # Links from BigCommerce are outside data: only web addresses are kept.
+    profile = safe_profile_urls(profile)
     if profile == store.profile:
         return []
     changed = []

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +32,9 @@ def assert_no_secret(text: str) -> None:
 
 @pytest.fixture
 def staff(db):
-    return User.objects.create_user(email="ops@violet.test", password="x", is_staff=True)
+    user = User.objects.create_user(email="ops@violet.test", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Operations"))
+    return user
 
 
 @pytest.fixture
@@ -206,9 +209,10 @@ def test_the_list_costs_the_same_queries_for_any_page_size(
 ):
     for i in range(40):
         Store.objects.create(merchant=fleet.merchant, store_hash=f"more{i}", name=f"More {i}")
-    with django_assert_max_num_queries(5):
+    # 6: one of them checks that the token's creator still may hold it.
+    with django_assert_max_num_queries(6):
         assert len(api.get(url("store_list") + "?page_size=5").json()["results"]) == 5
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         assert len(api.get(url("store_list") + "?page_size=45").json()["results"]) == 45
 
 
@@ -277,3 +281,25 @@ def test_check_needs_no_csrf_token_even_with_csrf_checks_on(token, fleet, monkey
     monkeypatch.setattr("stores.tasks.check_stores.delay", lambda *a: None)
     client = Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token[1]}"})
     assert client.post(url("store_check", "acme123")).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "lose_rights",
+    [
+        pytest.param(lambda u: User.objects.filter(pk=u.pk).update(is_active=False), id="deactivated"),
+        pytest.param(lambda u: User.objects.filter(pk=u.pk).update(is_staff=False), id="no longer staff"),
+        pytest.param(lambda u: u.groups.clear(), id="left Operations"),
+        pytest.param(lambda u: u.delete(), id="deleted"),
+    ],
+)
+def test_a_token_works_only_while_its_creator_has_the_rights(token, staff, client, lose_rights):
+    _token, raw = token
+    url = reverse("api:store_list")
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    lose_rights(staff)
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_the_console_says_a_token_follows_its_creators_rights(admin_client):
+    page = admin_client.get(reverse("admin:api_apitoken_add")).content.decode()
+    assert "stops working when its creator is deactivated, loses staff status or leaves Operations" in page

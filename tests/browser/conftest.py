@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
 from merchants.models import Membership, Merchant, User
 from sandbox.scopes import PORTAL_REQUIRED
@@ -189,7 +190,7 @@ def api_path(store_hash: str) -> str:
 
 
 def person(email: str, merchant: Merchant, role: str) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD)
+    user = User.objects.create_user(email=email, password=PASSWORD, email_verified_at=timezone.now())
     Membership.objects.create(merchant=merchant, user=user, role=role)
     return user
 

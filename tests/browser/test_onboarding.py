@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from sandbox.scopes import CHECKOUTS, PORTAL_REQUIRED
@@ -59,6 +61,13 @@ def test_happy_path_from_sign_up_to_a_connected_store(web, bc_store, viewport, c
     page.get_by_label("Password").fill("a-long-enough-passphrase-42")
     web.shot(page, "1-signup")
     page.get_by_role("button", name="Create account").click()
+
+    # Check your e-mail: the link in it confirms the address and logs in.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    web.shot(page, "1b-check-your-email")
+    [message] = [m for m in mail.outbox if m.to == ["owner@outfitters.test"]]
+    link = next(line for line in message.body.splitlines() if "/verify-email/" in line)
+    page.goto(urlsplit(link).path)
 
     # The empty dashboard.
     expect(page.get_by_role("status")).to_contain_text("Welcome! Violet Browser Outfitters Ltd is ready.")
@@ -150,7 +159,8 @@ def test_a_missing_scope_is_named_and_a_new_account_fixes_it(web, alice, bc_stor
 
     step2.click()
     expect(page.get_by_role("heading", level=2)).to_have_text("Step 2 of 4: Configure scopes")
-    page.go_back()
+    # (No going back to the refused answer: a signed-in person's pages are
+    # `Cache-Control: no-store`, so the browser keeps no copy of that POST.)
 
     complete = bc_store.account()
     page.goto(wizard_credentials_url())

@@ -38,3 +38,18 @@ def test_production_sends_hsts_and_secure_cookies(tmp_path):
     last = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stderr[-2000:]
     assert "max-age=31536000" in last and "includeSubDomains" in last and "preload" in last
+
+
+def test_a_signed_in_persons_pages_are_never_stored(client, alice, acme_store):
+    client.force_login(alice)
+    for path in (
+        reverse("connect:dashboard", args=["acme"]),
+        reverse("connect:people", args=["acme"]),
+        reverse("connect:store_detail", args=["acme", acme_store.store_hash]),
+    ):
+        cache_control = client.get(path)["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, path
+
+
+def test_anonymous_pages_are_left_alone(client, db):
+    assert "no-store" not in client.get(reverse("signup")).get("Cache-Control", "")

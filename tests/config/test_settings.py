@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "CACHE_URL": "redis://redis.internal:6379/1",
     "EMAIL_URL": "smtp+tls://mailer:mail-password@smtp.example.com:587",
     "PUBLIC_BASE_URL": "https://connect.violet.io",
+    "METRICS_TOKEN": "a-metrics-token-for-the-scraper",
 }
 SHARED_SERVICES = ("CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "PUBLIC_BASE_URL")
 
@@ -129,6 +130,12 @@ def test_production_uses_the_shared_services_it_was_given():
         "True",
         "https://connect.violet.io",
     ]
+def test_production_refuses_to_start_without_a_metrics_token():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "METRICS_TOKEN" in result.stderr.splitlines()[-1]
+    assert manage("check", env={**env, "METRICS_TOKEN": "  "}).returncode != 0
 
 
 def test_production_refuses_the_development_keys():

@@ -8,27 +8,68 @@ from merchants.models import Membership, User
 from tests.conftest import PASSWORD
 
 
-def test_sign_up_creates_a_merchant_owned_by_the_new_person(client, db):
+def _link(mail, marker):
+    line = next(line for line in mail.body.splitlines() if marker in line)
+    return line.split("testserver", 1)[1] if "testserver" in line else line.split("8000", 1)[1]
+
+
+def test_sign_up_creates_a_merchant_and_mails_a_link_that_confirms_the_address(client, db, mailoutbox):
     response = client.post(
         reverse("signup"),
         {"merchant_name": "Initech", "email": "Peter@Initech.test", "password": "tps-reports-2026!"},
     )
-    assert response.status_code == 302
-    assert response["Location"] == reverse("connect:dashboard", args=["initech"])
+    assert response.status_code == 200
+    assert "Check your e-mail" in response.content.decode()
     membership = Membership.objects.get(user__email="peter@initech.test")
     assert membership.merchant.name == "Initech" and membership.is_owner
+    assert membership.user.email_verified_at is None
+    assert client.get(reverse("connect:dashboard", args=["initech"])).status_code == 302  # not logged in yet
+
+    [mail] = mailoutbox
+    assert mail.to == ["peter@initech.test"]
+    response = client.get(_link(mail, "/verify-email/"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("connect:dashboard", args=["initech"])
     assert client.get(response["Location"]).status_code == 200  # logged in
+    membership.user.refresh_from_db()
+    assert membership.user.email_verified_at is not None
 
 
-def test_sign_up_keeps_what_was_entered_on_error(client, alice):
+def test_a_forged_or_foreign_verification_link_confirms_nothing(client, db, mailoutbox):
+    client.post(reverse("signup"), {"merchant_name": "I", "email": "p@i.test", "password": "tps-reports-2026!"})
+    path = _link(mailoutbox[0], "/verify-email/")
+    response = client.get(path[:-3] + "xx/")
+    assert response.status_code == 410
+    assert User.objects.get().email_verified_at is None
+
+
+def test_sign_up_does_not_tell_whether_an_address_has_an_account(client, alice, mailoutbox):
+    """Sign-up, login and password reset never reveal an account: the same page for
+    a taken address (in any spelling), and a mail to its owner instead."""
+    fresh = client.post(
+        reverse("signup"), {"merchant_name": "New Co", "email": "new@new.test", "password": "tps-reports-2026!"}
+    )
+    taken = client.post(
+        reverse("signup"), {"merchant_name": "Acme Two", "email": " ALICE@acme.test ", "password": "tps-reports-2026!"}
+    )
+    assert taken.status_code == fresh.status_code == 200
+    assert taken.content.decode().replace("alice@acme.test", "X") == fresh.content.decode().replace("new@new.test", "X")
+    assert "already exists" not in taken.content.decode()
+    assert User.objects.filter(email__iexact="alice@acme.test").count() == 1
+    assert not Membership.objects.filter(merchant__name="Acme Two").exists()
+    assert mailoutbox[1].to == ["alice@acme.test"]
+    assert "already has one" in mailoutbox[1].body
+
+
+def test_sign_up_keeps_what_was_entered_on_error(client, db):
     response = client.post(
-        reverse("signup"), {"merchant_name": "Acme Two", "email": "ALICE@acme.test", "password": "x"}
+        reverse("signup"), {"merchant_name": "Acme Two", "email": "someone@acme.test", "password": "x"}
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert "already exists" in body
+    assert 'class="errors"' in body
     assert 'value="Acme Two"' in body
-    assert User.objects.count() == 1
+    assert not User.objects.exists()
 
 
 def test_duplicate_merchant_names_get_distinct_slugs(client, acme):

@@ -119,7 +119,7 @@ def test_a_recent_id_is_not_pruned(store, queued):
 
 def test_unknown_and_known_stores_take_about_as_long(store, queued):
     """Same answer and the same timing class: a delivery for a store hash the portal
-    does not know does the work a rejected one does (`receiving._as_if_rejected`)."""
+    does not know does the work a rejected one does (`receiving._same_work_as_a_known_store`)."""
     client = Client()
     body = b'{"scope":"store/information/updated"}'
     headers = signed_headers("9" * 64, body)

@@ -1,0 +1,78 @@
+"""Sliding-window rate limits in the shared cache (Redis in production).
+
+A window of `window_seconds` is cut into `SLOTS` slots, each an atomic
+counter. A hit is counted first (`incr`), then the counters of the slots that
+overlap the last `window_seconds` are added up — including the whole of the
+oldest, partly expired slot, so the count never under-estimates: at most
+`limit` hits are allowed in *any* span of `window_seconds`, across a slot or
+window edge too (a fixed window allows twice the limit across its edge). A
+refused hit is taken back, so waiting `retry_after` seconds really is enough.
+
+Concurrent callers each see the others' increments, so two of them can both
+be refused near the limit, never both allowed past it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.core.cache import cache
+
+SLOTS = 30
+
+
+def _slot_seconds(window_seconds: int) -> float:
+    return max(window_seconds / SLOTS, 1.0)
+
+
+def _keys(key: str, window_seconds: int, now: float) -> tuple[str, list[str]]:
+    width = _slot_seconds(window_seconds)
+    current = int(now // width)
+    span = math.ceil(window_seconds / width)
+    # The current slot and every earlier one that overlaps (now - window, now].
+    return (
+        f"throttle:{key}:{window_seconds}:{current}",
+        [f"throttle:{key}:{window_seconds}:{slot}" for slot in range(current - span, current)],
+    )
+
+
+def allow(key: str, *, limit: int, window_seconds: int, now: float | None = None) -> bool:
+    """Count one hit; False (and the hit not counted) once `limit` hits fall in the last window."""
+    now = time.time() if now is None else now
+    current, earlier = _keys(key, window_seconds, now)
+    timeout = window_seconds + int(_slot_seconds(window_seconds)) + 5
+    cache.add(current, 0, timeout=timeout)
+    try:
+        count = cache.incr(current)
+    except ValueError:  # evicted between add and incr
+        cache.set(current, 1, timeout=timeout)
+        count = 1
+    total = count + sum(cache.get_many(earlier).values())
+    if total <= limit:
+        return True
+    try:
+        cache.decr(current)
+    except ValueError:
+        pass
+    return False
+
+
+def retry_after(key: str, *, limit: int, window_seconds: int, now: float | None = None) -> int:
+    """Seconds until one more hit would be allowed (0 if it would be now)."""
+    now = time.time() if now is None else now
+    width = _slot_seconds(window_seconds)
+    current, earlier = _keys(key, window_seconds, now)
+    counts = cache.get_many([*earlier, current])
+    slots = [counts.get(k, 0) for k in [*earlier, current]]
+    total = sum(slots)
+    if total < limit:
+        return 0
+    first_slot = int(now // width) - len(earlier)
+    for index, hits in enumerate(slots):
+        total -= hits
+        if total < limit:
+            # That slot stops counting once the window no longer overlaps it.
+            ends = (first_slot + index + 1) * width + window_seconds
+            return max(1, math.ceil(ends - now))
+    return window_seconds
