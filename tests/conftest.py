@@ -63,6 +63,12 @@ def client_for(user: User) -> Client:
     return client
 
 
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    """pytest-django's `admin_client`, with the second factor the console wants."""
+    return client_for(admin_user)
+
+
 def verify_second_factor(client: Client, user: User):
     """Give `user` a confirmed TOTP device (if they have none) and mark the
     client's session verified by it; returns the device."""

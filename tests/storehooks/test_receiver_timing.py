@@ -88,7 +88,7 @@ def test_the_answer_takes_as_long_for_a_known_store_as_for_an_unknown_one(store)
             started = time.perf_counter()
             response = views.receive(request, store_hash=store_hash)
             samples[name].append(time.perf_counter() - started)
-            assert response.status_code == 404
+            assert response.status_code == 200  # every well-formed delivery (issue 13)
     known, unknown = (statistics.median(samples[n]) for n in ("known", "unknown"))
     print(f"median known {known * 1000:.3f} ms, unknown {unknown * 1000:.3f} ms")
     assert abs(known - unknown) < max(0.25 * unknown, 0.0003), (known, unknown)
