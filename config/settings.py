@@ -73,7 +73,11 @@ INSTALLED_APPS = [
     "api",
     "storehooks",
     "console",
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER below
 ]
+# Widgets render through TEMPLATES, so templates/admin/widgets/ can give the
+# admin's date/time halves their labels (accessibility).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # Uploaded .txt files are tiny; anything big is refused before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
