@@ -16,6 +16,7 @@ merchant_patterns = [
     path("connect/forget/", views.forget_kept, name="forget_kept"),
     path("stores/<str:store_hash>/", views.store_detail, name="store_detail"),
     path("stores/<str:store_hash>/check/", views.store_check_now, name="store_check_now"),
+    path("stores/<str:store_hash>/status.json", views.store_status, name="store_status"),
     path("stores/<str:store_hash>/replace/", views.store_replace, name="store_replace"),
     path("stores/<str:store_hash>/disconnect/", views.store_disconnect, name="store_disconnect"),
     path("people/", views.people, name="people"),

@@ -4,9 +4,10 @@ the middleware before any view here runs), the work is in services."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -51,9 +52,15 @@ def merchant_picker(request: HttpRequest) -> HttpResponse:
     return render(request, "connect/merchant_picker.html", {"memberships": memberships})
 
 
+def _checking(store: Store) -> bool:
+    """A check of the store is running (its claim's lease has not run out).
+    Its `next_check_at` is then the lease's end, not a next check."""
+    return bool(store.claimed_until and store.claimed_until > timezone.now())
+
+
 def dashboard(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     stores = [
-        (store, guidance.for_store(store))
+        (store, guidance.for_store(store), _checking(store))
         for store in request.tenant.scope(Store.objects.exclude(status="disconnected"))
     ]
     disconnected = request.tenant.scope(Store.objects.filter(status="disconnected"))
@@ -164,8 +171,22 @@ def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> H
         "status_changes": StatusChange.objects.filter(store=store)[:20],
         "api_accounts_url": api_accounts_url(store.store_hash),
         "checkable": store.status not in UNCHECKED_STATUSES,
+        "checking": _checking(store),
     }
     return render(request, "connect/store_detail.html", context)
+
+
+def store_status(request: HttpRequest, merchant_slug: str, store_hash: str) -> JsonResponse:
+    """What the store page polls while a check runs (static/js/store-status.js)."""
+    store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    return JsonResponse(
+        {
+            "checking": _checking(store),
+            "status": store.status,
+            "last_checked_at": store.last_checked_at.isoformat() if store.last_checked_at else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @require_POST
@@ -185,7 +206,7 @@ def store_check_now(request: HttpRequest, merchant_slug: str, store_hash: str) -
         case CheckRequest.Answer.THROTTLED:
             messages.warning(request, "A check was asked for a moment ago. Try again in a minute.")
         case CheckRequest.Answer.QUEUED:
-            messages.success(request, "Check queued. Refresh this page in a few seconds to see the result.")
+            messages.success(request, "Checking now. This page updates itself when the check ends.")
         case CheckRequest.Answer.IN_FLIGHT:
             messages.info(request, "A check of this store is already running.")
     return back
