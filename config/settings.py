@@ -203,6 +203,7 @@ INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", default=7
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["config.formats"]  # one date format everywhere, with its zone
 USE_I18N = True
 USE_TZ = True
 
