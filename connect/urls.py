@@ -20,6 +20,13 @@ merchant_patterns = [
     path("stores/<str:store_hash>/replace/", views.store_replace, name="store_replace"),
     path("stores/<str:store_hash>/disconnect/", views.store_disconnect, name="store_disconnect"),
     path("people/", views.people, name="people"),
+    path("people/<int:membership_id>/role/", views.membership_role, name="membership_role"),
+    path("people/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
+    path(
+        "people/invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
 ]
 
 urlpatterns = [

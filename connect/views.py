@@ -5,15 +5,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from merchants import services as merchant_services
+from merchants import team
 from merchants.forms import InvitationForm
-from merchants.models import Membership
+from merchants.models import Invitation, Membership
 from merchants.tenancy import SESSION_KEY, membership_for
 from notifications.events import api_accounts_url
 from stores import services as store_services
@@ -251,7 +252,57 @@ def people(request: HttpRequest, merchant_slug: str) -> HttpResponse:
             return redirect("connect:people", merchant_slug=merchant_slug)
     context = {
         "form": form,
-        "memberships": tenant.merchant.memberships.select_related("user"),
+        "memberships": tenant.merchant.memberships.select_related("user").order_by("user__email"),
         "invitations": tenant.merchant.invitations.filter(accepted_at=None, revoked_at=None),
+        "roles": Membership.Role.choices,
     }
     return render(request, "connect/people.html", context)
+
+
+def _team_change(request: HttpRequest, change, done: str) -> HttpResponse:
+    """Run one change of the team (merchants.team); its refusal is a warning saying why."""
+    try:
+        change()
+    except team.TeamError as refused:
+        messages.warning(request, str(refused))
+    else:
+        messages.success(request, done)
+    return redirect("connect:people", merchant_slug=request.tenant.merchant.slug)
+
+
+@require_POST
+def invitation_withdraw(request: HttpRequest, merchant_slug: str, invitation_id: int) -> HttpResponse:
+    merchant = request.tenant.merchant
+    invitation = get_object_or_404(Invitation, merchant=merchant, pk=invitation_id)
+    request.tenant.require_owner()
+    return _team_change(
+        request,
+        lambda: team.invitation_withdraw(merchant=merchant, invitation_id=invitation.pk),
+        f"The invitation to {invitation.email} is withdrawn: its link no longer works.",
+    )
+
+
+@require_POST
+def membership_remove(request: HttpRequest, merchant_slug: str, membership_id: int) -> HttpResponse:
+    merchant = request.tenant.merchant
+    membership = get_object_or_404(Membership.objects.select_related("user"), merchant=merchant, pk=membership_id)
+    request.tenant.require_owner()
+    return _team_change(
+        request,
+        lambda: team.membership_remove(merchant=merchant, membership_id=membership.pk, by=request.user),
+        f"{membership.user.email} is no longer on the team of {merchant.name}.",
+    )
+
+
+@require_POST
+def membership_role(request: HttpRequest, merchant_slug: str, membership_id: int) -> HttpResponse:
+    merchant = request.tenant.merchant
+    membership = get_object_or_404(Membership.objects.select_related("user"), merchant=merchant, pk=membership_id)
+    request.tenant.require_owner()
+    role = request.POST.get("role", "")
+    label = dict(Membership.Role.choices).get(role, role)
+    return _team_change(
+        request,
+        lambda: team.membership_change_role(merchant=merchant, membership_id=membership.pk, role=role, by=request.user),
+        f"{membership.user.email} is now {label.lower()}.",
+    )

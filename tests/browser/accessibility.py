@@ -27,7 +27,8 @@ RUN_AXE_JS = """async (tags) => {
     id: v.id,
     impact: v.impact,
     help: v.help,
-    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').split('\\n').slice(0, 2).join(' ')),
+    nodes: v.nodes.slice(0, 5).map(
+      n => n.target.join(' ') + ' — ' + (n.failureSummary || '').split('\\n').slice(0, 2).join(' ')),
   }));
 }"""
 

@@ -81,12 +81,21 @@ def fleet(acme, alice, bob, bc_store):
         )
     Store.objects.create(merchant=acme, store_hash="vcgone1", name="Old shop", status=StoreStatus.DISCONNECTED)
     Invitation.objects.create(merchant=acme, email="dora@acme.test", role=Membership.Role.MEMBER, invited_by=alice)
-    endpoint = WebhookEndpoint.objects.create(name="Violet core", url="https://hooks.violet.test/bc", events=["store.revoked"])
+    endpoint = WebhookEndpoint.objects.create(
+        name="Violet core", url="https://hooks.violet.test/bc", events=["store.revoked"]
+    )
     change = Store.objects.get(pk=store.pk).status_changes.first()
     Notification.objects.create(
-        status_change=change, event_type="store.missing_scopes", event_id="evt_a11y", channel="webhook",
-        endpoint=endpoint, audience=f"endpoint:{endpoint.pk}", state="failed", attempts=3,
-        last_error="The endpoint answered HTTP 410.", last_status_code=410,
+        status_change=change,
+        event_type="store.missing_scopes",
+        event_id="evt_a11y",
+        channel="webhook",
+        endpoint=endpoint,
+        audience=f"endpoint:{endpoint.pk}",
+        state="failed",
+        attempts=3,
+        last_error="The endpoint answered HTTP 410.",
+        last_status_code=410,
     )
     return store
 
@@ -112,8 +121,14 @@ def test_every_console_page_has_no_axe_violation(web, fleet):
 def test_the_pages_around_signing_in_have_no_axe_violation(web, transactional_db):
     found = {}
     page = web.new_page()
-    for url in ("/login/", "/signup/", "/password-reset/", "/password-reset/sent/", "/password-reset/done/",
-                "/invitations/not-a-token/"):
+    for url in (
+        "/login/",
+        "/signup/",
+        "/password-reset/",
+        "/password-reset/sent/",
+        "/password-reset/done/",
+        "/invitations/not-a-token/",
+    ):
         page.goto(url)
         if violations := axe_violations(page):
             found[url] = violations

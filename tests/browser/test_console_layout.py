@@ -21,8 +21,7 @@ pytestmark = pytest.mark.browser
 LONG_NAME = "Violet Browser Outfitters & Sons International Trading Company"
 LONG_DOMAIN = "www.violetbrowseroutfittersandsons.com"
 # The store list's columns, by their <th> class; each must be on screen at 1280 px.
-COLUMNS = ["store", "merchant_link", "plan", "status_badge", "in_status_for", "last_check",
-           "next_check"]
+COLUMNS = ["store", "merchant_link", "plan", "status_badge", "in_status_for", "last_check", "next_check"]
 
 TABLE_FITS_JS = """() => {
   const table = document.querySelector('#result_list');
@@ -43,14 +42,24 @@ def console(web, bc_store):
     store = connect_in_db(merchant, bc_store, bc_store.account())
     now = timezone.now()
     Store.objects.filter(pk=store.pk).update(
-        name=LONG_NAME, domain=LONG_DOMAIN, plan_name="Enterprise", last_checked_at=now - timedelta(minutes=40),
-        next_check_at=now + timedelta(hours=5, minutes=20), status_changed_at=now - timedelta(days=12),
+        name=LONG_NAME,
+        domain=LONG_DOMAIN,
+        plan_name="Enterprise",
+        last_checked_at=now - timedelta(minutes=40),
+        next_check_at=now + timedelta(hours=5, minutes=20),
+        status_changed_at=now - timedelta(days=12),
     )
     for i, status in enumerate(StoreStatus):
         Store.objects.create(
-            merchant=merchant, store_hash=f"vclong{i:02d}x", name=f"{LONG_NAME} {i}", domain=LONG_DOMAIN,
-            plan_name="Pro", status=status, last_checked_at=now - timedelta(hours=3),
-            next_check_at=now + timedelta(minutes=30), status_changed_at=now - timedelta(days=3),
+            merchant=merchant,
+            store_hash=f"vclong{i:02d}x",
+            name=f"{LONG_NAME} {i}",
+            domain=LONG_DOMAIN,
+            plan_name="Pro",
+            status=status,
+            last_checked_at=now - timedelta(hours=3),
+            next_check_at=now + timedelta(minutes=30),
+            status_changed_at=now - timedelta(days=3),
         )
     root = User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
     return root, Store.objects.get(pk=store.pk)
@@ -79,8 +88,12 @@ def test_the_store_list_is_readable_rows_on_a_phone(web, console):
     assert sizes["table"] <= sizes["box"], sizes
     # Each value says what it is: the cell's label is drawn before it.
     first_row = page.locator("#result_list tbody tr").first
-    for name, label in [("status_badge", "Status"), ("in_status_for", "In this status for"),
-                        ("last_check", "Last check"), ("next_check", "Next check")]:
+    for name, label in [
+        ("status_badge", "Status"),
+        ("in_status_for", "In this status for"),
+        ("last_check", "Last check"),
+        ("next_check", "Next check"),
+    ]:
         cell = first_row.locator(f"td.field-{name}")
         assert cell.is_visible(), name
         before = cell.evaluate("td => getComputedStyle(td, '::before').content")
@@ -90,8 +103,12 @@ def test_the_store_list_is_readable_rows_on_a_phone(web, console):
 
 
 def overlaps(a: dict, b: dict) -> bool:
-    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
-                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["1280", "390"])

@@ -186,7 +186,7 @@ def test_the_status_json_says_whether_a_check_is_running(alice, bob, charlie, st
     reader = client_for(bob)
     first = reader.get(status_url)
     assert first.status_code == 200 and first["Cache-Control"] == "no-store"
-    assert first.json() == {"checking": False, "status": "connected", "last_checked_at": first.json()["last_checked_at"]}
+    assert first.json()["checking"] is False and first.json()["status"] == "connected"
     client_for(alice).post(reverse("connect:store_check_now", args=["acme", HASH]))
     assert reader.get(status_url).json()["checking"] is True
     # The check ends: its result is recorded, the claim released.
