@@ -137,6 +137,8 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
         missing_scopes=page.missing_scopes,
         throttled_for=page.throttled_for,
         outcome=page.outcome,
+        checked_store=page.checked_store,
+        kept_api_path=page.api_path,
     )
     return render(request, "connect/wizard_credentials.html", context, status=page.status)
 
