@@ -11,10 +11,15 @@ refused. tests/merchants/test_team.py races two such changes on PostgreSQL.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
 from .models import Invitation, Membership, Merchant, User
+
+
+logger = logging.getLogger(__name__)
 
 
 class TeamError(Exception):
@@ -57,6 +62,7 @@ def membership_remove(*, merchant: Merchant, membership_id: int, by: User) -> Me
         if membership.is_owner and _owners_left(locked.pk, without=membership.pk) == 0:
             raise TeamError(LAST_OWNER.format(merchant=locked.name))
         membership.delete()
+    logger.info("%s removed %s from merchant %s", by.email, membership.user.email, locked.pk)
     return membership
 
 
@@ -74,4 +80,5 @@ def membership_change_role(*, merchant: Merchant, membership_id: int, role: str,
             raise TeamError(LAST_OWNER.format(merchant=locked.name))
         membership.role = role
         membership.save(update_fields=["role"])
+    logger.info("%s made %s %s of merchant %s", by.email, membership.user.email, role, locked.pk)
     return membership
