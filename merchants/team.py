@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from .models import Invitation, Membership, Merchant, User
 
-
 logger = logging.getLogger(__name__)
 
 
