@@ -74,7 +74,11 @@ INSTALLED_APPS = [
     "api",
     "storehooks",
     "console",
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER below
 ]
+# Widgets render through TEMPLATES, so templates/admin/widgets/ can give the
+# admin's date/time halves their labels (accessibility).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # Uploaded .txt files are tiny; anything big is refused before it is read:
 # form fields by DATA_UPLOAD_MAX_MEMORY_SIZE, a multipart request with files
 # by UPLOAD_MAX_REQUEST_BYTES (config/uploads.py, before any view runs).
@@ -216,6 +220,7 @@ INVITATION_THROTTLE_PER_USER = env.int("INVITATION_THROTTLE_PER_USER", default=1
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["config.formats"]  # one date format everywhere, with its zone
 USE_I18N = True
 USE_TZ = True
 

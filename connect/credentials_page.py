@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from merchants.models import Merchant, User
 from stores.bigcommerce.doctor import FIELD_LABELS
-from stores.bigcommerce.report import Problem
+from stores.bigcommerce.report import Outcome, Problem
 from stores.bigcommerce.scopes import scope_label
 from stores.models import Store
 
@@ -23,6 +23,9 @@ from .forms import CredentialsForm
 SECRET_POST_FIELDS = ("client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
 
 
+API_PATH = "https://api.bigcommerce.com/stores/{store_hash}/v3/"
+
+
 @dataclass(frozen=True)
 class CredentialsPage:
     status: int
@@ -32,6 +35,11 @@ class CredentialsPage:
     missing_scopes: list[str]  # their labels
     throttled_for: int
     outcome: str
+    # The store the attempt reached (its name from BigCommerce, its hash), and
+    # the API path to show again: it was fine even when the account was not
+    # (a missing scope needs a new API account on the same store).
+    checked_store: dict[str, str] | None = None
+    api_path: str = ""
 
     def kept_last4(self, name: str) -> str:
         return self.kept.get(name, {}).get("last4", "")
@@ -71,7 +79,13 @@ def credentials_page(
         kept = onboarding.kept_for(merchant, user, store.store_hash if store else "")
     field_problems, general = problems_by_field(attempt.problems if attempt else [])
     report = attempt.report if attempt else None
+    checked_store = None
+    if report is not None and report.store_hash and report.outcome != Outcome.STORE_NOT_FOUND:
+        name = (report.store or {}).get("name") or ""
+        checked_store = {"name": str(name), "hash": report.store_hash}
     return CredentialsPage(
+        checked_store=checked_store,
+        api_path=API_PATH.format(store_hash=checked_store["hash"]) if checked_store else "",
         status=response_status(posted=posted, attempt=attempt),
         kept={name: {"label": FIELD_LABELS[name], "last4": last4} for name, last4 in kept.items()},
         field_problems=field_problems,

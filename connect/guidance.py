@@ -57,7 +57,9 @@ def for_store(store: Store) -> Guidance:
     if status == StoreStatus.PAUSED:
         return Guidance("Violet staff paused the checks of this store.", "Write to support@violet.io to know more.")
     return Guidance(
-        "This store is disconnected: its credentials were deleted.", "Connect it again with a new API account."
+        "This store is disconnected: Violet deleted its credentials.",
+        "To connect it again, go through the wizard: if its API account still exists in BigCommerce, "
+        "the same values work; if you deleted it, create a new one.",
     )
 
 

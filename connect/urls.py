@@ -16,9 +16,17 @@ merchant_patterns = [
     path("connect/forget/", views.forget_kept, name="forget_kept"),
     path("stores/<str:store_hash>/", views.store_detail, name="store_detail"),
     path("stores/<str:store_hash>/check/", views.store_check_now, name="store_check_now"),
+    path("stores/<str:store_hash>/status.json", views.store_status, name="store_status"),
     path("stores/<str:store_hash>/replace/", views.store_replace, name="store_replace"),
     path("stores/<str:store_hash>/disconnect/", views.store_disconnect, name="store_disconnect"),
     path("people/", views.people, name="people"),
+    path("people/<int:membership_id>/role/", views.membership_role, name="membership_role"),
+    path("people/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
+    path(
+        "people/invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
 ]
 
 urlpatterns = [

@@ -4,16 +4,18 @@ the middleware before any view here runs), the work is in services."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.client_address import client_ip
 from merchants import services as merchant_services
+from merchants import team
 from merchants.forms import InvitationForm
-from merchants.models import Membership
+from merchants.models import Invitation, Membership
 from merchants.tenancy import SESSION_KEY, membership_for
 from notifications.events import api_accounts_url
 from stores import services as store_services
@@ -52,9 +54,15 @@ def merchant_picker(request: HttpRequest) -> HttpResponse:
     return render(request, "connect/merchant_picker.html", {"memberships": memberships})
 
 
+def _checking(store: Store) -> bool:
+    """A check of the store is running (its claim's lease has not run out).
+    Its `next_check_at` is then the lease's end, not a next check."""
+    return bool(store.claimed_until and store.claimed_until > timezone.now())
+
+
 def dashboard(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     stores = [
-        (store, guidance.for_store(store))
+        (store, guidance.for_store(store), _checking(store))
         for store in request.tenant.scope(Store.objects.exclude(status="disconnected"))
     ]
     disconnected = request.tenant.scope(Store.objects.filter(status="disconnected"))
@@ -130,6 +138,8 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
         missing_scopes=page.missing_scopes,
         throttled_for=page.throttled_for,
         outcome=page.outcome,
+        checked_store=page.checked_store,
+        kept_api_path=page.api_path,
     )
     return render(request, "connect/wizard_credentials.html", context, status=page.status)
 
@@ -171,8 +181,22 @@ def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> H
         "status_changes": status_changes[:20],
         "api_accounts_url": api_accounts_url(store.store_hash),
         "checkable": store.status not in UNCHECKED_STATUSES,
+        "checking": _checking(store),
     }
     return render(request, "connect/store_detail.html", context)
+
+
+def store_status(request: HttpRequest, merchant_slug: str, store_hash: str) -> JsonResponse:
+    """What the store page polls while a check runs (static/js/store-status.js)."""
+    store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    return JsonResponse(
+        {
+            "checking": _checking(store),
+            "status": store.status,
+            "last_checked_at": store.last_checked_at.isoformat() if store.last_checked_at else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @require_POST
@@ -192,7 +216,7 @@ def store_check_now(request: HttpRequest, merchant_slug: str, store_hash: str) -
         case CheckRequest.Answer.THROTTLED:
             messages.warning(request, "A check was asked for a moment ago. Try again in a minute.")
         case CheckRequest.Answer.QUEUED:
-            messages.success(request, "Check queued. Refresh this page in a few seconds to see the result.")
+            messages.success(request, "Checking now. This page updates itself when the check ends.")
         case CheckRequest.Answer.IN_FLIGHT:
             messages.info(request, "A check of this store is already running.")
     return back
@@ -241,7 +265,57 @@ def people(request: HttpRequest, merchant_slug: str) -> HttpResponse:
                 return redirect("connect:people", merchant_slug=merchant_slug)
     context = {
         "form": form,
-        "memberships": tenant.merchant.memberships.select_related("user"),
+        "memberships": tenant.merchant.memberships.select_related("user").order_by("user__email"),
         "invitations": tenant.merchant.invitations.filter(accepted_at=None, revoked_at=None),
+        "roles": Membership.Role.choices,
     }
     return render(request, "connect/people.html", context)
+
+
+def _team_change(request: HttpRequest, change, done: str) -> HttpResponse:
+    """Run one change of the team (merchants.team); its refusal is a warning saying why."""
+    try:
+        change()
+    except team.TeamError as refused:
+        messages.warning(request, str(refused))
+    else:
+        messages.success(request, done)
+    return redirect("connect:people", merchant_slug=request.tenant.merchant.slug)
+
+
+@require_POST
+def invitation_withdraw(request: HttpRequest, merchant_slug: str, invitation_id: int) -> HttpResponse:
+    merchant = request.tenant.merchant
+    invitation = get_object_or_404(Invitation, merchant=merchant, pk=invitation_id)
+    request.tenant.require_owner()
+    return _team_change(
+        request,
+        lambda: team.invitation_withdraw(merchant=merchant, invitation_id=invitation.pk),
+        f"The invitation to {invitation.email} is withdrawn: its link no longer works.",
+    )
+
+
+@require_POST
+def membership_remove(request: HttpRequest, merchant_slug: str, membership_id: int) -> HttpResponse:
+    merchant = request.tenant.merchant
+    membership = get_object_or_404(Membership.objects.select_related("user"), merchant=merchant, pk=membership_id)
+    request.tenant.require_owner()
+    return _team_change(
+        request,
+        lambda: team.membership_remove(merchant=merchant, membership_id=membership.pk, by=request.user),
+        f"{membership.user.email} is no longer on the team of {merchant.name}.",
+    )
+
+
+@require_POST
+def membership_role(request: HttpRequest, merchant_slug: str, membership_id: int) -> HttpResponse:
+    merchant = request.tenant.merchant
+    membership = get_object_or_404(Membership.objects.select_related("user"), merchant=merchant, pk=membership_id)
+    request.tenant.require_owner()
+    role = request.POST.get("role", "")
+    label = dict(Membership.Role.choices).get(role, role)
+    return _team_change(
+        request,
+        lambda: team.membership_change_role(merchant=merchant, membership_id=membership.pk, role=role, by=request.user),
+        f"{membership.user.email} is now {label.lower()}.",
+    )

@@ -69,7 +69,7 @@ def ago(moment: datetime | None, *, now: datetime | None = None, never: str = "n
     if moment is None:
         return format_html('<span class="vc-muted">{}</span>', never)
     now = now or timezone.now()
-    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
     if moment <= now:
         if now - moment < timedelta(minutes=1):
             text = "just now"

@@ -2,6 +2,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 
 from .identity import canonical_email
@@ -14,6 +15,16 @@ class CanonicalEmailField(forms.EmailField):
 
     def to_python(self, value):
         return canonical_email(super().to_python(value))
+
+
+class LoginForm(AuthenticationForm):
+    """Django's, with words that are true here: the email's case does not matter."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account. Capitals in the email "
+        "do not matter; in the password they do.",
+    }
 
 
 class SignUpForm(forms.Form):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from config import throttle
 
 from . import services
-from .forms import AcceptInvitationForm, SignUpForm
+from .forms import AcceptInvitationForm, LoginForm, SignUpForm
 from .two_factor import services as two_factor
 from .two_factor.middleware import redirect_with_next
 
@@ -24,6 +24,7 @@ class LoginView(auth_views.LoginView):
     they are parked as pending and asked for a code (two_factor.views.verify)."""
 
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         user = form.get_user()

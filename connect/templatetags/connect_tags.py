@@ -1,4 +1,6 @@
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -8,3 +10,30 @@ def get_item(mapping, key):
     if not mapping:
         return None
     return mapping.get(key)
+
+
+# What a check's outcome code means, in the merchant's words (the store page's history).
+OUTCOME_WORDS = {
+    "connected": "Everything works",
+    "missing_scopes": "Scopes missing",
+    "invalid_token": "Access token refused",
+    "store_not_found": "Store not found",
+    "store_unavailable": "Store unavailable",
+    "unreachable": "BigCommerce not reachable",
+    "malformed_input": "Values not usable",
+}
+
+
+@register.filter
+def outcome_words(outcome: str) -> str:
+    return OUTCOME_WORDS.get(outcome, (outcome or "").replace("_", " ").capitalize())
+
+
+@register.filter
+def stamp(moment):
+    """A time as `<time>` in one format everywhere, with its zone said plainly:
+    "2026-12-01 14:05 UTC" (the portal's TIME_ZONE)."""
+    if not moment:
+        return "—"
+    local = timezone.localtime(moment)
+    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), local.strftime("%Y-%m-%d %H:%M %Z"))

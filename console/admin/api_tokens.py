@@ -70,7 +70,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description="state", ordering="revoked_at")
     def state(self, token):
         if token.revoked_at:
-            return badge("Revoked", "off", title=f"revoked {token.revoked_at:%Y-%m-%d %H:%M}")
+            return badge("Revoked", "off", title=f"revoked {token.revoked_at:%Y-%m-%d %H:%M} UTC")
         return badge("Active", "ok")
 
     def save_model(self, request, obj, form, change):

@@ -2,10 +2,14 @@
 email or store hash; see their people and stores; invite someone (the same
 `invitation_create` the merchant's People page uses, so the email goes out)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -39,6 +43,10 @@ class UserAdmin(BaseUserAdmin):
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "first_name", "last_name"]
+    # Checkboxes, each with its label, not Django's two-box filter widget
+    # (its search icons carry aria-label on a bare <span>: an axe violation).
+    filter_horizontal = ()
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
@@ -66,12 +74,39 @@ class UserAdmin(BaseUserAdmin):
         return ", ".join(group.name for group in user.groups.all()) or "—"
 
 
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """django.contrib.auth's, with checkboxes for the permissions (see UserAdmin)."""
+
+    filter_horizontal = ()
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """Each row's inputs named for screen readers: a tabular inline's only
+        labels are its column headers, which do not label the inputs."""
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Labelled(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "role" in form.fields:
+                    form.fields["role"].widget.attrs["aria-label"] = "Role"
+                if "DELETE" in form.fields:
+                    form.fields["DELETE"].widget.attrs["aria-label"] = "Remove this membership"
+
+        return Labelled
 
 
 class StoreInline(ViewOnlyInline):

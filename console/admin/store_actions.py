@@ -128,7 +128,8 @@ class StoreActionsMixin:
             "button": "Yes, disconnect and delete the credentials",
             "explanation": "The store's credentials are deleted at once and Violet stops "
             "checking it. Its "
-            "history stays. The merchant (or staff) must connect it again with a new API account. "
+            "history stays. To connect it again, the merchant (or staff) enters its credentials again: "
+            "the same ones work if the API account still exists in BigCommerce. "
             "This cannot be undone.",
             "danger": True,
         },
@@ -137,9 +138,13 @@ class StoreActionsMixin:
     def _do_check(self, request, store: Store, **kwargs):
         answer = services.store_check_request(store=store, trigger=Check.Trigger.STAFF)
         if answer.answer == answer.Answer.NOT_CHECKED:
+            why = {
+                StoreStatus.DISCONNECTED: "Violet holds no credentials for it; reconnect it first",
+                StoreStatus.PAUSED: "its checks are paused; resume them first",
+            }.get(answer.reason, "Violet does not check a store in this status")
             return (
                 messages.WARNING,
-                f"{store.display_name} is {store.get_status_display().lower()}: it is not checked.",
+                f"{store.display_name} was not checked: it is {store.get_status_display().lower()}, so {why}.",
             )
         if answer.queued:
             log_staff_action(request, store, "Queued a check (check now).")
@@ -233,28 +238,29 @@ class StoreActionsMixin:
         return TemplateResponse(request, "admin/stores/store/action_confirmation.html", context)
 
     def _bulk(self, request, action: str, queryset):
+        """One success line for what was done (none when nothing was); a refused
+        store is a warning that says why, an informational note stays info."""
         done, notes = 0, []
         for store in queryset:
             level, message = self._perform(request, action, store, reason=request.POST.get("reason", ""))
             if level == messages.SUCCESS:
                 done += 1
             else:
-                notes.append(message)
+                notes.append((level, message))
         verb = {
             "check": "Queued checks for",
             "pause": "Paused checks of",
             "resume": "Resumed checks of",
             "disconnect": "Disconnected",
         }[action]
-        self.message_user(
-            request,
-            f"{verb} {done} store{'s' if done != 1 else ''}.",
-            messages.SUCCESS if done else messages.WARNING,
-        )
-        for note in notes[:10]:
-            self.message_user(request, note, messages.INFO)
+        if done:
+            self.message_user(request, f"{verb} {done} store{'s' if done != 1 else ''}.", messages.SUCCESS)
+        elif not notes:
+            self.message_user(request, "No store was selected: nothing was done.", messages.WARNING)
+        for level, note in notes[:10]:
+            self.message_user(request, note, level)
         if len(notes) > 10:
-            self.message_user(request, f"…and {len(notes) - 10} more stores skipped.", messages.INFO)
+            self.message_user(request, f"…and {len(notes) - 10} more stores skipped.", messages.WARNING)
 
     @admin.action(description="Check now", permissions=["check"])
     def check_now_action(self, request, queryset):

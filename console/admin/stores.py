@@ -63,11 +63,11 @@ class StoreAdmin(
     ViewOnlyAdminMixin,
     admin.ModelAdmin,
 ):
+    # Seven columns fit 1280 px beside the filters (tests/browser/test_console_layout.py):
+    # the store's hash and domain sit under its name.
     list_display = [
         "store",
         "merchant_link",
-        "store_hash",
-        "domain",
         "plan",
         "status_badge",
         "in_status_for",
@@ -164,7 +164,12 @@ class StoreAdmin(
 
     @admin.display(description="store", ordering="name")
     def store(self, store):
-        return store.display_name
+        return format_html(
+            '{}<span class="vc-store-meta"><code>{}</code>{}</span>',
+            store.display_name,
+            store.store_hash,
+            format_html(" · {}", store.domain) if store.domain else "",
+        )
 
     @admin.display(description="merchant", ordering="merchant__name")
     def merchant_link(self, store):

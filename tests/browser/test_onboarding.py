@@ -147,7 +147,9 @@ def test_a_missing_scope_is_named_and_a_new_account_fixes_it(web, alice, bc_stor
 
     problems = page.locator("#problems")
     expect(problems).to_have_attribute("role", "alert")
-    expect(problems).to_contain_text("The API account is missing 1 scope:")
+    expect(problems).to_contain_text(
+        f"The API account of {bc_store.name} (store hash {bc_store.hash}) is missing 1 scope:"
+    )
     expect(problems.get_by_role("listitem")).to_have_text(["Checkouts: modify"])
     expect(problems).to_contain_text("does not let anyone change a store-level API account's scopes")
     step2 = problems.get_by_role("link", name="see step 2")

@@ -92,7 +92,11 @@ def test_check_now_queues_one_check_and_is_throttled(alice, store, monkeypatch):
     client = client_for(alice)
     url = reverse("connect:store_check_now", args=["acme", HASH])
     response = client.post(url, follow=True)
-    assert "Check queued" in response.content.decode()
+    body = response.content.decode()
+    assert "This page updates itself when the check ends" in body and "Refresh this page" not in body
+    # While the check runs, the page polls its status and does not pass the lease off as the next check.
+    assert 'id="check-progress"' in body and "js/store-status.js" in body
+    assert "Running now" in body
     assert len(sent) == 1 and sent[0][0] == [store.pk] and sent[0][2] == "merchant"
     assert not any(TOKEN in repr(arg) for arg in sent[0])  # ids and a claim token, never secrets
     response = client.post(url, follow=True)
@@ -174,3 +178,48 @@ def test_api_path_is_kept_after_a_failed_attempt_but_no_secret_is(alice, bigcomm
     )
     assert f'value="{API_PATH}"' in body
     assert_no_secret(body)
+
+
+def test_the_status_json_says_whether_a_check_is_running(alice, bob, charlie, store, monkeypatch):
+    monkeypatch.setattr("stores.tasks.check_stores.delay", lambda *args: None)
+    status_url = reverse("connect:store_status", args=["acme", HASH])
+    reader = client_for(bob)
+    first = reader.get(status_url)
+    assert first.status_code == 200 and first["Cache-Control"] == "no-store"
+    assert first.json()["checking"] is False and first.json()["status"] == "connected"
+    client_for(alice).post(reverse("connect:store_check_now", args=["acme", HASH]))
+    assert reader.get(status_url).json()["checking"] is True
+    # The check ends: its result is recorded, the claim released.
+    services.store_record_check(
+        store_id=store.pk, report=report(store_hash=HASH), trigger="merchant", started_at=store.created_at,
+        duration_ms=5, claim_token=Store.objects.get(pk=store.pk).claim_token,
+    )
+    assert reader.get(status_url).json()["checking"] is False
+    assert client_for(charlie).get(status_url).status_code == 404
+
+
+def test_times_on_the_store_page_say_their_zone_and_outcomes_are_words(alice, store):
+    services.store_record_check(
+        store_id=store.pk, report=report(Outcome.MISSING_SCOPES, store_hash=HASH, missing=["store_cart"]),
+        trigger="schedule", started_at=store.created_at, duration_ms=7,
+    )
+    body = page(client_for(alice), "store_detail", HASH).content.decode()
+    assert f"{store.created_at:%Y-%m-%d %H:%M} UTC" in body
+    assert "Scopes missing" in body and ">missing_scopes<" not in body
+    for label in ("When", "Why", "Outcome", "Took"):
+        assert f'data-label="{label}"' in body
+
+
+def test_a_disconnected_store_shows_no_granted_scopes_and_true_words(alice, store):
+    services.store_record_check(
+        store_id=store.pk, report=report(store_hash=HASH), trigger="schedule", started_at=store.created_at,
+        duration_ms=7,
+    )
+    client = client_for(alice)
+    client.post(reverse("connect:store_disconnect", args=["acme", HASH]))
+    body = page(client, "store_detail", HASH).content.decode()
+    assert "Granted" not in body and "Scopes at the last check" not in body
+    assert "new API account" not in body and "the same values work" in body
+    dashboard = page(client, "dashboard").content.decode()
+    assert "No store is connected yet" not in dashboard
+    assert "None of your stores is connected to Violet now" in dashboard

@@ -1,6 +1,8 @@
 """The onboarding wizard's forms: every error message, nothing lost, no secret
 ever sent back to the browser or stored in the session."""
 
+import re
+
 import pytest
 import responses
 from django.contrib.sessions.models import Session
@@ -292,3 +294,36 @@ def test_disconnect_forgets_the_secrets_kept_for_that_store(alice, bigcommerce, 
     assert CredentialDraft.objects.filter(target=HASH).exists()
     store_disconnect(store=store)
     assert not CredentialDraft.objects.filter(target=HASH).exists()
+
+
+# --- after a refused attempt: which store, what stays, where the Replace buttons are
+
+
+def api_path_value(body: str) -> str:
+    tag = re.search(r'<input type="text" name="api_path"[^>]*>', body)
+    assert tag, "no API path box"
+    value = re.search(r' value="([^"]*)"', tag.group(0))
+    return value.group(1) if value else ""
+
+
+def test_a_missing_scope_names_the_store_and_keeps_its_api_path(alice, bigcommerce, url):
+    bigcommerce.add_token(HASH, TOKEN, ALL_SCOPES - {"store_checkout"})
+    # Pasted as the .txt's text: the API path box itself was left empty.
+    response = client_for(alice).post(url, {"credentials_text": TXT})
+    body = response.content.decode()
+    assert response.status_code == 422 and "Checkouts: modify" in body
+    assert f"of Acme Outfitters (store hash <code>{HASH}</code>)" in body
+    assert api_path_value(body) == API_PATH
+    assert_no_secret(body)
+
+
+def test_the_replace_button_of_a_kept_value_sits_with_its_field(alice, bigcommerce, url):
+    response = client_for(alice).post(url, fields(access_token="z" * 31))
+    body = response.content.decode()
+    assert response.status_code == 422
+    labels = {name: body.index(f'<label for="id_{name}">') for name in ("client_id", "client_secret", "access_token")}
+    client_id_button = body.index("Replace the kept Client ID")
+    secret_button = body.index("Replace the kept Client secret")
+    assert labels["client_id"] < client_id_button < labels["client_secret"]
+    assert labels["client_secret"] < secret_button < labels["access_token"]
+    assert SECRET[-4:] in body and reverse("connect:forget_kept", args=["acme"]) in body

@@ -102,8 +102,6 @@ def test_the_store_list_columns(support, fleet):
     for column in (
         "Store",
         "Merchant",
-        "Store hash",
-        "Domain",
         "Plan",
         "Status",
         "In this status for",
@@ -111,6 +109,8 @@ def test_the_store_list_columns(support, fleet):
         "Next check",
     ):
         assert f">{column}<" in body, column
+    # Each store's hash and domain sit under its name (the list fits 1280 px).
+    assert '<span class="vc-store-meta"><code>acme123</code> · acme.example</span>' in body
     assert (
         'class="vc-badge vc-ok"' in body
         and 'class="vc-badge vc-bad"' in body

@@ -41,7 +41,7 @@ def test_check_now_in_bulk_skips_paused_stores(ops, acme_store, globex_store, qu
     body = response.content.decode()
     assert (
         "Queued checks for 1 store." in body
-        and "Globex Gadgets is paused: it is not checked." in body
+        and "Globex Gadgets was not checked: it is paused, so its checks are paused; resume them first." in body
     )
     assert [args[0] for args in queued] == [[acme_store.pk]]
 

@@ -92,7 +92,7 @@ def test_login_by_email_any_case(client, alice, email):
 def test_wrong_password_says_so(client, alice):
     response = client.post(reverse("login"), {"username": alice.email, "password": "nope"})
     assert response.status_code == 200
-    assert "correct email address and password" in response.content.decode()
+    assert "That email and password do not match an account" in response.content.decode()
 
 
 def test_logout_is_a_post(client, alice):

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from merchants.models import Invitation, Membership
 from stores.models import Credential, Store
 from tests.conftest import ACME_TOKEN, client_for
 
@@ -47,8 +48,14 @@ def test_the_walk_finds_the_merchant_pages():
 
 
 @pytest.fixture
-def acme_urls(acme_store):
-    return [fill(route, {"merchant_slug": "acme", "store_hash": acme_store.store_hash}) for _, route in ROUTES]
+def acme_urls(acme_store, alice):
+    ids = {
+        "merchant_slug": "acme",
+        "store_hash": acme_store.store_hash,
+        "membership_id": str(Membership.objects.get(user=alice).pk),
+        "invitation_id": str(Invitation.objects.create(merchant=acme_store.merchant, email="d@acme.test").pk),
+    }
+    return [fill(route, ids) for _, route in ROUTES]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

@@ -1,0 +1,154 @@
+"""axe-core (WCAG 2.1 A and AA rules) on every merchant page, every console
+page, and the pages around signing in (second factor and "Sign-in security"
+included): zero violations. The pages are found by following the links each
+page shows, so a new page is checked without being listed here."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.utils import timezone
+
+from merchants.models import Invitation, Membership, User
+from merchants.two_factor import services as two_factor
+from merchants.two_factor.codes import current_code
+from notifications.models import Notification, WebhookEndpoint
+from stores import services
+from stores.bigcommerce.report import Outcome
+from stores.models import Store
+from stores.status import StoreStatus
+from tests.conftest import PASSWORD
+from tests.reports import report
+
+from .accessibility import axe_violations, describe
+from .conftest import MOBILE, connect_in_db
+
+pytestmark = pytest.mark.browser
+
+# Links that act (log out, download) or lead outside what this test is about.
+SKIP = ("/logout/", "export.csv", "/admin/jsi18n/", "/password_change/", "/r/")
+MAX_PAGES = 120
+
+
+def links_on(page) -> list[str]:
+    return page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
+
+
+def crawl(page, start: str, prefix: str, limit: int = MAX_PAGES) -> dict[str, list[dict]]:
+    """Visit every page under `prefix` reachable from `start` (one visit per
+    path, query strings aside, except filters' first), run axe on each."""
+    seen_paths: set[str] = set()
+    queue = [start]
+    found: dict[str, list[dict]] = {}
+    visited = 0
+    while queue and visited < limit:
+        url = queue.pop(0)
+        path = urlsplit(url).path
+        if path in seen_paths:
+            continue
+        seen_paths.add(path)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, f"{url}: {response and response.status}"
+        visited += 1
+        if violations := axe_violations(page):
+            found[url] = violations
+        for href in links_on(page):
+            target = urljoin(page.url, href)
+            parts = urlsplit(target)
+            if parts.netloc != urlsplit(page.url).netloc or not parts.path.startswith(prefix):
+                continue
+            if any(skip in parts.path for skip in SKIP) or "/delete/" in parts.path:
+                continue
+            if parts.path not in seen_paths:
+                queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    assert visited >= 3, f"only {visited} pages found from {start}"
+    return found
+
+
+@pytest.fixture
+def fleet(acme, alice, bob, bc_store):
+    """Acme with a connected store that has a history, a second broken store,
+    a disconnected one, a pending invitation; an endpoint and a notification."""
+    store = connect_in_db(acme, bc_store, bc_store.account())
+    for trigger in ("schedule", "confirmation"):
+        services.store_record_check(
+            store_id=store.pk,
+            report=report(Outcome.MISSING_SCOPES, missing=["store_cart"]),
+            trigger=trigger,
+            started_at=timezone.now(),
+            duration_ms=120,
+        )
+    Store.objects.create(merchant=acme, store_hash="vcgone1", name="Old shop", status=StoreStatus.DISCONNECTED)
+    Invitation.objects.create(merchant=acme, email="dora@acme.test", role=Membership.Role.MEMBER, invited_by=alice)
+    endpoint = WebhookEndpoint.objects.create(
+        name="Violet core", url="https://hooks.violet.test/bc", events=["store.revoked"]
+    )
+    change = Store.objects.get(pk=store.pk).status_changes.first()
+    Notification.objects.create(
+        status_change=change,
+        event_type="store.missing_scopes",
+        event_id="evt_a11y",
+        channel="webhook",
+        endpoint=endpoint,
+        audience=f"endpoint:{endpoint.pk}",
+        state="failed",
+        attempts=3,
+        last_error="The endpoint answered HTTP 410.",
+        last_status_code=410,
+    )
+    return store
+
+
+@pytest.mark.parametrize("viewport", [None, MOBILE], ids=["desktop", "phone"])
+def test_every_merchant_page_has_no_axe_violation(web, fleet, alice, viewport):
+    page = web.new_page(viewport, user=alice)
+    found = crawl(page, "/m/acme/", "/m/acme/")
+    for extra in ("/account/two-factor/", "/merchants/"):
+        page.goto(extra)
+        if violations := axe_violations(page):
+            found[extra] = violations
+    assert not found, describe(found)
+
+
+def test_every_console_page_has_no_axe_violation(web, fleet):
+    root = User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
+    page = web.new_page(user=root)
+    found = crawl(page, "/admin/", "/admin/")
+    assert not found, describe(found)
+
+
+def test_the_pages_around_signing_in_have_no_axe_violation(web, transactional_db):
+    found = {}
+    page = web.new_page()
+    for url in (
+        "/login/",
+        "/signup/",
+        "/password-reset/",
+        "/password-reset/sent/",
+        "/password-reset/done/",
+        "/invitations/not-a-token/",
+    ):
+        page.goto(url)
+        if violations := axe_violations(page):
+            found[url] = violations
+    # Staff: enrolment, then the code page.
+    staff = User.objects.create_user(email="new@violet.test", password=PASSWORD, is_staff=True)
+    page.goto("/login/?next=/admin/")
+    page.get_by_label("Email").fill(staff.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/account/two-factor/setup/**")
+    if violations := axe_violations(page):
+        found[page.url] = violations
+    device = two_factor.enrolment_device(staff)
+    two_factor.enrolment_confirm(device, current_code(device))
+    other = web.new_page()
+    other.goto("/login/?next=/admin/")
+    other.get_by_label("Email").fill(staff.email)
+    other.get_by_label("Password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    other.wait_for_url("**/login/code/**")
+    if violations := axe_violations(other):
+        found[other.url] = violations
+    assert not found, describe(found)
