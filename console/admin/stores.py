@@ -91,6 +91,7 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
                     "missing_scopes_list",
                     "streak",
                     "last_check",
+                    "scopes_verified",
                     "next_check",
                     "in_flight",
                 ]
@@ -131,6 +132,7 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
         "missing_scopes_list",
         "streak",
         "last_check",
+        "scopes_verified",
         "next_check",
         "in_flight",
         "connected_at",
@@ -171,6 +173,10 @@ class StoreAdmin(StoreCsvExportMixin, StoreActionsMixin, ReplaceCredentialsMixin
             timezone.localtime(store.status_changed_at).strftime("%Y-%m-%d %H:%M %Z"),
             short_timesince(store.status_changed_at, timezone.now()),
         )
+
+    @admin.display(description="scopes last fully verified", ordering="scopes_verified_at")
+    def scopes_verified(self, store):
+        return ago(store.scopes_verified_at)
 
     @admin.display(description="last check", ordering="last_checked_at")
     def last_check(self, store):
