@@ -65,11 +65,11 @@ def _rotate_table(model, columns: list[str], *, batch_size: int, result: Rotatio
         if not rows:
             return
         for start in range(0, len(rows), ROWS_PER_TRANSACTION):
-            chunk = rows[start : start + ROWS_PER_TRANSACTION]
-            _rotate_rows(
-                table, quoted, [(row_id, [bytes(v) if v is not None else None for v in values]) for row_id, *values in chunk],
-                result, pk=pk,
-            )  # fmt: skip
+            chunk = [
+                (row_id, [bytes(v) if v is not None else None for v in values])
+                for row_id, *values in rows[start : start + ROWS_PER_TRANSACTION]
+            ]
+            _rotate_rows(table, quoted, chunk, result, pk=pk)
         last_id = rows[-1][0]
         if progress:
             progress(result)
@@ -87,7 +87,9 @@ def _rotate_rows(
     of stale columns; counts how many moved and how many changed meanwhile."""
     groups: dict[tuple[str, ...], list[list]] = {}
     for row_id, values in rows:
-        stale = [(column, value) for column, value in zip(quoted, values, strict=True) if value and needs_rotation(value)]
+        stale = [
+            (column, value) for column, value in zip(quoted, values, strict=True) if value and needs_rotation(value)
+        ]
         if not stale:
             result.already_current += 1
             continue
