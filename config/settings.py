@@ -263,7 +263,7 @@ CHECK_LEASE_SECONDS = env.int("CHECK_LEASE_SECONDS", default=10 * 60)
 # check (GET /v2/store alone) every STORE_CHECK_INTERVAL_MINUTES, a full one
 # (every scope probe) at least every SCOPE_CHECK_INTERVAL_MINUTES; and the
 # rules that keep a passing outage from raising a false alarm.
-STORE_CHECK_INTERVAL_MINUTES = env.int("STORE_CHECK_INTERVAL_MINUTES", default=15)
+STORE_CHECK_INTERVAL_MINUTES = env.float("STORE_CHECK_INTERVAL_MINUTES", default=15)
 SCOPE_CHECK_INTERVAL_MINUTES = env.int("SCOPE_CHECK_INTERVAL_MINUTES", default=24 * 60)
 STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)

@@ -248,7 +248,7 @@ SCOPES_ANSWERED = frozenset({Outcome.CONNECTED, Outcome.MISSING_SCOPES})
 def _record_healthy_light(
     results: list[CheckResult], *, claim_token: str, policy: lifecycle.Policy, now: datetime
 ) -> set[int]:
-    """Move on, in one UPDATE … FROM (VALUES …), every store whose healthy light
+    """Move on, in one UPDATE … FROM unnest(…), every store whose healthy light
     check changes nothing but when it was checked and when it is due; the ids done.
 
     The statement's WHERE is the rules' precondition, evaluated on the locked
@@ -264,23 +264,25 @@ def _record_healthy_light(
     rows = [result for result in results if result.healthy_light and result.report.store]
     if not rows:
         return set()
-    quote = connection.ops.quote_name
-    table = quote(Store._meta.db_table)
-    values = ", ".join(["(%s::bigint, %s::timestamptz, %s::integer, %s::jsonb)"] * len(rows))
-    params: list = []
+    table = connection.ops.quote_name(Store._meta.db_table)
+    ids, next_ats, durations, profiles = [], [], [], []
     for result in rows:
-        next_at = now + lifecycle.next_regular_check(policy)
-        params += [result.store_id, next_at, result.duration_ms, json.dumps(result.report.store)]
+        ids.append(result.store_id)
+        next_ats.append(now + lifecycle.next_regular_check(policy))
+        durations.append(result.duration_ms)
+        profiles.append(json.dumps(result.report.store))
+    # Four array parameters, not four per row: psycopg converts a query's
+    # placeholders in Python, and 2,000 of them cost more than the update.
     claim_clause = "AND s.claim_token = %s" if claim_token else ""
     sql = (
         f"UPDATE {table} AS s SET last_checked_at = %s, next_check_at = v.next_at, last_check_ms = v.ms, "  # noqa: S608
         "claim_token = '', claimed_until = NULL "
-        f"FROM (VALUES {values}) AS v(id, next_at, ms, profile) "
+        "FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::jsonb[]) AS v(id, next_at, ms, profile) "
         "WHERE s.id = v.id AND s.status = 'connected' AND s.failure_count = 0 AND s.suspected_status = '' "
         f"AND s.profile = v.profile {claim_clause} RETURNING s.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, *params, *([claim_token] if claim_token else [])])
+        cursor.execute(sql, [now, ids, next_ats, durations, profiles, *([claim_token] if claim_token else [])])
         return {row[0] for row in cursor.fetchall()}
 
 
