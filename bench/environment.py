@@ -1,8 +1,8 @@
 """The benchmark's own database and broker, and Django set up to use them.
 
 Runs against real PostgreSQL and Redis (started by `make bench` if down): a
-database `violet_bench` that the benchmark may fill and wipe at will, and
-Redis database 14.
+database `violet_bench` (or `BENCH_DB`) that the benchmark may fill and wipe
+at will, and Redis database 14 (or `BENCH_BROKER_URL`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = os.environ.get("BENCH_DB_NAME", "violet_bench")
+DB_NAME = os.environ.get("BENCH_DB") or os.environ.get("BENCH_DB_NAME", "violet_bench")
 DATABASE_URL = f"{PG}/{DB_NAME}"
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 
@@ -62,4 +62,8 @@ def machine() -> dict:
     meminfo = Path("/proc/meminfo").read_text().split()
     total_kb = int(meminfo[meminfo.index("MemTotal:") + 1])
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()  # noqa: S603, S607
-    return {"cores": int(cpu or os.cpu_count() or 0), "memory_gib": round(total_kb / 1024 / 1024, 1)}
+    return {
+        "cores": int(cpu or os.cpu_count() or 0),
+        "memory_gib": round(total_kb / 1024 / 1024, 1),
+        "load": [round(x, 2) for x in os.getloadavg()],  # other work on the same cores
+    }

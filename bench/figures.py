@@ -102,39 +102,69 @@ def _tree(pid: int) -> list[int]:
     return [pid, *(int(child) for child in out)]
 
 
-def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout: float) -> dict:
+# The fleet's knobs for the light-check runs (also what docs/scaling.md advises).
+FLEET_ENV = {
+    "DISPATCH_BATCH_SIZE": os.environ.get("BENCH_BATCH", "500"),
+    "FLEET_CHECKS_IN_FLIGHT": os.environ.get("BENCH_IN_FLIGHT", "500"),
+    "FLEET_CONNECTIONS": "1000",
+}
+# Each worker process runs a few batches at once (threads sharing the
+# process's one event loop), so one batch's database work overlaps the
+# others' network waits.
+FLEET_POOL = ("--pool=threads", f"--concurrency={os.environ.get('BENCH_THREADS', '3')}")
+
+
+def _run_workers(
+    processes: int,
+    sandbox_url: str,
+    store_ids: list[int],
+    timeout: float,
+    *,
+    dispatch=None,
+    worker_args: tuple[str, ...] = (),
+    env_extra: dict | None = None,
+    instances_for_processes: bool = False,
+) -> dict:
     from django.db import connection
 
     from stores.models import Store
     from stores.services import checks_dispatch_due
 
     flush_broker()
-    env = worker_env(BIGCOMMERCE_API_URL=sandbox_url)
-    worker = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={processes}",
-            "--without-gossip",
-            "--without-mingle",
-            "--prefetch-multiplier=1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    env = worker_env(BIGCOMMERCE_API_URL=sandbox_url, **(env_extra or {}))
+    # `instances` separate worker processes (each its own pool), or one
+    # prefork worker with `processes` children.
+    instances = processes if instances_for_processes else 1
+    pool = worker_args or (f"--concurrency={processes}",)
+    workers = [
+        subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel=WARNING",
+                f"--hostname=bench{i}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--prefetch-multiplier=1",
+                *pool,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for i in range(instances)
+    ]
     try:
         time.sleep(3)  # let the pool start
         began = time.perf_counter()
         started_at = time.time()
-        queued = checks_dispatch_due()
+        queued = (dispatch or checks_dispatch_due)()
         checked = 0
         while time.perf_counter() - began < timeout:
             connection.close()
@@ -145,17 +175,34 @@ def _run_workers(processes: int, sandbox_url: str, store_ids: list[int], timeout
                 break
             time.sleep(0.25)
         elapsed = time.perf_counter() - began
-        peak = _peak_rss_mb(_tree(worker.pid))
+        pids = [pid for w in workers for pid in _tree(w.pid)]
+        peak = _peak_rss_mb(pids)
+        cpu = _cpu_seconds(pids)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        for w in workers:
+            os.killpg(w.pid, signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=30)
     return {
         "queued": queued,
         "checked": checked,
         "seconds": round(elapsed, 2),
         "stores_per_second": round(checked / elapsed, 1),
         "peak_worker_rss_mb": peak,
+        "worker_cpu_seconds": cpu,
     }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, IndexError):
+            pass
+    return round(total / ticks, 1)
 
 
 def _ts(epoch: float):
@@ -217,39 +264,152 @@ def _naive_loop(sandbox_url: str, rows: list[list[str]]) -> float:
     return len(rows) / (time.perf_counter() - began)
 
 
-def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
+def _dispatch_one_task_per_store() -> int:
+    """The baseline's dispatcher: claim every due store, one task each."""
+    from bench.baseline import baseline_check_store
+    from stores import claims
+
+    claim = claims.claim_due_stores(limit=10_000_000)
+    for store_id in claim.store_ids:
+        baseline_check_store.delay(store_id)
+    return len(claim.store_ids)
+
+
+def _ceiling(url: str, rows: list[list[str]], *, seconds: float = 10, concurrency: int = 1000) -> dict:
+    """A bare asyncio/aiohttp client sending the light check's one request per
+    store to the same sandbox: no database, no Celery, its own process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sandbox.bench_sandbox import _hammer_in_process, summarise
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        part = pool.submit(_hammer_in_process, url, rows, concurrency, seconds, "v2/store").result()
+    result = summarise([part])
+    return {
+        "requests_per_second": result["requests_per_s"],
+        "statuses": result["statuses"],
+        "latency_ms": result["latency_ms"],
+        "client_cpu_seconds": result["client_cpu_s"],
+    }
+
+
+def _make_due(store_ids: list[int], **fields) -> None:
     from stores.models import Store
+
+    Store.objects.filter(pk__in=store_ids).update(
+        next_check_at=_ts(time.time() - 1), claim_token="", claimed_until=None, **fields
+    )
+
+
+def _check_table_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size('stores_check')")
+        return cursor.fetchone()[0]
+
+
+def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
+    from django.conf import settings
+
+    from stores.models import Check
 
     with running_sandbox(fixture=None, latency_ms=latency_ms, mode="subprocess") as sandbox:
         rows = sandbox.control.bulk(stores, prefix="f")["stores"]
         data.wipe()
         store_ids = data.connected_stores(rows)
-        queries = _queries_per_store(sandbox.url, sample=min(200, stores))
-        results = {}
+        timeout = stores / 20 + 120
+
+        # Full checks first (every store's scopes unverified): the rate, the
+        # requests, and the rows and bytes one full check writes.
+        _make_due(store_ids, scopes_verified_at=None)
+        rows_before, bytes_before = Check.objects.count(), _check_table_bytes()
+        before = sandbox.control.stats()["requests"]
+        full = _run_workers(2, sandbox.url, store_ids, timeout)
+        full["requests_per_store"] = round((sandbox.control.stats()["requests"] - before) / max(1, full["checked"]), 2)
+        full_rows = Check.objects.count() - rows_before
+        full["rows_per_check"] = round(full_rows / max(1, full["checked"]), 3)
+        full["bytes_per_check"] = round((_check_table_bytes() - bytes_before) / max(1, full_rows))
+
+        queries = _queries_per_store(sandbox.url, sample=min(500, stores))
+        results = {"full_2_process": full}
         for processes in (1, 2):
-            Store.objects.filter(pk__in=store_ids).update(
-                next_check_at=_ts(time.time() - 1), claim_token="", claimed_until=None
-            )
+            _make_due(store_ids)
+            rows_before, bytes_before = Check.objects.count(), _check_table_bytes()
             before = sandbox.control.stats()["requests"]
-            run = _run_workers(processes, sandbox.url, store_ids, timeout=stores / 20 + 120)
+            settings.DISPATCH_BATCH_SIZE = int(FLEET_ENV["DISPATCH_BATCH_SIZE"])  # the dispatcher runs here
+            run = _run_workers(
+                processes,
+                sandbox.url,
+                store_ids,
+                timeout,
+                env_extra=FLEET_ENV,
+                worker_args=FLEET_POOL,
+                instances_for_processes=True,
+            )
             run["requests_per_store"] = round(
                 (sandbox.control.stats()["requests"] - before) / max(1, run["checked"]), 2
             )
-            results[f"{processes}_process"] = run
+            run["rows_per_check"] = round((Check.objects.count() - rows_before) / max(1, run["checked"]), 3)
+            results[f"light_{processes}_process"] = run
+
+        # The baseline: one Celery task per store, requests, 200 threads.
+        _make_due(store_ids)
+        before = sandbox.control.stats()["requests"]
+        baseline = _run_workers(
+            200,
+            sandbox.url,
+            store_ids,
+            timeout=stores / 5 + 120,
+            dispatch=_dispatch_one_task_per_store,
+            worker_args=("--pool=threads", "--concurrency=200", "-I", "bench.baseline"),
+            env_extra={"CONN_MAX_AGE": "0"},
+        )
+        baseline["requests_per_store"] = round(
+            (sandbox.control.stats()["requests"] - before) / max(1, baseline["checked"]), 2
+        )
+        ceiling = _ceiling(sandbox.url, rows)
         naive = _naive_loop(sandbox.url, rows[:naive_sample])
         created = sandbox.control.created()
-    best = max(results.values(), key=lambda r: r["stores_per_second"])
+    best = max(results["light_1_process"]["stores_per_second"], results["light_2_process"]["stores_per_second"])
+    checks_per_day = 24 * 60 / settings.STORE_CHECK_INTERVAL_MINUTES
+    full_per_day = 24 * 60 / settings.SCOPE_CHECK_INTERVAL_MINUTES
+    light_requests = results["light_2_process"]["requests_per_store"]
+    requests_per_day = (checks_per_day - full_per_day) * light_requests + full_per_day * full["requests_per_store"]
     return {
         "stores": stores,
         "latency_ms": latency_ms,
+        "fleet_env": FLEET_ENV,
         **results,
-        "best_stores_per_second": best["stores_per_second"],
+        "best_stores_per_second": best,
+        "baseline": baseline,
+        "fleet_vs_baseline": round(best / max(0.01, baseline["stores_per_second"]), 2),
+        "ceiling": ceiling,
+        "fleet_vs_ceiling": round(best / max(0.01, ceiling["requests_per_second"]), 2),
         "queries_per_store": queries,
+        "at_defaults": {
+            "store_check_interval_minutes": settings.STORE_CHECK_INTERVAL_MINUTES,
+            "scope_check_interval_minutes": settings.SCOPE_CHECK_INTERVAL_MINUTES,
+            "checks_per_store_per_day": round(checks_per_day, 1),
+            "requests_per_store_per_hour": round(requests_per_day / 24, 2),
+            "rows_per_store_per_day_from_healthy_checks": round(
+                full_per_day * full["rows_per_check"]
+                + (checks_per_day - full_per_day) * results["light_2_process"]["rows_per_check"],
+                3,
+            ),
+            "bytes_per_store_per_day": round(
+                full_per_day * full["rows_per_check"] * full["bytes_per_check"]
+                + (checks_per_day - full_per_day)
+                * results["light_2_process"]["rows_per_check"]
+                * full["bytes_per_check"]
+            ),
+        },
         "naive_sample": naive_sample,
         "naive_stores_per_second": round(naive, 2),
-        "speedup_vs_naive": round(best["stores_per_second"] / naive, 1),
         "two_vs_one_process": round(
-            results["2_process"]["stores_per_second"] / results["1_process"]["stores_per_second"], 2
+            results["light_2_process"]["stores_per_second"] / results["light_1_process"]["stores_per_second"], 2
         ),
         "objects_created_by_probes": len(created) if isinstance(created, list) else sum(map(len, created.values())),
     }
@@ -355,7 +515,172 @@ def encryption(*, rows: int) -> dict:
     }
 
 
-# --- 6. bulk import of existing stores -------------------------------------------------------
+# --- 6. merchant pages ----------------------------------------------------------------------
+
+
+def merchant_pages(*, stores: int = 50, checks: int = 1000, runs: int = 30) -> dict:
+    """The merchant's dashboard and one store page: 50 stores, 1,000 checks of history."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from merchants.models import Membership, User
+    from stores.models import Check, Store
+
+    data.wipe()
+    merchant = data.merchants(1)[0]
+    user = User.objects.filter(email="bench-owner@violet.test").first() or User.objects.create_user(
+        email="bench-owner@violet.test", password="bench-owner"
+    )
+    Membership.objects.get_or_create(merchant=merchant, user=user, defaults={"role": Membership.Role.OWNER})
+    now = timezone.now()
+    created = Store.objects.bulk_create(
+        Store(
+            merchant=merchant,
+            store_hash=f"mp{i}",
+            name=f"Page store {i}",
+            status="connected",
+            last_checked_at=now,
+            scopes_verified_at=now,
+            next_check_at=now + timedelta(minutes=15),
+        )
+        for i in range(stores)
+    )
+    scopes = {"store_v2_information_read_only": "granted", "store_v2_orders": "granted"}
+    evidence = [{"method": "GET", "path": "/v2/store", "status": 200, "elapsed_ms": 100, "attempts": 1}] * 6
+    Check.objects.bulk_create(
+        Check(
+            store=created[i % stores],
+            trigger="schedule",
+            kind="full",
+            started_at=now - timedelta(minutes=15 * i),
+            outcome="connected",
+            scopes=scopes,
+            evidence=evidence,
+        )
+        for i in range(checks)
+    )
+    client = Client()
+    client.force_login(user)
+    pages = {
+        "dashboard": reverse("connect:dashboard", kwargs={"merchant_slug": merchant.slug}),
+        "store_page": reverse(
+            "connect:store_detail", kwargs={"merchant_slug": merchant.slug, "store_hash": created[0].store_hash}
+        ),
+    }
+    results = {}
+    for name, url in pages.items():
+        assert client.get(url).status_code == 200
+        timings = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            client.get(url)
+            timings.append(time.perf_counter() - began)
+        results[name] = {
+            "median_ms": round(statistics.median(timings) * 1000, 1),
+            "p95_ms": round(percentile(timings, 95) * 1000, 1),
+        }
+    return {"stores": stores, "checks": checks, **results}
+
+
+# --- 7. sustained load -----------------------------------------------------------------------
+
+
+def sustained(*, stores: int, interval_seconds: float, intervals: int, latency_ms: int = 100) -> dict:
+    """`stores` stores all due within one interval, for several intervals, with
+    2 fleet worker processes and the dispatcher every second (as beat would,
+    but more often). The lag of a check: when its result was recorded
+    (`last_checked_at`) minus when the store was due (read just before the
+    dispatcher claimed it)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from stores import claims
+    from stores.models import Store
+    from stores.tasks import check_stores as check_stores_task
+
+    env = {**FLEET_ENV, "STORE_CHECK_INTERVAL_MINUTES": str(interval_seconds / 60)}
+    settings.DISPATCH_BATCH_SIZE = int(FLEET_ENV["DISPATCH_BATCH_SIZE"])
+    with running_sandbox(fixture=None, latency_ms=latency_ms, mode="subprocess") as sandbox:
+        rows = sandbox.control.bulk(stores, prefix="s")["stores"]
+        data.wipe()
+        store_ids = data.connected_stores(rows)
+        # Verified scopes and the profile each store's light check will bring,
+        # due spread evenly over the first interval.
+        Store.objects.filter(pk__in=store_ids).update(scopes_verified_at=timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE stores_store SET next_check_at = now() + (id %% %s) * interval '1 millisecond' "
+                "WHERE id = ANY(%s)",
+                [int(interval_seconds * 1000), store_ids],
+            )
+        flush_broker()
+        workers = [
+            subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
+                 f"--hostname=sustained{i}@%h", "--without-gossip", "--without-mingle",
+                 "--prefetch-multiplier=1", *FLEET_POOL],
+                cwd=ROOT, env=worker_env(BIGCOMMERCE_API_URL=sandbox.url, **env),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+            for i in range(2)
+        ]
+        lags: list[float] = []
+        due: dict[int, float] = {}
+        watermark = timezone.now()
+        before = sandbox.control.stats()["requests"]
+        try:
+            time.sleep(3)
+            began = time.time()
+            while time.time() - began < interval_seconds * intervals:
+                tick = time.time()
+                connection.close()
+                # A batch's last_checked_at is taken before its transaction
+                # commits: look a few seconds behind the newest one seen.
+                recent = Store.objects.filter(last_checked_at__gt=watermark - timedelta(seconds=5))
+                for store_id, checked_at in recent.values_list("id", "last_checked_at"):
+                    watermark = max(watermark, checked_at)
+                    if store_id in due:
+                        lags.append(max(0.0, checked_at.timestamp() - due.pop(store_id)))
+                # The dispatcher's work (services.checks_dispatch_due), with one
+                # `now` for reading the due times and for claiming them.
+                now = timezone.now()
+                pending = claims.due_stores(now).values_list("id", "next_check_at")
+                due.update((store_id, at.timestamp()) for store_id, at in pending[: settings.DISPATCH_MAX_PER_RUN])
+                while (claim := claims.claim_due_stores(limit=settings.DISPATCH_BATCH_SIZE, now=now)).store_ids:
+                    check_stores_task.delay(claim.store_ids, claim.token)
+                time.sleep(max(0.0, 1 - (time.time() - tick)))
+            elapsed = time.time() - began
+        finally:
+            for w in workers:
+                os.killpg(w.pid, signal.SIGTERM)
+            for w in workers:
+                w.wait(timeout=30)
+        requests_made = sandbox.control.stats()["requests"] - before
+    waiting = [time.time() - at for at in due.values()]  # due, not yet recorded when the run ended
+    return {
+        "stores": stores,
+        "interval_seconds": interval_seconds,
+        "intervals": intervals,
+        "required_stores_per_second": round(stores / interval_seconds, 1),
+        "achieved_requests_per_second": round(requests_made / elapsed, 1),
+        "checks_recorded": len(lags),
+        "checks_per_second": round(len(lags) / elapsed, 1),
+        "lag_p50_seconds": round(percentile(lags, 50), 2) if lags else None,
+        "lag_p99_seconds": round(percentile(lags, 99), 2) if lags else None,
+        "lag_max_seconds": round(max(lags), 2) if lags else None,
+        "still_waiting_at_end": len(waiting),
+        "oldest_waiting_seconds": round(max(waiting), 2) if waiting else 0,
+        "lag_under_one_interval": bool(lags) and percentile(lags, 99) < interval_seconds,
+    }
+
+
+# --- 8. bulk import of existing stores -------------------------------------------------------
 
 
 def imports(*, rows: int, latency_ms: int = 100, concurrency: int = 20) -> dict:

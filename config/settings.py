@@ -303,9 +303,12 @@ DISPATCH_MAX_PER_RUN = env.int("DISPATCH_MAX_PER_RUN", default=50_000)
 # claimed again (a worker or a queue message was lost).
 CHECK_LEASE_SECONDS = env.int("CHECK_LEASE_SECONDS", default=10 * 60)
 
-# How often each connected store is revalidated (with ±10% jitter), and the
+# How often each connected store is revalidated (with ±10% jitter): a light
+# check (GET /v2/store alone) every STORE_CHECK_INTERVAL_MINUTES, a full one
+# (every scope probe) at least every SCOPE_CHECK_INTERVAL_MINUTES; and the
 # rules that keep a passing outage from raising a false alarm.
-STORE_CHECK_INTERVAL_MINUTES = env.int("STORE_CHECK_INTERVAL_MINUTES", default=6 * 60)
+STORE_CHECK_INTERVAL_MINUTES = env.float("STORE_CHECK_INTERVAL_MINUTES", default=15)
+SCOPE_CHECK_INTERVAL_MINUTES = env.int("SCOPE_CHECK_INTERVAL_MINUTES", default=24 * 60)
 STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
 STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)

@@ -17,18 +17,19 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
 
 from config.logging import bind, checks_recorded
 
-from . import services
+from . import lifecycle, services
 from .bigcommerce.client import AiohttpTransport, BigCommerceClient
 from .bigcommerce.report import Credentials
-from .bigcommerce.validation import validate
+from .bigcommerce.validation import validate_escalating
 from .crypto import UndecryptableCredential
-from .models import Credential
+from .models import Check, Credential
 from .services import CheckResult
 from .verification import client_options
 
@@ -96,7 +97,23 @@ def reset_engine() -> None:
 
 def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> tuple[dict[int, Credentials], list[int]]:
     """The store hash and Access token of these stores (a check needs nothing
-    else), and the ids of stores whose token no key decrypts.
+    else), and the ids of stores whose token no key decrypts."""
+    batch, undecryptable = load_batch(store_ids, claim_token=claim_token)
+    return {store_id: item.credentials for store_id, item in batch.items()}, undecryptable
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    credentials: Credentials
+    full: bool  # every scope probe, or the light check (GET /v2/store)
+
+
+def load_batch(
+    store_ids: Iterable[int], *, claim_token: str = "", trigger: str = "schedule", now=None
+) -> tuple[dict[int, BatchItem], list[int]]:
+    """Each store's credentials and whether its check is full
+    (`lifecycle.needs_full_check`), and the ids of stores whose token no key
+    decrypts.
 
     One query; only if a row cannot be decrypted, one query per row to find it,
     so one bad row never stops the rest of the batch.
@@ -104,18 +121,42 @@ def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> tupl
     rows = (
         Credential.objects.filter(store_id__in=list(store_ids))
         .select_related("store")
-        .only("store_id", "store__store_hash", "access_token")
+        .only(
+            "store_id",
+            "access_token",
+            "store__store_hash",
+            "store__status",
+            "store__failure_count",
+            "store__suspected_status",
+            "store__scopes_verified_at",
+        )
     )
     if claim_token:
         rows = rows.filter(store__claim_token=claim_token)
+    now = now or timezone.now()
+    policy = services.check_policy()
+    scheduled = trigger == "schedule"
+
+    def item(row: Credential) -> BatchItem:
+        store = row.store
+        full = lifecycle.needs_full_check(
+            status=store.status,
+            streak=lifecycle.Streak(failures=store.failure_count, suspected=store.suspected_status),
+            scopes_verified_at=store.scopes_verified_at,
+            scheduled=scheduled,
+            now=now,
+            policy=policy,
+        )
+        return BatchItem(_credentials(row), full)
+
     try:
-        return {row.store_id: _credentials(row) for row in rows}, []
+        return {row.store_id: item(row) for row in rows}, []
     except UndecryptableCredential:
         pass
     usable, undecryptable = {}, []
     for store_id in rows.values_list("store_id", flat=True):
         try:
-            usable[store_id] = _credentials(rows.get(store_id=store_id))
+            usable[store_id] = item(rows.get(store_id=store_id))
         except UndecryptableCredential:
             undecryptable.append(store_id)
     return usable, undecryptable
@@ -125,18 +166,19 @@ def _credentials(row: Credential) -> Credentials:
     return Credentials(store_hash=row.store.store_hash, access_token=row.access_token)
 
 
-async def _check_many(client: BigCommerceClient, items: dict[int, Credentials], concurrency: int) -> list[CheckResult]:
+async def _check_many(client: BigCommerceClient, items: dict[int, BatchItem], concurrency: int) -> list[CheckResult]:
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(store_id: int, credentials: Credentials) -> CheckResult:
+    async def one(store_id: int, item: BatchItem) -> CheckResult:
         async with gate:
-            bind(store_hash=credentials.store_hash)  # this check's own asyncio task: its lines carry its store
+            bind(store_hash=item.credentials.store_hash)  # this check's own asyncio task: its lines carry its store
             started_at = timezone.now()
             began = time.perf_counter()
-            report = await validate(credentials, client=client, baseline=False)
-            return CheckResult(store_id, report, started_at, int((time.perf_counter() - began) * 1000))
+            report, full = await validate_escalating(item.credentials, client=client, full=item.full)
+            kind = Check.Kind.FULL if full else Check.Kind.LIGHT
+            return CheckResult(store_id, report, started_at, int((time.perf_counter() - began) * 1000), kind)
 
-    return await asyncio.gather(*(one(sid, creds) for sid, creds in items.items()))
+    return await asyncio.gather(*(one(sid, item) for sid, item in items.items()))
 
 
 def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = "schedule") -> int:
@@ -144,7 +186,7 @@ def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = 
 
     Returns how many results were recorded.
     """
-    items, undecryptable = load_credentials(store_ids, claim_token=claim_token)
+    items, undecryptable = load_batch(store_ids, claim_token=claim_token, trigger=trigger)
     if undecryptable:
         logger.error(
             "stores %s: the Access token cannot be decrypted with any of FERNET_KEYS; not checked",
@@ -153,6 +195,6 @@ def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = 
         services.stores_release_claims(store_ids=undecryptable, claim_token=claim_token)
     concurrency = settings.FLEET_CHECKS_IN_FLIGHT
     results = _engine.run(lambda client: _check_many(client, items, concurrency))
-    checks = services.store_record_checks(results=results, trigger=trigger, claim_token=claim_token)
-    checks_recorded(checks)
-    return len(checks)
+    recorded = services.store_record_results(results=results, trigger=trigger, claim_token=claim_token)
+    checks_recorded(recorded.checks)
+    return recorded.recorded

@@ -68,6 +68,9 @@ class Policy:
     )
     # A broken store is still watched, less often, so it recovers by itself.
     broken_interval: timedelta = timedelta(hours=1)
+    # A regular check is light (token and store only); every scope is probed
+    # at least this often, and whenever anything is not plainly healthy.
+    scope_interval: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,32 @@ def next_regular_check(policy: Policy, rng: random.Random | None = None) -> time
     """The interval with jitter, so a fleet's checks spread instead of arriving in waves."""
     spread = policy.jitter * (2 * (rng or random).random() - 1)
     return policy.interval * (1 + spread)
+
+
+def needs_full_check(
+    *,
+    status: str,
+    streak: Streak,
+    scopes_verified_at: datetime | None,
+    scheduled: bool,
+    now: datetime,
+    policy: Policy = Policy(),
+) -> bool:
+    """Whether this check must probe every scope (full) or may be light.
+
+    Full: when someone asked (check now, webhooks, the API: not `scheduled`),
+    for a store that is not plainly connected (any status but `connected`, a
+    failure streak, a suspicion awaiting its confirming re-check), and when
+    the scopes were last verified `scope_interval` ago or never. A light
+    check that sees anything but a healthy answer is followed by a full one
+    at once (`validation.validate_escalating`), so the rules above decide on
+    full reports only, as before.
+    """
+    if not scheduled or status != StoreStatus.CONNECTED:
+        return True
+    if streak.failures or streak.suspected:
+        return True
+    return scopes_verified_at is None or now - scopes_verified_at >= policy.scope_interval
 
 
 def decide(

@@ -71,6 +71,11 @@ class Store(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # How long the last check took (a healthy light check writes no Check row).
+    last_check_ms = models.PositiveIntegerField(null=True, blank=True)
+    # When a full check (every scope probe) last gave a clear answer about the
+    # scopes; a light check (GET /v2/store alone) proves only token and store.
+    scopes_verified_at = models.DateTimeField(null=True, blank=True)
     # When the scheduler should check next. While a check is in flight it
     # holds the claim's expiry, so a lost check comes due again by itself.
     next_check_at = models.DateTimeField(null=True, blank=True)
@@ -186,10 +191,15 @@ class Check(models.Model):
         WEBHOOK = "webhook", "Webhook"
         API = "api", "JSON API"
 
+    class Kind(models.TextChoices):
+        FULL = "full", "Full (every scope)"
+        LIGHT = "light", "Light (token and store)"
+
     tenant_path = "store__merchant"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="checks")
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.FULL)
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     # The report's outcome: connected, missing_scopes, invalid_token, ...

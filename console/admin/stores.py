@@ -22,13 +22,16 @@ import json
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import smart_split, unescape_string_literal
 
 from console import selectors
 from console.display import ago, outcome_badge, scope_badge, short_timesince, status_badge
+from merchants.models import Merchant
 from storehooks.selectors import client_secret_state, hooks_state
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Store
@@ -79,6 +82,8 @@ class StoreAdmin(
     list_select_related = ["merchant"]
     search_fields = ["store_hash", "name", "domain", "merchant__name", "merchant__slug"]
     search_help_text = "Search by store hash, store name, domain or merchant."
+    STORE_SEARCH_FIELDS = ("store_hash", "name", "domain")  # pg_trgm-indexed (stores migration 0006)
+    MERCHANT_SEARCH_FIELDS = ("name", "slug")
     list_per_page = 50
     list_max_show_all = 200
     show_full_result_count = False
@@ -103,6 +108,7 @@ class StoreAdmin(
                     "missing_scopes_list",
                     "streak",
                     "last_check",
+                    "scopes_verified",
                     "next_check",
                     "in_flight",
                 ]
@@ -145,6 +151,7 @@ class StoreAdmin(
         "missing_scopes_list",
         "streak",
         "last_check",
+        "scopes_verified",
         "next_check",
         "in_flight",
         "connected_at",
@@ -191,6 +198,33 @@ class StoreAdmin(
             timezone.localtime(store.status_changed_at).strftime("%Y-%m-%d %H:%M %Z"),
             short_timesince(store.status_changed_at, timezone.now()),
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """`search_fields`, each term ORed across them and the terms ANDed, as
+        the admin does, but with the matching merchants looked up first: an
+        OR across the join to merchants kept PostgreSQL from the store
+        columns' trigram indexes (a scan of every store); `merchant_id IN
+        (…)` lets it combine the indexes instead."""
+        if not search_term:
+            return queryset, False
+        for term in smart_split(search_term):
+            if term[:1] in ('"', "'") and term[:1] == term[-1:]:
+                term = unescape_string_literal(term)
+            match = Q()
+            for field in self.STORE_SEARCH_FIELDS:
+                match |= Q(**{f"{field}__icontains": term})
+            merchants = Q()
+            for field in self.MERCHANT_SEARCH_FIELDS:
+                merchants |= Q(**{f"{field}__icontains": term})
+            merchant_ids = list(Merchant.objects.filter(merchants).values_list("pk", flat=True)[:1000])
+            if merchant_ids:
+                match |= Q(merchant_id__in=merchant_ids)
+            queryset = queryset.filter(match)
+        return queryset, False
+
+    @admin.display(description="scopes last fully verified", ordering="scopes_verified_at")
+    def scopes_verified(self, store):
+        return ago(store.scopes_verified_at)
 
     @admin.display(description="last check", ordering="last_checked_at")
     def last_check(self, store):

@@ -105,6 +105,41 @@ async def validate(
     return conclude(credentials.store_hash, probe_calls, baseline_call)
 
 
+async def validate_light(credentials: Credentials, *, client: BigCommerceClient) -> Report:
+    """The light check: `GET /v2/store` alone (1 request).
+
+    A 2xx proves the token and the store hash and brings a fresh profile; it
+    says nothing about the other scopes, so the report lists only the store
+    information scope and is `connected` in that narrow sense. Anything else
+    is NOT conclusive by itself: the caller runs the full `validate()` at once.
+    """
+    malformed = _malformed(credentials)
+    if malformed is not None:
+        return malformed
+    call = await _fire(client, credentials, INFORMATION)
+    return conclude(credentials.store_hash, [(INFORMATION, call)], None)
+
+
+async def validate_escalating(
+    credentials: Credentials, *, client: BigCommerceClient, full: bool
+) -> tuple[Report, bool]:
+    """A light check, or the full one; (report, whether it was full).
+
+    A light check that saw anything but a healthy answer is followed at once
+    by the full check, whose report (with the light exchange first in its
+    evidence) is the one that counts.
+    """
+    if not full:
+        light = await validate_light(credentials, client=client)
+        if light.ok:
+            return light, False
+    report = await validate(credentials, client=client, baseline=False)
+    if not full:
+        report.exchanges = light.exchanges + report.exchanges
+        report.notes.insert(0, f"The light check (GET /v2/store) answered {light.outcome}; every probe followed.")
+    return report, True
+
+
 def validate_sync(
     credentials: Credentials,
     *,

@@ -24,6 +24,7 @@ from .checks import (
     store_check_request,
     store_record_check,
     store_record_checks,
+    store_record_results,
     stores_release_claims,
 )
 from .controls import StoreMoveRefused, store_disconnect, store_move, store_pause, store_resume
@@ -54,6 +55,7 @@ __all__ = [
     "store_pause",
     "store_record_check",
     "store_record_checks",
+    "store_record_results",
     "store_refresh_profile",
     "store_replace_credentials",
     "store_resume",

@@ -105,7 +105,8 @@ def store_connect(
         _claim_for(store, merchant, now)
         apply_profile(store, report.store, now)
         store.connected_at = now
-        store.last_checked_at = now
+        store.last_checked_at = store.scopes_verified_at = now
+        store.last_check_ms = duration_ms
         store.next_check_at = now + lifecycle.next_regular_check(check_policy())
         clear_streak_and_claim(store)
         store.problem, store.missing_scopes = "", []
@@ -138,7 +139,8 @@ def store_replace_credentials(
         _save_credential(store, credentials, user)
         apply_profile(store, report.store, now)
         paused = store.status == StoreStatus.PAUSED
-        store.last_checked_at = now
+        store.last_checked_at = store.scopes_verified_at = now
+        store.last_check_ms = duration_ms
         store.next_check_at = None if paused else now + lifecycle.next_regular_check(check_policy())
         clear_streak_and_claim(store)
         store.problem, store.missing_scopes = "", []

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from stores import claims, services
@@ -62,7 +63,7 @@ def test_recording_the_result_releases_the_claim_and_schedules_the_next_check(ac
     )
     store.refresh_from_db()
     assert store.claim_token == "" and store.claimed_until is None
-    assert store.next_check_at > timezone.now() + timedelta(hours=5)
+    assert store.next_check_at > timezone.now() + timedelta(minutes=settings.STORE_CHECK_INTERVAL_MINUTES) * 0.85
 
 
 def test_dispatcher_uses_the_due_index_query(acme):

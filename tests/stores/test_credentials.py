@@ -97,20 +97,20 @@ def test_rotation_interrupted_midway_resumes_without_loss(acme_store, globex_sto
             credential.set_values(client_id="id", client_secret="secret", access_token=f"token-{store.pk}")
             credential.save()
 
-    real_rotate_row = rotation._rotate_row
+    real_rotate_rows = rotation._rotate_rows
     calls = {"n": 0}
 
-    def crash_on_second_row(*args, **kwargs):
+    def crash_on_second_transaction(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("killed midway")
-        return real_rotate_row(*args, **kwargs)
+        return real_rotate_rows(*args, **kwargs)
 
     with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
-        monkeypatch.setattr(rotation, "_rotate_row", crash_on_second_row)
+        monkeypatch.setattr(rotation, "_rotate_rows", crash_on_second_transaction)
         with pytest.raises(KeyboardInterrupt):
             rotation.rotate_credentials(batch_size=1)
-        monkeypatch.setattr(rotation, "_rotate_row", real_rotate_row)
+        monkeypatch.setattr(rotation, "_rotate_rows", real_rotate_rows)
         result = rotation.rotate_credentials(batch_size=1)
         assert (result.moved, result.already_current) == (1, 1)
 
@@ -136,9 +136,37 @@ def test_rotation_leaves_a_credential_replaced_meanwhile_alone(acme_store):
         table = connection.ops.quote_name(Credential._meta.db_table)
         quoted = [connection.ops.quote_name(c) for c in Credential.SECRET_FIELDS]
         result = rotation.RotationResult()
-        rotation._rotate_row(table, quoted, credential.pk, list(stale.values()), result)
+        rotation._rotate_rows(table, quoted, [(credential.pk, list(stale.values()))], result, pk="id")
         assert (result.moved, result.changed_meanwhile) == (0, 1)
         assert Credential.objects.get(store=acme_store).access_token == "new-token"
+
+
+def test_one_transaction_of_rows_moves_those_unchanged_and_leaves_one_replaced_meanwhile(acme_store, globex_store):
+    from stores import rotation
+
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        for store in (acme_store, globex_store):
+            Credential.objects.filter(store=store).delete()
+            credential = Credential(store=store)
+            credential.set_values(client_id="id", client_secret="secret", access_token=f"old-{store.pk}")
+            credential.save()
+    read = {store.pk: raw_columns(store.pk) for store in (acme_store, globex_store)}
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        replaced = Credential.objects.get(store=globex_store)
+        replaced.set_values(client_id="new-id", client_secret="new-secret", access_token="new-token")
+        replaced.save()
+        table = connection.ops.quote_name(Credential._meta.db_table)
+        quoted = [connection.ops.quote_name(c) for c in Credential.SECRET_FIELDS]
+        rows = [
+            (Credential.objects.get(store=store).pk, list(read[store.pk].values()))
+            for store in (acme_store, globex_store)
+        ]
+        result = rotation.RotationResult()
+        rotation._rotate_rows(table, quoted, rows, result, pk="id")
+        assert (result.moved, result.changed_meanwhile) == (1, 1)
+        assert Credential.objects.get(store=globex_store).access_token == "new-token"
+    with override_settings(FERNET_KEYS=[NEW_KEY]):
+        assert Credential.objects.get(store=acme_store).access_token == f"old-{acme_store.pk}"
 
 
 def test_rotation_covers_every_encrypted_value(acme_store, alice):

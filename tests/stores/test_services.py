@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from stores import services
@@ -43,7 +44,7 @@ def test_connect_saves_profile_credentials_check_and_status_change(acme, alice):
     assert store.checks.get().trigger == Check.Trigger.ONBOARDING
     change = store.status_changes.get()
     assert (change.old_status, change.new_status) == ("pending", "connected")
-    assert store.next_check_at > timezone.now() + timedelta(hours=5)
+    assert store.next_check_at > timezone.now() + timedelta(minutes=settings.STORE_CHECK_INTERVAL_MINUTES) * 0.85
 
 
 def test_connect_refuses_unusable_reports(acme):
