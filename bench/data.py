@@ -43,6 +43,25 @@ def staff_user() -> User:
     return user
 
 
+def staff_client():
+    """A test client signed in as the bench's staff user, second factor
+    verified as a correct code would (the console refuses anything less)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = staff_user()
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="Bench authenticator", confirmed=True
+    )
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 def connected_stores(rows: list[list[str]], *, due: bool = True) -> list[int]:
     """Stores with real credentials: rows of [store_hash, access_token, client_id]."""
     owners = merchants()

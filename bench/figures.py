@@ -453,13 +453,11 @@ def dispatcher(*, stores: int, batch: int = 100) -> dict:
 
 def admin_list(*, stores: int, runs: int = 20) -> dict:
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     data.wipe()
     data.many_stores(stores)
-    client = Client()
-    client.force_login(data.staff_user())
+    client = data.staff_client()
     url = "/admin/stores/store/"
     results = {}
     for label, query in (("unfiltered", ""), ("filtered_broken", "?status__exact=revoked"), ("search", "?q=Store+12")):
