@@ -240,20 +240,20 @@ def test_a_notifier_whose_lease_ran_out_cannot_overwrite_the_new_owners_result(p
 
 def test_a_fleet_worker_whose_claim_was_taken_over_checks_nothing(postgres, acme, monkeypatch):
     """Mutation: `rows.filter(store__claim_token=claim_token)` removed from
-    `fleet.load_credentials`: the worker that lost its claim reads the tokens
+    `fleet.load_batch`: the worker that lost its claim reads the tokens
     and calls BigCommerce for stores another worker now owns."""
     called: list[tuple[str, str]] = []
     check_many = fleet._check_many
 
-    async def fake_validate(creds, *, client, baseline):  # no network
-        return report(Outcome.CONNECTED, store_hash=creds.store_hash)
+    async def fake_validate(creds, *, client, full):  # no network
+        return report(Outcome.CONNECTED, store_hash=creds.store_hash), full
 
     def recording_check_many(client, items, concurrency):
         # Called in the worker's thread (the checks then run on the engine's loop).
-        called.extend((threading.current_thread().name, c.store_hash) for c in items.values())
+        called.extend((threading.current_thread().name, item.credentials.store_hash) for item in items.values())
         return check_many(client, items, concurrency)
 
-    monkeypatch.setattr(fleet, "validate", fake_validate)
+    monkeypatch.setattr(fleet, "validate_escalating", fake_validate)
     monkeypatch.setattr(fleet, "_check_many", recording_check_many)
     stores = due_stores(acme, 10, "fleet")
     for store in stores:
