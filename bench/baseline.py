@@ -4,8 +4,10 @@ write first. One Celery task per store, `requests`, the probes in sequence
 same cores (`celery worker --pool=threads --concurrency=200 -I bench.baseline`).
 
 The one concession: the task closes its database connection before the HTTP
-call, so that 200 threads fit PostgreSQL's 100 connections (it costs the
-baseline a reconnect per store).
+call, and at most `DB_SLOTS` threads touch the database at once (what a
+connection pool would do), so that 200 threads fit PostgreSQL's 100
+connections; without that, a burst of "too many clients" failed tasks and
+left their stores claimed (it costs the baseline a reconnect per store).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from stores.bigcommerce.probes import INFORMATION
 from stores.models import Credential
 
 _local = threading.local()
+DB_SLOTS = threading.BoundedSemaphore(60)
 
 
 def _session() -> requests.Session:
@@ -34,10 +37,11 @@ def _session() -> requests.Session:
 
 @shared_task(name="bench.baseline_check_store", ignore_result=True)
 def baseline_check_store(store_id: int) -> None:
-    credential = Credential.objects.select_related("store").get(store_id=store_id)
-    store = credential.store
-    token = credential.access_token
-    connection.close()
+    with DB_SLOTS:
+        credential = Credential.objects.select_related("store").get(store_id=store_id)
+        store = credential.store
+        token = credential.access_token
+        connection.close()
     response = _session().get(
         f"{settings.BIGCOMMERCE_API_URL}/stores/{store.store_hash}{INFORMATION.path}",
         headers={"X-Auth-Token": token, "Accept": "application/json"},
@@ -51,4 +55,6 @@ def baseline_check_store(store_id: int) -> None:
     )
     if response.status_code == 200:
         store.profile = response.json()
-    store.save(update_fields=["last_checked_at", "claim_token", "claimed_until", "next_check_at", "profile"])
+    with DB_SLOTS:
+        store.save(update_fields=["last_checked_at", "claim_token", "claimed_until", "next_check_at", "profile"])
+        connection.close()
