@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -136,33 +136,8 @@ class StoreAdmin(
             {"classes": ["collapse"], "fields": ["profile_updated_at", "profile_json"]},
         ),
     ]
-    readonly_fields = [
-        "merchant_link",
-        "merchant_since",
-        "store_hash",
-        "name",
-        "domain",
-        "links",
-        "plan_summary",
-        "locale",
-        "status_badge",
-        "status_since",
-        "problem",
-        "missing_scopes_list",
-        "streak",
-        "last_check",
-        "scopes_verified",
-        "next_check",
-        "in_flight",
-        "connected_at",
-        "created_at",
-        "credential_fingerprint",
-        "client_secret_status",
-        "webhooks_status",
-        "latest_check_scopes",
-        "profile_updated_at",
-        "profile_json",
-    ]
+    # Every field on the store page is shown, none edited: the list is the fieldsets' own.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_changelist(self, request, **kwargs):
         return StoreChangeList
