@@ -95,13 +95,6 @@ def reset_engine() -> None:
     _engine = _LoopThread()
 
 
-def load_credentials(store_ids: Iterable[int], *, claim_token: str = "") -> tuple[dict[int, Credentials], list[int]]:
-    """The store hash and Access token of these stores (a check needs nothing
-    else), and the ids of stores whose token no key decrypts."""
-    batch, undecryptable = load_batch(store_ids, claim_token=claim_token)
-    return {store_id: item.credentials for store_id, item in batch.items()}, undecryptable
-
-
 @dataclass(frozen=True)
 class BatchItem:
     credentials: Credentials
