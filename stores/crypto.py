@@ -1,14 +1,14 @@
 """Encryption at rest for credentials: the one place that decrypts.
 
 Fernet keys come from `settings.FERNET_KEYS`, newest first: the first key
-encrypts, every key decrypts. `rotate_ciphertext` re-encrypts under the first
+encrypts, every key decrypts. `rotated` re-encrypts under the first
 key. A value that no key decrypts raises `UndecryptableCredential` — it never
 comes back as ciphertext or as an empty string.
 """
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -26,12 +26,18 @@ def fernet_keys() -> list[bytes]:
     return [hkdf.derive_fernet_key(key) for key in settings.FERNET_KEYS]
 
 
-def primary_fernet() -> Fernet:
-    return Fernet(fernet_keys()[0])
+# Deriving a key (HKDF) and building its Fernet cost as much as decrypting a
+# value: done once per FERNET_KEYS, not once per value (rotation reads 300,000
+# values at 100,000 stores). Dropped by `forget_cached_keys`.
+_FERNETS: dict[tuple[str, ...], list[Fernet]] = {}
 
 
-def multi_fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in fernet_keys()])
+def _fernets() -> list[Fernet]:
+    configured = tuple(settings.FERNET_KEYS)
+    fernets = _FERNETS.get(configured)
+    if fernets is None:
+        fernets = _FERNETS[configured] = [Fernet(key) for key in fernet_keys()]
+    return fernets
 
 
 class EncryptedTextField(_EncryptedTextField):
@@ -71,6 +77,7 @@ def decrypt_decoy(field: EncryptedTextField) -> None:
 def forget_cached_keys() -> None:
     """The base field caches its keys; drop them when FERNET_KEYS changes."""
     _DECOYS.clear()
+    _FERNETS.clear()
     for field in _ENCRYPTED_FIELDS:
         for attribute in ("keys", "fernet_keys", "fernet"):
             field.__dict__.pop(attribute, None)
@@ -82,17 +89,20 @@ def _on_setting_changed(*, setting: str, **kwargs) -> None:
         forget_cached_keys()
 
 
-def needs_rotation(ciphertext: bytes) -> bool:
-    """True when the value is not (yet) encrypted under the first key."""
+def rotated(ciphertext: bytes) -> bytes | None:
+    """The value re-encrypted under the first key, or None if it already is
+    (each key tried once; the first key first, as most values are current)."""
+    first, *older = _fernets()
     try:
-        primary_fernet().decrypt(ciphertext)
+        first.decrypt(ciphertext)
     except InvalidToken:
-        return True
-    return False
-
-
-def rotate_ciphertext(ciphertext: bytes) -> bytes:
-    try:
-        return multi_fernet().rotate(ciphertext)
-    except InvalidToken:
-        raise UndecryptableCredential("A credential cannot be decrypted with any key in FERNET_KEYS.") from None
+        pass
+    else:
+        return None
+    for fernet in older:
+        try:
+            plaintext = fernet.decrypt(ciphertext)
+        except InvalidToken:
+            continue
+        return first.encrypt(plaintext)
+    raise UndecryptableCredential("A credential cannot be decrypted with any key in FERNET_KEYS.")

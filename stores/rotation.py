@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import connection, models, transaction
 
-from .crypto import EncryptedTextField, UndecryptableCredential, needs_rotation, rotate_ciphertext
+from .crypto import EncryptedTextField, UndecryptableCredential, rotated
 from .models import Credential
 
 
@@ -100,20 +100,19 @@ def _rotate_rows(
     of stale columns; counts how many moved and how many changed meanwhile."""
     groups: dict[tuple[str, ...], list[list]] = {}
     for row_id, values in rows:
-        stale = [
-            (column, value) for column, value in zip(quoted, values, strict=True) if value and needs_rotation(value)
-        ]
-        if not stale:
-            result.already_current += 1
-            continue
         try:
-            params = [rotate_ciphertext(value) for _, value in stale]
+            moves = [(column, value, rotated(value)) for column, value in zip(quoted, values, strict=True) if value]
         except UndecryptableCredential:
             # Not fatal: the rest of the table still rotates. Named, never quoted.
             result.undecryptable.append((label or table.strip('"`'), row_id))
             continue
-        params += [row_id] + [value for _, value in stale]
-        groups.setdefault(tuple(column for column, _ in stale), []).append(params)
+        stale = [(column, value, new) for column, value, new in moves if new is not None]
+        if not stale:
+            result.already_current += 1
+            continue
+        params = [new for _, _, new in stale]
+        params += [row_id] + [value for _, value, _ in stale]
+        groups.setdefault(tuple(column for column, _, _ in stale), []).append(params)
     if not groups:
         return
     with transaction.atomic(), connection.cursor() as cursor:
