@@ -202,9 +202,8 @@ def store_record_results(
     now = timezone.now()
     with transaction.atomic():
         done = _record_healthy_light(results, claim_token=claim_token, policy=policy, now=now)
-        for result in results:
-            if result.store_id in done:
-                metrics.check_recorded(trigger, result.report)  # no Check row, still a check
+        # No Check row for these, still checks.
+        metrics.checks_recorded(trigger, (result.report for result in results if result.store_id in done))
         rest = [result for result in results if result.store_id not in done]
         stores = Store.objects.select_for_update().in_bulk([result.store_id for result in rest]) if rest else {}
         before = {pk: _snapshot(store) for pk, store in stores.items()}
@@ -256,7 +255,7 @@ SCOPES_ANSWERED = frozenset({Outcome.CONNECTED, Outcome.MISSING_SCOPES})
 def _record_healthy_light(
     results: list[CheckResult], *, claim_token: str, policy: lifecycle.Policy, now: datetime
 ) -> set[int]:
-    """Move on, in one UPDATE … FROM unnest(…), every store whose healthy light
+    """Move on, in one UPDATE … FROM jsonb_to_recordset(…), every store whose healthy light
     check changes nothing but when it was checked and when it is due; the ids done.
 
     The statement's WHERE is the rules' precondition, evaluated on the locked
@@ -273,24 +272,30 @@ def _record_healthy_light(
     if not rows:
         return set()
     table = connection.ops.quote_name(Store._meta.db_table)
-    ids, next_ats, durations, profiles = [], [], [], []
-    for result in rows:
-        ids.append(result.store_id)
-        next_ats.append(now + lifecycle.next_regular_check(policy))
-        durations.append(result.duration_ms)
-        profiles.append(json.dumps(result.report.store))
-    # Four array parameters, not four per row: psycopg converts a query's
-    # placeholders in Python, and 2,000 of them cost more than the update.
+    # One JSON parameter, unpacked by the server (jsonb_to_recordset): the
+    # client quotes one string instead of four arrays element by element
+    # (psycopg's array quoting in Python cost more than the update itself).
+    batch = json.dumps(
+        [
+            {
+                "id": result.store_id,
+                "next_at": (now + lifecycle.next_regular_check(policy)).isoformat(),
+                "ms": result.duration_ms,
+                "profile": result.report.store,
+            }
+            for result in rows
+        ]
+    )
     claim_clause = "AND s.claim_token = %s" if claim_token else ""
     sql = (
         f"UPDATE {table} AS s SET last_checked_at = %s, next_check_at = v.next_at, last_check_ms = v.ms, "  # noqa: S608
         "claim_token = '', claimed_until = NULL "
-        "FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::jsonb[]) AS v(id, next_at, ms, profile) "
+        "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, next_at timestamptz, ms integer, profile jsonb) "
         "WHERE s.id = v.id AND s.status = 'connected' AND s.failure_count = 0 AND s.suspected_status = '' "
         f"AND s.profile = v.profile {claim_clause} RETURNING s.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, ids, next_ats, durations, profiles, *([claim_token] if claim_token else [])])
+        cursor.execute(sql, [now, batch, *([claim_token] if claim_token else [])])
         return {row[0] for row in cursor.fetchall()}
 
 

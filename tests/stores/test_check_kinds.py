@@ -183,7 +183,7 @@ def test_healthy_light_checks_of_a_batch_take_one_statement(sandbox, acme):
     with CaptureQueriesContext(connection) as queries:
         assert fleet.check_stores(claim.store_ids, claim_token=claim.token) == 5
     updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
-    assert len(updates) == 1 and "FROM unnest(" in updates[0]
+    assert len(updates) == 1 and "FROM jsonb_to_recordset(" in updates[0]
     assert not Check.objects.filter(store__in=stores).exists()
 
 
