@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -25,11 +25,11 @@ from notifications import services as notify
 from notifications.models import Notification
 from stores import claims, fleet
 from stores.bigcommerce.report import Outcome
-from stores.models import Credential, StatusChange, Store
+from stores.models import Check, Credential, StatusChange, Store
 from stores.services import checks as check_services
 from stores.services import controls
 from stores.status import StoreStatus
-from tests.reports import credentials, report
+from tests.reports import PROFILE, credentials, report
 
 ROUNDS = 20
 
@@ -286,3 +286,74 @@ def test_a_fleet_worker_whose_claim_was_taken_over_checks_nothing(postgres, acme
             assert sorted(hash_ for who, hash_ in called if who == "fresh") == sorted(s.store_hash for s in stores)
     finally:
         fleet.reset_engine()
+
+
+# --- healthy light checks: one UPDATE … FROM unnest(…) per batch ----------------------------
+
+STALE_MS, FRESH_MS, LIGHT_MS, FAILED_MS = 111, 222, 333, 444
+
+
+def light_stores(merchant, count: int, prefix: str) -> list[Store]:
+    """Plainly connected, due stores whose stored profile a healthy light check finds again."""
+    past = timezone.now() - timedelta(minutes=1)
+    return Store.objects.bulk_create(
+        Store(
+            merchant=merchant,
+            store_hash=f"{prefix}{i}",
+            status=StoreStatus.CONNECTED,
+            next_check_at=past,
+            profile=dict(PROFILE, id=f"{prefix}{i}"),
+        )
+        for i in range(count)
+    )
+
+
+def results(stores: list[Store], ms: int, outcome: Outcome = Outcome.CONNECTED) -> list[check_services.CheckResult]:
+    """A light check of each store that found it healthy (another outcome: the
+    full check that light check escalated to). `ms` tells whose result a store kept."""
+    kind = Check.Kind.LIGHT if outcome == Outcome.CONNECTED else Check.Kind.FULL
+    return [
+        check_services.CheckResult(store.pk, report(outcome, store_hash=store.store_hash), timezone.now(), ms, kind)
+        for store in stores
+    ]
+
+
+def recorder(batch: list[check_services.CheckResult], claim_token: str = "") -> Callable[[], int]:
+    def record() -> int:
+        return check_services.store_record_results(results=batch, trigger="schedule", claim_token=claim_token).recorded
+
+    return record
+
+
+def regular_from(started: datetime) -> datetime:
+    """The earliest a regular check can be due after `started` (the interval less
+    its jitter); a retry or a confirming re-check is due well before."""
+    policy = check_services.check_policy()
+    return started + policy.interval * (1 - policy.jitter)
+
+
+def test_a_stale_worker_and_the_new_claimant_each_record_only_their_own_stores(postgres, acme):
+    """Mutation: `claim_clause` dropped from `_record_healthy_light` (no
+    `s.claim_token = %s`): the stale worker's statement also moves on the
+    stores the new claimant took over and counts them (or, first to commit,
+    clears their claim, and the claimant's own results are refused)."""
+    for round_ in range(ROUNDS):
+        stores = light_stores(acme, 10, f"c{round_}x")
+        stale = claims.claim_due_stores(limit=10, lease=timedelta(seconds=-1))  # a lease already run out
+        fresh = claims.claim_due_stores(limit=5)  # the new claimant takes half of them over
+        taken = set(fresh.store_ids)
+        assert len(taken) == 5 and taken < set(stale.store_ids) == {s.pk for s in stores}
+        started = timezone.now()
+        recorded = race(
+            recorder(results(stores, STALE_MS), stale.token),
+            recorder(results([s for s in stores if s.pk in taken], FRESH_MS), fresh.token),
+        )
+        assert recorded == [5, 5], f"round {round_}: [stale, fresh] recorded {recorded}"
+        rows = Store.objects.filter(pk__in=[s.pk for s in stores])
+        for pk, ms, token, checked, next_at in rows.values_list(
+            "pk", "last_check_ms", "claim_token", "last_checked_at", "next_check_at"
+        ):
+            owner = "fresh" if pk in taken else "stale"
+            assert ms == (FRESH_MS if pk in taken else STALE_MS), f"round {round_}: the {owner} worker's store {pk}"
+            assert token == "" and checked >= started and next_at >= regular_from(started), f"round {round_}: {pk}"
+        rows.update(next_check_at=None)  # out of the next round's way
