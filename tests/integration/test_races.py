@@ -12,6 +12,7 @@ writers and would prove nothing.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -357,3 +358,86 @@ def test_a_stale_worker_and_the_new_claimant_each_record_only_their_own_stores(p
             assert ms == (FRESH_MS if pk in taken else STALE_MS), f"round {round_}: the {owner} worker's store {pk}"
             assert token == "" and checked >= started and next_at >= regular_from(started), f"round {round_}: {pk}"
         rows.update(next_check_at=None)  # out of the next round's way
+
+
+def wait_for_a_lock_waiter(timeout: float = 10) -> None:
+    """Until another connection to this database waits for a lock (the rows ours holds)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else the first answer stands for the transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.002)
+    raise AssertionError("nobody waited for the rows held")
+
+
+def holding(party: Callable[[], object], locked: threading.Event) -> Callable[[], object]:
+    """`party` in a transaction kept open until another party waits for its row
+    locks: that one's statement then evaluates its WHERE again, on the rows as
+    committed (PostgreSQL's re-check after a lock wait)."""
+
+    def run():
+        with transaction.atomic():
+            result = party()
+            locked.set()
+            wait_for_a_lock_waiter()
+        return result
+
+    return run
+
+
+def once_locked(party: Callable[[], object], locked: threading.Event) -> Callable[[], object]:
+    def run():
+        assert locked.wait(10), "the other party never took its locks"
+        return party()
+
+    return run
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["unclaimed", "claimed"])
+@pytest.mark.parametrize("control", [controls.store_pause, controls.store_disconnect], ids=["pause", "disconnect"])
+def test_a_healthy_light_check_racing_a_pause_or_a_disconnect_never_reschedules_the_store(
+    postgres, acme, control, claimed
+):
+    """Mutation: `s.status = 'connected'` removed from `_record_healthy_light`'s
+    WHERE: the light checks recorded without a claim (`claim_token=""`) move
+    stores paused (disconnected) before them on to their next check, as if
+    connected. With a claim, the pause (disconnect) also clears it, so the
+    claim clause stops that write too: the claimed cases fail only with both
+    conditions removed.
+
+    Odd rounds hold the controls' transaction until the light statement waits
+    for their row locks: its WHERE then runs again, on the paused rows."""
+    stopped = StoreStatus.PAUSED if control is controls.store_pause else StoreStatus.DISCONNECTED
+    for round_ in range(ROUNDS):
+        stores = light_stores(acme, 5, f"p{round_}x")
+        token = claims.claim_due_stores(limit=5).token if claimed else ""
+
+        def stop(stores=stores):
+            for store in stores:
+                control(store=store)
+
+        light = recorder(results(stores, LIGHT_MS), token)
+        if round_ % 2:
+            locked = threading.Event()
+            _, recorded = race(holding(stop, locked), once_locked(light, locked))
+            # Unclaimed, the general path records the check of a paused store (and changes nothing else).
+            assert recorded == (0 if claimed else 5), f"round {round_}: recorded {recorded}"
+        else:
+            race(stop, light)
+        rows = Store.objects.filter(pk__in=[s.pk for s in stores])
+        wrong = [
+            (store_hash, status, next_at is not None, bool(token))
+            for store_hash, status, next_at, token in rows.values_list(
+                "store_hash", "status", "next_check_at", "claim_token"
+            )
+            if (status, next_at, token) != (stopped, None, "")
+        ]
+        assert not wrong, f"round {round_}: (store, status, scheduled, claimed) should be {stopped}, not: {wrong}"
+        assert StatusChange.objects.filter(store__in=stores, new_status=stopped).count() == 5
+        assert not StatusChange.objects.filter(store__in=stores, old_status=stopped).exists()
