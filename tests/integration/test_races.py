@@ -441,3 +441,43 @@ def test_a_healthy_light_check_racing_a_pause_or_a_disconnect_never_reschedules_
         assert not wrong, f"round {round_}: (store, status, scheduled, claimed) should be {stopped}, not: {wrong}"
         assert StatusChange.objects.filter(store__in=stores, new_status=stopped).count() == 5
         assert not StatusChange.objects.filter(store__in=stores, old_status=stopped).exists()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "streak"),
+    [(Outcome.UNREACHABLE, (1, "")), (Outcome.INVALID_TOKEN, (0, StoreStatus.REVOKED))],
+    ids=["failure-streak", "suspicion"],
+)
+def test_a_healthy_light_check_racing_a_failed_check_ends_as_if_one_came_after_the_other(
+    postgres, acme, outcome, streak
+):
+    """Mutation: `s.failure_count = 0` (failure-streak), or
+    `s.suspected_status = ''` (suspicion), removed from
+    `_record_healthy_light`'s WHERE: a light check recorded after the failed
+    one keeps the streak (suspicion) its healthy answer should have ended, yet
+    moves the store on to a regular check instead of the sooner retry
+    (confirming re-check): a state neither order of the two leaves.
+
+    Both record without a claim (`claim_token=""`): the first to record clears
+    the claim, so with one the claim clause alone refuses the second. Odd
+    rounds hold the failed check's transaction until the light statement waits
+    for its row locks: the light check then always comes second."""
+    for round_ in range(ROUNDS):
+        stores = light_stores(acme, 5, f"f{round_}x")
+        started = timezone.now()
+        failed, light = recorder(results(stores, FAILED_MS, outcome)), recorder(results(stores, LIGHT_MS))
+        if round_ % 2:
+            locked = threading.Event()
+            race(holding(failed, locked), once_locked(light, locked))
+        else:
+            race(failed, light)
+        light_last = (0, "", LIGHT_MS, False)  # the healthy answer ended the streak: a regular check next
+        failed_last = (*streak, FAILED_MS, True)  # the streak (suspicion) stands: checked again soon
+        rows = Store.objects.filter(pk__in=[s.pk for s in stores])
+        for pk, failures, suspected, ms, next_at in rows.values_list(
+            "pk", "failure_count", "suspected_status", "last_check_ms", "next_check_at"
+        ):
+            state = (failures, suspected, ms, next_at < regular_from(started))
+            expected = (light_last,) if round_ % 2 else (light_last, failed_last)
+            assert state in expected, f"round {round_}: store {pk} ended as (failures, suspected, ms, soon) {state}"
+        rows.update(next_check_at=None)  # out of the next round's way
