@@ -12,9 +12,10 @@ writers and would prove nothing.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -25,11 +26,11 @@ from notifications import services as notify
 from notifications.models import Notification
 from stores import claims, fleet
 from stores.bigcommerce.report import Outcome
-from stores.models import Credential, StatusChange, Store
+from stores.models import Check, Credential, StatusChange, Store
 from stores.services import checks as check_services
 from stores.services import controls
 from stores.status import StoreStatus
-from tests.reports import credentials, report
+from tests.reports import PROFILE, credentials, report
 
 ROUNDS = 20
 
@@ -286,3 +287,197 @@ def test_a_fleet_worker_whose_claim_was_taken_over_checks_nothing(postgres, acme
             assert sorted(hash_ for who, hash_ in called if who == "fresh") == sorted(s.store_hash for s in stores)
     finally:
         fleet.reset_engine()
+
+
+# --- healthy light checks: one UPDATE … FROM unnest(…) per batch ----------------------------
+
+STALE_MS, FRESH_MS, LIGHT_MS, FAILED_MS = 111, 222, 333, 444
+
+
+def light_stores(merchant, count: int, prefix: str) -> list[Store]:
+    """Plainly connected, due stores whose stored profile a healthy light check finds again."""
+    past = timezone.now() - timedelta(minutes=1)
+    return Store.objects.bulk_create(
+        Store(
+            merchant=merchant,
+            store_hash=f"{prefix}{i}",
+            status=StoreStatus.CONNECTED,
+            next_check_at=past,
+            profile=dict(PROFILE, id=f"{prefix}{i}"),
+        )
+        for i in range(count)
+    )
+
+
+def results(stores: list[Store], ms: int, outcome: Outcome = Outcome.CONNECTED) -> list[check_services.CheckResult]:
+    """A light check of each store that found it healthy (another outcome: the
+    full check that light check escalated to). `ms` tells whose result a store kept."""
+    kind = Check.Kind.LIGHT if outcome == Outcome.CONNECTED else Check.Kind.FULL
+    return [
+        check_services.CheckResult(store.pk, report(outcome, store_hash=store.store_hash), timezone.now(), ms, kind)
+        for store in stores
+    ]
+
+
+def recorder(batch: list[check_services.CheckResult], claim_token: str = "") -> Callable[[], int]:
+    def record() -> int:
+        return check_services.store_record_results(results=batch, trigger="schedule", claim_token=claim_token).recorded
+
+    return record
+
+
+def regular_from(started: datetime) -> datetime:
+    """The earliest a regular check can be due after `started` (the interval less
+    its jitter); a retry or a confirming re-check is due well before."""
+    policy = check_services.check_policy()
+    return started + policy.interval * (1 - policy.jitter)
+
+
+def test_a_stale_worker_and_the_new_claimant_each_record_only_their_own_stores(postgres, acme):
+    """Mutation: `claim_clause` dropped from `_record_healthy_light` (no
+    `s.claim_token = %s`): the stale worker's statement also moves on the
+    stores the new claimant took over and counts them (or, first to commit,
+    clears their claim, and the claimant's own results are refused)."""
+    for round_ in range(ROUNDS):
+        stores = light_stores(acme, 10, f"c{round_}x")
+        stale = claims.claim_due_stores(limit=10, lease=timedelta(seconds=-1))  # a lease already run out
+        fresh = claims.claim_due_stores(limit=5)  # the new claimant takes half of them over
+        taken = set(fresh.store_ids)
+        assert len(taken) == 5 and taken < set(stale.store_ids) == {s.pk for s in stores}
+        started = timezone.now()
+        recorded = race(
+            recorder(results(stores, STALE_MS), stale.token),
+            recorder(results([s for s in stores if s.pk in taken], FRESH_MS), fresh.token),
+        )
+        assert recorded == [5, 5], f"round {round_}: [stale, fresh] recorded {recorded}"
+        rows = Store.objects.filter(pk__in=[s.pk for s in stores])
+        for pk, ms, token, checked, next_at in rows.values_list(
+            "pk", "last_check_ms", "claim_token", "last_checked_at", "next_check_at"
+        ):
+            owner = "fresh" if pk in taken else "stale"
+            assert ms == (FRESH_MS if pk in taken else STALE_MS), f"round {round_}: the {owner} worker's store {pk}"
+            assert token == "" and checked >= started and next_at >= regular_from(started), f"round {round_}: {pk}"
+        rows.update(next_check_at=None)  # out of the next round's way
+
+
+def wait_for_a_lock_waiter(timeout: float = 10) -> None:
+    """Until another connection to this database waits for a lock (the rows ours holds)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else the first answer stands for the transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.002)
+    raise AssertionError("nobody waited for the rows held")
+
+
+def holding(party: Callable[[], object], locked: threading.Event) -> Callable[[], object]:
+    """`party` in a transaction kept open until another party waits for its row
+    locks: that one's statement then evaluates its WHERE again, on the rows as
+    committed (PostgreSQL's re-check after a lock wait)."""
+
+    def run():
+        with transaction.atomic():
+            result = party()
+            locked.set()
+            wait_for_a_lock_waiter()
+        return result
+
+    return run
+
+
+def once_locked(party: Callable[[], object], locked: threading.Event) -> Callable[[], object]:
+    def run():
+        assert locked.wait(10), "the other party never took its locks"
+        return party()
+
+    return run
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["unclaimed", "claimed"])
+@pytest.mark.parametrize("control", [controls.store_pause, controls.store_disconnect], ids=["pause", "disconnect"])
+def test_a_healthy_light_check_racing_a_pause_or_a_disconnect_never_reschedules_the_store(
+    postgres, acme, control, claimed
+):
+    """Mutation: `s.status = 'connected'` removed from `_record_healthy_light`'s
+    WHERE: the light checks recorded without a claim (`claim_token=""`) move
+    stores paused (disconnected) before them on to their next check, as if
+    connected. With a claim, the pause (disconnect) also clears it, so the
+    claim clause stops that write too: the claimed cases fail only with both
+    conditions removed.
+
+    Odd rounds hold the controls' transaction until the light statement waits
+    for their row locks: its WHERE then runs again, on the paused rows."""
+    stopped = StoreStatus.PAUSED if control is controls.store_pause else StoreStatus.DISCONNECTED
+    for round_ in range(ROUNDS):
+        stores = light_stores(acme, 5, f"p{round_}x")
+        token = claims.claim_due_stores(limit=5).token if claimed else ""
+
+        def stop(stores=stores):
+            for store in stores:
+                control(store=store)
+
+        light = recorder(results(stores, LIGHT_MS), token)
+        if round_ % 2:
+            locked = threading.Event()
+            _, recorded = race(holding(stop, locked), once_locked(light, locked))
+            # Unclaimed, the general path records the check of a paused store (and changes nothing else).
+            assert recorded == (0 if claimed else 5), f"round {round_}: recorded {recorded}"
+        else:
+            race(stop, light)
+        rows = Store.objects.filter(pk__in=[s.pk for s in stores])
+        wrong = [
+            (store_hash, status, next_at is not None, bool(token))
+            for store_hash, status, next_at, token in rows.values_list(
+                "store_hash", "status", "next_check_at", "claim_token"
+            )
+            if (status, next_at, token) != (stopped, None, "")
+        ]
+        assert not wrong, f"round {round_}: (store, status, scheduled, claimed) should be {stopped}, not: {wrong}"
+        assert StatusChange.objects.filter(store__in=stores, new_status=stopped).count() == 5
+        assert not StatusChange.objects.filter(store__in=stores, old_status=stopped).exists()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "streak"),
+    [(Outcome.UNREACHABLE, (1, "")), (Outcome.INVALID_TOKEN, (0, StoreStatus.REVOKED))],
+    ids=["failure-streak", "suspicion"],
+)
+def test_a_healthy_light_check_racing_a_failed_check_ends_as_if_one_came_after_the_other(
+    postgres, acme, outcome, streak
+):
+    """Mutation: `s.failure_count = 0` (failure-streak), or
+    `s.suspected_status = ''` (suspicion), removed from
+    `_record_healthy_light`'s WHERE: a light check recorded after the failed
+    one keeps the streak (suspicion) its healthy answer should have ended, yet
+    moves the store on to a regular check instead of the sooner retry
+    (confirming re-check): a state neither order of the two leaves.
+
+    Both record without a claim (`claim_token=""`): the first to record clears
+    the claim, so with one the claim clause alone refuses the second. Odd
+    rounds hold the failed check's transaction until the light statement waits
+    for its row locks: the light check then always comes second."""
+    for round_ in range(ROUNDS):
+        stores = light_stores(acme, 5, f"f{round_}x")
+        started = timezone.now()
+        failed, light = recorder(results(stores, FAILED_MS, outcome)), recorder(results(stores, LIGHT_MS))
+        if round_ % 2:
+            locked = threading.Event()
+            race(holding(failed, locked), once_locked(light, locked))
+        else:
+            race(failed, light)
+        light_last = (0, "", LIGHT_MS, False)  # the healthy answer ended the streak: a regular check next
+        failed_last = (*streak, FAILED_MS, True)  # the streak (suspicion) stands: checked again soon
+        rows = Store.objects.filter(pk__in=[s.pk for s in stores])
+        for pk, failures, suspected, ms, next_at in rows.values_list(
+            "pk", "failure_count", "suspected_status", "last_check_ms", "next_check_at"
+        ):
+            state = (failures, suspected, ms, next_at < regular_from(started))
+            expected = (light_last,) if round_ % 2 else (light_last, failed_last)
+            assert state in expected, f"round {round_}: store {pk} ended as (failures, suspected, ms, soon) {state}"
+        rows.update(next_check_at=None)  # out of the next round's way
