@@ -189,6 +189,11 @@ def store_record_results(
        store on, in ONE statement for the batch (`_record_healthy_light`,
        PostgreSQL); they write no Check row. Every other result takes the
        steps below.
+    Every store of the batch is locked first, in id order, by one statement:
+    two writers recording overlapping stores (a stale worker and the new
+    claimant) would otherwise lock them in their results' orders and could
+    deadlock (`_lock_in_id_order`).
+
     1. Lock the stores' rows (so no other writer decides them meanwhile).
     2. Skip a store whose claim is no longer `claim_token` (its lease ran out
        and another worker re-claimed it): one store is never decided twice.
@@ -201,6 +206,7 @@ def store_record_results(
     policy = policy or check_policy()
     now = timezone.now()
     with transaction.atomic():
+        _lock_in_id_order([result.store_id for result in results])
         done = _record_healthy_light(results, claim_token=claim_token, policy=policy, now=now)
         # No Check row for these, still checks.
         metrics.checks_recorded(trigger, (result.report for result in results if result.store_id in done))
@@ -250,6 +256,14 @@ def store_record_results(
 # A full check with one of these outcomes said, scope by scope, what the API
 # account may do: the scopes are verified (granted or not) as of then.
 SCOPES_ANSWERED = frozenset({Outcome.CONNECTED, Outcome.MISSING_SCOPES})
+
+
+def _lock_in_id_order(store_ids: list[int]) -> None:
+    """Lock these stores' rows in id order (PostgreSQL locks them as the
+    sorted rows come out), so every writer of a batch takes its locks in one
+    order. Later statements of the transaction find the rows already held."""
+    if store_ids and connection.features.has_select_for_update:
+        list(Store.objects.select_for_update().filter(pk__in=store_ids).order_by("pk").values_list("pk", flat=True))
 
 
 def _record_healthy_light(
