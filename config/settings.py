@@ -291,12 +291,15 @@ BIGCOMMERCE_API_URL = env.str("BIGCOMMERCE_API_URL", default="https://api.bigcom
 BIGCOMMERCE_CHECK_DEADLINE_SECONDS = env.float("BIGCOMMERCE_CHECK_DEADLINE_SECONDS", default=20)
 BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_CONNECT_TIMEOUT_SECONDS", default=5)
 BIGCOMMERCE_READ_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_READ_TIMEOUT_SECONDS", default=10)
-# Per worker process: checks in flight at once, and pooled connections.
-FLEET_CHECKS_IN_FLIGHT = env.int("FLEET_CHECKS_IN_FLIGHT", default=100)
-FLEET_CONNECTIONS = env.int("FLEET_CONNECTIONS", default=400)
-# The dispatcher queues due stores in batches of this size, at most
-# DISPATCH_MAX_PER_RUN per run (every minute).
-DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=100)
+# Per batch: checks in flight at once; per worker process: pooled connections
+# (a process running several batches shares them). What `make bench` measures
+# (docs/scaling.md): a check waits ~100-300 ms on the network, so 500 in flight
+# keep a core busy; each is one open connection, never more than the limit.
+FLEET_CHECKS_IN_FLIGHT = env.int("FLEET_CHECKS_IN_FLIGHT", default=500)
+FLEET_CONNECTIONS = env.int("FLEET_CONNECTIONS", default=1000)
+# The dispatcher queues due stores in batches of this size (one task each), at
+# most DISPATCH_MAX_PER_RUN per run (every minute).
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 DISPATCH_MAX_PER_RUN = env.int("DISPATCH_MAX_PER_RUN", default=50_000)
 
 # A claimed store's check must finish within this; past it, the store is

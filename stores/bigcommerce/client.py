@@ -24,6 +24,7 @@ exception (those can hold the prepared request and its headers).
 from __future__ import annotations
 
 import asyncio
+import functools
 import http.cookiejar
 import json
 import logging
@@ -312,10 +313,13 @@ def is_valid_access_token(access_token: str) -> bool:
     return isinstance(access_token, str) and _TOKEN_RE.fullmatch(access_token) is not None
 
 
+@functools.lru_cache(maxsize=512)
 def normalise_path(path: str) -> str:
     """`"v3//catalog/products/?limit=1"` → `"/v3/catalog/products?limit=1"`.
 
-    Raises ValueError for anything that is not a v2/v3 API path.
+    Raises ValueError for anything that is not a v2/v3 API path. Cached: the
+    fleet asks for the same few probe paths millions of times (a path with
+    ids in it only pushes the oldest out).
     """
     route, sep, query = path.partition("?")
     segments = [segment for segment in route.split("/") if segment]

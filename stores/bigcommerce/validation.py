@@ -41,9 +41,10 @@ A "refusal" is a 403 or 404 on a probe. Outcome precedence (first match wins):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
+
+import orjson
 
 from .client import (
     BigCommerceClient,
@@ -327,7 +328,7 @@ def _profile(probe_calls: Answers) -> tuple[dict[str, Any] | None, list[str]]:
     if call is None or call.response is None or not 200 <= call.response.status < 300:
         return None, []
     try:
-        data = json.loads(call.response.body)
+        data = orjson.loads(call.response.body)
     except (ValueError, UnicodeDecodeError):
         return None, ["GET /v2/store answered with a body that is not JSON; no store profile."]
     if not isinstance(data, dict):
