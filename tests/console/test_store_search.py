@@ -1,0 +1,162 @@
+"""The store list's search: what staff find (every word must match, in the
+store hash, name, domain, merchant or id; a word of one or two characters where
+a word begins; quotes make a phrase), and on PostgreSQL the one trigram index
+that answers it."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+from django.db import connection
+from django.db.models.sql import Query
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from console.admin import store_search
+from merchants.models import Merchant
+from stores.models import Store
+from tests.conftest import client_for
+
+LIST = reverse("admin:stores_store_changelist")
+MIGRATION = importlib.import_module("stores.migrations.0009_store_search_text_trgm")
+# Ids far from the numbers searched for below, so that no search finds a store
+# by its id by chance (PostgreSQL's sequences are not rolled back between tests).
+FIRST_ID = 90_001
+
+
+@pytest.fixture
+def shelf(acme, globex):
+    northwind = Merchant.objects.create(name="Northwind Traders", slug="northwind-traders")
+    rows = [
+        (acme, "acme123", "Acme Outfitters", "acme.example"),
+        (globex, "globex9", "Globex Gadgets", ""),
+        (acme, "s12ab", "Store 12", "store-12.example"),
+        (acme, "s120cd", "Store 120", ""),
+        (globex, "s312ef", "Store 312", "shop312.example"),
+        (globex, "x9ab12cd", "Big Store 12", ""),
+        (northwind, "nw01", "Tea Room", "tearoom.example"),
+    ]
+    return Store.objects.bulk_create(
+        Store(pk=FIRST_ID + i, merchant=merchant, store_hash=store_hash, name=name, domain=domain)
+        for i, (merchant, store_hash, name, domain) in enumerate(rows)
+    )
+
+
+def found(user, query: str) -> set[str]:
+    """The store hashes the list shows for a search."""
+    body = client_for(user).get(LIST, {"q": query}).content.decode()
+    return set(re.findall(r'<span class="vc-store-meta"><code>([^<]+)</code>', body))
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        # a whole store hash, part of one, a domain, a word of a name, in any case
+        ("acme123", {"acme123"}),
+        ("x9ab", {"x9ab12cd"}),
+        ("ab12", {"x9ab12cd"}),  # three characters or more: anywhere
+        ("tearoom.example", {"nw01"}),
+        ("Outfitters", {"acme123"}),
+        ("gadgets", {"globex9"}),
+        # merchants, by name and by slug
+        ("Northwind", {"nw01"}),
+        ("northwind-traders", {"nw01"}),
+        ("globex", {"globex9", "s312ef", "x9ab12cd"}),
+        # one or two characters: where a word begins, never inside one
+        ("12", {"s12ab", "s120cd", "x9ab12cd"}),  # Store 12, Store 120, Big Store 12; not Store 312
+        ("31", {"s312ef"}),
+        ("ab", set()),  # inside s12ab and x9ab12cd only
+        ("s1", {"s12ab", "s120cd"}),  # a store hash's start is a word's start
+        ("x", {"x9ab12cd"}),
+        ("ro", {"nw01"}),  # Tea Room
+        ("Tr", {"nw01"}),  # Northwind Traders: a merchant name's second word
+        ("tr", {"nw01"}),
+        ("Z", set()),
+        # every word must match, each in any field
+        ("Store 12", {"s12ab", "s120cd", "x9ab12cd"}),
+        ("12 Store", {"s12ab", "s120cd", "x9ab12cd"}),
+        ("acme 12", {"s12ab", "s120cd"}),  # Acme's stores with a word starting 12
+        ("globex store", {"s312ef", "x9ab12cd"}),
+        ("Store nothing-like-this", set()),
+        # quotes: a phrase, as it stands
+        ('"Store 12"', {"s12ab", "s120cd", "x9ab12cd"}),
+        ('"Big Store"', {"x9ab12cd"}),
+        ('"Store Big"', set()),
+        ("'Tea Room'", {"nw01"}),
+        # punctuation alone is no word
+        ("Tea -", {"nw01"}),
+        ("& Room", {"nw01"}),
+    ],
+)
+def test_what_a_search_finds(support, shelf, query, expected):
+    assert found(support, query) == expected
+
+
+def test_a_number_also_finds_the_store_with_that_id(support, shelf):
+    assert found(support, str(FIRST_ID + 6)) == {"nw01"}
+    assert found(support, f"tea {FIRST_ID + 6}") == {"nw01"}
+    assert found(support, f"store {FIRST_ID + 6}") == set()
+    assert found(support, "99999999999999999999999") == set()  # past any id: no error
+
+
+def test_search_words():
+    words = store_search.search_words
+    assert words('Store 12 "Big Store" - & 12') == ["Store", "12", "Big Store"]
+    assert words("'a b'") == ["a b"]
+    assert words('"') == []
+    assert words("-- &") == []
+
+
+def test_a_search_of_punctuation_alone_filters_nothing(support, shelf):
+    assert found(support, "- &") == {store.store_hash for store in shelf}
+
+
+def test_the_help_text_says_the_rule(support, shelf):
+    body = client_for(support).get(LIST, {"q": "x"}).content.decode()
+    assert "Every word must match; a word of one or two characters matches the start of a word" in body
+
+
+def test_merchants_are_looked_up_once_whatever_the_number_of_words(support, shelf):
+    def merchant_queries(query: str) -> int:
+        client = client_for(support)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(LIST, {"q": query}).status_code == 200
+        return sum('FROM "merchants_merchant"' in q["sql"] for q in captured.captured_queries)
+
+    assert merchant_queries("Store") == merchant_queries("Store 12 big tea room acme globex x") == 1
+
+
+def test_more_matching_merchants_than_the_limit_still_find_their_stores(support, shelf, monkeypatch):
+    monkeypatch.setattr(store_search, "MERCHANT_IDS_LIMIT", 0)  # every merchant match is a subquery
+    assert found(support, "globex") == {"globex9", "s312ef", "x9ab12cd"}
+    assert found(support, "Tr") == {"nw01"}
+    assert found(support, "acme 12") == {"s12ab", "s120cd"}
+
+
+# --- on PostgreSQL, one trigram index answers the search -----------------------------
+
+
+def test_the_index_and_the_search_read_the_same_expression():
+    """The migration's index expression is SearchText's, as the database gets it."""
+    query = Query(Store, alias_cols=False)
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.compile(store_search.SearchText().resolve_expression(query))
+    assert (sql, params) == (MIGRATION.SEARCH_TEXT, [])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+@pytest.mark.parametrize("query", ["acme123", "12", "x", "Store 12", '"Big Store"', "northwind", "tea room"])
+def test_the_search_can_read_the_trigram_index(shelf, query):
+    """With every other way to read the stores turned off, the plan reads
+    store_search_trgm_idx: the search's expression is the index's. (Whether the
+    planner picks it on a real fleet is the benchmark's business.)"""
+    sql, params = store_search.search_stores(Store.objects.order_by(), query).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on store_search_trgm_idx" in plan, plan
+    assert "Seq Scan on stores_store" not in plan, plan
