@@ -21,7 +21,7 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -85,6 +85,7 @@ class StoreAdmin(
         "Every word must match; a word of one or two characters matches the start of a word "
         "(12 finds Store 12 and Store 120, not Store 312); put words in quotes to find them as a phrase."
     )
+    SEARCH_COUNT_LIMIT = 1000
     list_per_page = 50
     list_max_show_all = 200
     show_full_result_count = False
@@ -184,6 +185,20 @@ class StoreAdmin(
         if not search_term:
             return queryset, False
         return search_stores(queryset, search_term), False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """A searched list counts no further than SEARCH_COUNT_LIMIT stores (or
+        the page asked for) and then says "1000+": a search as broad as
+        "store" would otherwise count the whole fleet on every page. (Never
+        below list_max_show_all: "Show all" is offered only for a whole count.)"""
+        count_limit = None
+        if request.GET.get(SEARCH_VAR):
+            try:
+                page = int(request.GET.get(PAGE_VAR, 1))
+            except ValueError:
+                page = 1
+            count_limit = max(self.SEARCH_COUNT_LIMIT, self.list_max_show_all, page * per_page)
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, count_limit=count_limit)
 
     @admin.display(description="scopes last fully verified", ordering="scopes_verified_at")
     def scopes_verified(self, store):

@@ -1,7 +1,7 @@
 """The store list's search: what staff find (every word must match, in the
 store hash, name, domain, merchant or id; a word of one or two characters where
-a word begins; quotes make a phrase), and on PostgreSQL the one trigram index
-that answers it."""
+a word begins; quotes make a phrase), the "1000+" count of a broad search, and
+on PostgreSQL the one trigram index that answers it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from console.admin import store_search
+from console.admin.pagination import EstimatedCountPaginator
+from console.admin.stores import StoreAdmin
 from merchants.models import Merchant
 from stores.models import Store
 from tests.conftest import client_for
@@ -133,6 +135,32 @@ def test_more_matching_merchants_than_the_limit_still_find_their_stores(support,
     assert found(support, "globex") == {"globex9", "s312ef", "x9ab12cd"}
     assert found(support, "Tr") == {"nw01"}
     assert found(support, "acme 12") == {"s12ab", "s120cd"}
+
+
+# --- a broad search counts no further than it must ----------------------------------
+
+
+def test_a_broad_search_says_how_many_at_least(support, shelf, monkeypatch):
+    monkeypatch.setattr(StoreAdmin, "SEARCH_COUNT_LIMIT", 2)
+    monkeypatch.setattr(StoreAdmin, "list_per_page", 2)
+    monkeypatch.setattr(StoreAdmin, "list_max_show_all", 2)
+    client = client_for(support)
+    first = client.get(LIST, {"q": "store"}).content.decode()  # 4 stores: counted up to 3
+    assert "2+ results" in first and "2+ stores" in first
+    assert 'href="?p=2&amp;q=store"' in first and 'class="showall"' not in first
+    second = client.get(LIST, {"q": "store", "p": "2"}).content.decode()  # counted up to 5: all 4
+    assert "4 results" in second and "4 stores" in second and "+ results" not in second
+    assert "2 results" in client.get(LIST, {"q": "globex store"}).content.decode()  # 2: not "2+"
+
+
+def test_the_paginator_counts_one_row_past_its_limit(shelf):
+    stores = Store.objects.filter(name__icontains="store").order_by("name")  # 4
+    bounded = EstimatedCountPaginator(stores, 2, count_limit=2)
+    assert bounded.count == 3 and bounded.count_is_bounded and bounded.num_pages == 2
+    assert [s.store_hash for s in bounded.page(2).object_list] == ["s120cd"]  # Big Store 12, Store 12 | Store 120
+    exact = EstimatedCountPaginator(stores, 2, count_limit=4)
+    assert exact.count == 4 and not exact.count_is_bounded
+    assert EstimatedCountPaginator(stores, 2).count == 4
 
 
 # --- on PostgreSQL, one trigram index answers the search -----------------------------
