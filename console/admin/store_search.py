@@ -47,11 +47,11 @@ from django.utils.text import smart_split, unescape_string_literal
 from merchants.models import Merchant
 
 SHORT_WORD = 3  # fewer characters than this: matched where a word begins
-# More merchants than this matching one word (say "shop" among thousands): the
-# store query takes them as a subquery instead of a list of ids (still right,
-# no longer served by the index).
+# More merchants than this matching the words (say "shop" among thousands of
+# merchants): the store query takes them as subqueries instead of lists of ids
+# (still right, no longer served by the index).
 MERCHANT_IDS_LIMIT = 1000
-MAX_ID = 2**63 - 1
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
 
 
 class SearchText(Func):
@@ -71,13 +71,13 @@ class SearchText(Func):
 def search_words(search_term: str) -> list[str]:
     """The words of a search, quoted phrases as one word, without duplicates
     nor words of punctuation alone."""
-    words = []
+    words = {}
     for word in smart_split(search_term):
         if word[:1] in ('"', "'") and word[:1] == word[-1:] and len(word) > 1:
             word = unescape_string_literal(word)
-        if any(char.isalnum() for char in word) and word not in words:
-            words.append(word)
-    return words
+        if any(char.isalnum() for char in word):
+            words.setdefault(word.casefold(), word)
+    return list(words.values())
 
 
 def is_short(word: str) -> bool:
@@ -85,7 +85,7 @@ def is_short(word: str) -> bool:
 
 
 def store_id(word: str) -> int | None:
-    if word.isascii() and word.isdigit() and int(word) <= MAX_ID:
+    if word.isascii() and word.isdigit() and len(word) <= len(str(MAX_ID)) and int(word) <= MAX_ID:
         return int(word)
     return None
 
@@ -104,7 +104,7 @@ def merchant_condition(word: str) -> Q:
 
 def matching_merchants(words: list[str]) -> list[list[int] | QuerySet]:
     """For each word, the merchants it matches: their ids, from one query for
-    all the words, or a subquery when more than MERCHANT_IDS_LIMIT match."""
+    all the words, or subqueries when more than MERCHANT_IDS_LIMIT match."""
     conditions = [merchant_condition(word) for word in words]
     flags = {f"word_{i}": ExpressionWrapper(c, output_field=BooleanField()) for i, c in enumerate(conditions)}
     rows = list(

@@ -101,11 +101,12 @@ def test_a_number_also_finds_the_store_with_that_id(support, shelf):
     assert found(support, f"tea {FIRST_ID + 6}") == {"nw01"}
     assert found(support, f"store {FIRST_ID + 6}") == set()
     assert found(support, "99999999999999999999999") == set()  # past any id: no error
+    assert found(support, "9" * 5000) == set()  # past what int() reads
 
 
 def test_search_words():
     words = store_search.search_words
-    assert words('Store 12 "Big Store" - & 12') == ["Store", "12", "Big Store"]
+    assert words('Store 12 "Big Store" - & 12 store') == ["Store", "12", "Big Store"]
     assert words("'a b'") == ["a b"]
     assert words('"') == []
     assert words("-- &") == []
