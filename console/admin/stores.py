@@ -85,7 +85,8 @@ class StoreAdmin(
         "Every word must match; a word of one or two characters matches the start of a word "
         "(12 finds Store 12 and Store 120, not Store 312); put words in quotes to find them as a phrase."
     )
-    SEARCH_COUNT_LIMIT = 1000
+    # A search counts up to this many stores (and sorts them: pagination.sorted_not_walked).
+    SEARCH_COUNT_LIMIT = 20_000
     list_per_page = 50
     list_max_show_all = 200
     show_full_result_count = False
@@ -188,7 +189,7 @@ class StoreAdmin(
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         """A searched list counts no further than SEARCH_COUNT_LIMIT stores (or
-        the page asked for) and then says "1000+": a search as broad as
+        the page asked for) and then says "20000+": a search as broad as
         "store" would otherwise count the whole fleet on every page. (Never
         below list_max_show_all: "Show all" is offered only for a whole count.)"""
         count_limit = None

@@ -1,7 +1,8 @@
 """The store list's search: what staff find (every word must match, in the
 store hash, name, domain, merchant or id; a word of one or two characters where
-a word begins; quotes make a phrase), the "1000+" count of a broad search, and
-on PostgreSQL the one trigram index that answers it."""
+a word begins; quotes make a phrase), the "20000+" count of a broad search,
+the sorting of a counted one, and on PostgreSQL the one trigram index that
+answers it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.db.models.sql import Query
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from console.admin import store_search
-from console.admin.pagination import EstimatedCountPaginator
+from console.admin.pagination import EstimatedCountPaginator, sorted_not_walked
 from console.admin.stores import StoreAdmin
 from merchants.models import Merchant
 from stores.models import Store
@@ -162,6 +165,40 @@ def test_the_paginator_counts_one_row_past_its_limit(shelf):
     exact = EstimatedCountPaginator(stores, 2, count_limit=4)
     assert exact.count == 4 and not exact.count_is_bounded
     assert EstimatedCountPaginator(stores, 2).count == 4
+
+
+def page_query(support, params) -> tuple[str, list[str]]:
+    """The store list's page: the SQL of its rows' query, and the hashes in order."""
+    client = client_for(support)
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(LIST, params).content.decode()
+    [sql] = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "stores_store"."id"')]
+    return sql, re.findall(r'<span class="vc-store-meta"><code>([^<]+)</code>', body)
+
+
+def test_a_counted_search_sorts_its_matches_instead_of_walking_the_name_index(support, shelf, monkeypatch):
+    monkeypatch.setattr(StoreAdmin, "list_per_page", 2)
+    monkeypatch.setattr(StoreAdmin, "list_max_show_all", 2)
+    pages = [{"q": "store"}, {"q": "store", "o": "-1.0"}]  # by name; by merchant (descending), name
+    sorted_ = [page_query(support, params) for params in pages]  # 4 matches, all counted
+    assert all("ORDER BY COALESCE(" in sql for sql, _ in sorted_)
+    assert [hashes for _, hashes in sorted_] == [["x9ab12cd", "s12ab"], ["x9ab12cd", "s312ef"]]
+    monkeypatch.setattr(StoreAdmin, "SEARCH_COUNT_LIMIT", 2)
+    monkeypatch.setattr(StoreAdmin, "list_max_show_all", 1)  # 3 of 4 counted: the list's own order
+    walked = [page_query(support, params) for params in pages]
+    assert not any("COALESCE(" in sql for sql, _ in walked)
+    assert [hashes for _, hashes in walked] == [hashes for _, hashes in sorted_]
+
+
+def test_sorted_not_walked_keeps_the_order_and_leaves_what_it_cannot_rewrite(shelf):
+    for ordering in (["name", "store_hash"], ["-merchant__name", "-pk"], [F("name").desc(nulls_last=True)]):
+        stores = Store.objects.order_by(*ordering)
+        sorted_ = sorted_not_walked(stores)
+        assert "COALESCE" in str(sorted_.query).split("ORDER BY")[1]
+        assert list(sorted_) == list(stores)
+    for ordering in (["merchant"], ["?"], [Lower("name")]):
+        stores = Store.objects.order_by(*ordering)
+        assert sorted_not_walked(stores) is stores
 
 
 # --- on PostgreSQL, one trigram index answers the search -----------------------------
