@@ -26,6 +26,7 @@ class EstimatedCountPaginator(Paginator):
     def __init__(self, *args, count_limit: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.count_limit = count_limit
+        self.counted_all = False  # whether `count` counted every row, no more than `count_limit`
 
     @cached_property
     def count(self):
@@ -37,7 +38,9 @@ class EstimatedCountPaginator(Paginator):
             if estimate is not None and estimate >= selectors.ESTIMATE_COUNT_ABOVE:
                 return estimate
         if self.count_limit is not None:
-            return queryset.order_by().values("pk")[: self.count_limit + 1].count()
+            count = queryset.order_by().values("pk")[: self.count_limit + 1].count()
+            self.counted_all = count <= self.count_limit
+            return count
         return queryset.count()
 
     @property
@@ -48,11 +51,10 @@ class EstimatedCountPaginator(Paginator):
     @cached_property
     def rows(self):
         """What the pages are cut from: the object list, its order asked for
-        with `sorted_not_walked` when a `count_limit` was given and every row
-        counted (no more than the limit)."""
-        if self.count_limit is not None and isinstance(self.object_list, QuerySet) and not self.count_is_bounded:
-            return sorted_not_walked(self.object_list)
-        return self.object_list
+        with `sorted_not_walked` when `count` counted every row (no more than
+        `count_limit`)."""
+        # `count` first: counting is what sets `counted_all` (and nothing to sort in an empty list).
+        return sorted_not_walked(self.object_list) if self.count and self.counted_all else self.object_list
 
     def page(self, number):
         # Paginator.page, cutting `rows` instead of `object_list`.
