@@ -98,9 +98,11 @@ def _sql_default(field: models.Field) -> str:
     return "''"
 
 
-def many_stores(count: int, *, prefix: str = "m", due_fraction: float = 0.01) -> None:
+def many_stores(count: int, *, prefix: str = "m", due_fraction: float = 0.01, domains: bool = False) -> None:
     """`count` stores in one statement (PostgreSQL). A `due_fraction` of them are
-    due now; the rest spread over the next six hours, as in production."""
+    due now; the rest spread over the next six hours, as in production. With
+    `domains`, each has BigCommerce's default domain (store-<hash>.mybigcommerce.com)
+    for the console's search to look through; without, the domain is empty."""
     owners = merchants()
     table = connection.ops.quote_name(Store._meta.db_table)
     columns, values = [], []
@@ -112,6 +114,8 @@ def many_stores(count: int, *, prefix: str = "m", due_fraction: float = 0.01) ->
             values.append(f"{owners[0].pk} + (g %% {len(owners)})")
         elif field.name == "store_hash":
             values.append(f"'{prefix}' || g")
+        elif field.name == "domain" and domains:
+            values.append(f"'store-{prefix}' || g || '.mybigcommerce.com'")
         elif field.name == "name":
             values.append("'Store ' || g")
         elif field.name == "plan_name":

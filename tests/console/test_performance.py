@@ -77,6 +77,7 @@ LIST_URLS = [
     "?status__exact=connected",
     "?broken=day&plan=Plus",
     "?checked=day&q=store",
+    "?q=store+4+merchant+%22store+4%22",  # four words (one quoted): still one merchant lookup
     "?o=-7",
     "?all=",
 ]
