@@ -102,18 +102,14 @@ def _tree(pid: int) -> list[int]:
     return [pid, *(int(child) for child in out)]
 
 
-# The fleet's knobs for the light-check runs (also what docs/scaling.md advises).
+# The fleet's knobs for the light-check runs: the settings' defaults, unless a
+# BENCH_* variable tries others. The workers are the Procfile's: one Celery
+# worker, prefork, `--concurrency` = the processes that check.
 FLEET_ENV = {
     "DISPATCH_BATCH_SIZE": os.environ.get("BENCH_BATCH", "500"),
     "FLEET_CHECKS_IN_FLIGHT": os.environ.get("BENCH_IN_FLIGHT", "500"),
     "FLEET_CONNECTIONS": "1000",
 }
-# Each worker process runs a few batches at once (threads sharing the
-# process's one event loop), so one batch's database work overlaps the
-# others' network waits.
-FLEET_POOL = ("--pool=threads", f"--concurrency={os.environ.get('BENCH_THREADS', '3')}")
-
-
 def _run_workers(
     processes: int,
     sandbox_url: str,
@@ -365,8 +361,6 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
                 store_ids,
                 timeout,
                 env_extra=FLEET_ENV,
-                worker_args=FLEET_POOL,
-                instances_for_processes=True,
                 warm_up=True,
             )
             checks = run["passes"] * run["checked"]
@@ -652,13 +646,12 @@ def sustained(*, stores: int, interval_seconds: float, intervals: int, latency_m
         workers = [
             subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
-                 f"--hostname=sustained{i}@%h", "--without-gossip", "--without-mingle",
-                 "--prefetch-multiplier=1", *FLEET_POOL],
+                 "--hostname=sustained@%h", "--without-gossip", "--without-mingle",
+                 "--prefetch-multiplier=1", "--concurrency=2"],
                 cwd=ROOT, env=worker_env(BIGCOMMERCE_API_URL=sandbox.url, **env),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
-            for i in range(2)
-        ]
+        ]  # one worker, the Procfile's: prefork, two checking processes
         lags: list[float] = []
         due: dict[int, float] = {}
         watermark = timezone.now()

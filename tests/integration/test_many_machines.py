@@ -159,9 +159,8 @@ def fleet(celery, sandbox):
 def worker_argv(node: str) -> list[str]:
     argv = procfile()["worker"]
     assert argv[:4] == ["celery", "-A", "config", "worker"]
-    # The Procfile's shell defaults (${WORKER_POOL:-prefork}…) given as the shell would.
-    argv = [a for a in argv if not a.startswith(("--concurrency", "--pool"))]
-    return [sys.executable, "-m", *argv, "--pool=prefork", "--concurrency=2", "-n", node]
+    argv = [a for a in argv if not a.startswith("--concurrency")]
+    return [sys.executable, "-m", *argv, "--concurrency=2", "-n", node]
 
 
 def test_one_portal_on_many_machines(fleet, hosts, sandbox, celery):
