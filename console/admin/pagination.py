@@ -21,7 +21,8 @@ class EstimatedCountPaginator(Paginator):
     one row past it (`SELECT COUNT(*) FROM (… LIMIT count_limit + 1)`, which
     PostgreSQL stops reading as soon as it has them): `count_is_bounded` then
     says there are more than `count_limit`, and the list shows "20000+".
-    When it counted them all, its pages sort those rows (`sorted_not_walked`)."""
+    When it counted them all, its pages are cut from those rows sorted
+    (`sorted_not_walked`): `count` runs before any page is cut."""
 
     def __init__(self, *args, count_limit: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,6 +41,9 @@ class EstimatedCountPaginator(Paginator):
         if self.count_limit is not None:
             count = queryset.order_by().values("pk")[: self.count_limit + 1].count()
             self.counted_all = count <= self.count_limit
+            if count and self.counted_all:
+                # Few enough to sort: the pages are cut from the sorted list.
+                self.object_list = sorted_not_walked(queryset)
             return count
         return queryset.count()
 
@@ -47,23 +51,6 @@ class EstimatedCountPaginator(Paginator):
     def count_is_bounded(self) -> bool:
         """Whether there are more rows than `count_limit` (and `count` stopped)."""
         return self.count_limit is not None and self.count > self.count_limit
-
-    @cached_property
-    def rows(self):
-        """What the pages are cut from: the object list, its order asked for
-        with `sorted_not_walked` when `count` counted every row (no more than
-        `count_limit`)."""
-        # `count` first: counting is what sets `counted_all` (and nothing to sort in an empty list).
-        return sorted_not_walked(self.object_list) if self.count and self.counted_all else self.object_list
-
-    def page(self, number):
-        # Paginator.page, cutting `rows` instead of `object_list`.
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        return self._get_page(self.rows[bottom:top], number, self)
 
 
 def sorted_not_walked(queryset: QuerySet) -> QuerySet:
