@@ -102,14 +102,20 @@ def _tree(pid: int) -> list[int]:
     return [pid, *(int(child) for child in out)]
 
 
-# The fleet's knobs for the light-check runs: the settings' defaults, unless a
-# BENCH_* variable tries others. The workers are the Procfile's: one Celery
-# worker, prefork, `--concurrency` = the processes that check.
-FLEET_ENV = {
-    "DISPATCH_BATCH_SIZE": os.environ.get("BENCH_BATCH", "500"),
-    "FLEET_CHECKS_IN_FLIGHT": os.environ.get("BENCH_IN_FLIGHT", "500"),
-    "FLEET_CONNECTIONS": "1000",
-}
+def fleet_env() -> dict[str, str]:
+    """The fleet's knobs for the light-check and sustained runs: the settings'
+    (whose defaults are what production runs), unless a BENCH_* variable tries
+    others. The workers are the Procfile's: one Celery worker, prefork,
+    `--concurrency` = the processes that check."""
+    from django.conf import settings
+
+    return {
+        "DISPATCH_BATCH_SIZE": os.environ.get("BENCH_BATCH", str(settings.DISPATCH_BATCH_SIZE)),
+        "FLEET_CHECKS_IN_FLIGHT": os.environ.get("BENCH_IN_FLIGHT", str(settings.FLEET_CHECKS_IN_FLIGHT)),
+        "FLEET_CONNECTIONS": os.environ.get("BENCH_CONNECTIONS", str(settings.FLEET_CONNECTIONS)),
+    }
+
+
 def _run_workers(
     processes: int,
     sandbox_url: str,
@@ -119,7 +125,6 @@ def _run_workers(
     dispatch=None,
     worker_args: tuple[str, ...] = (),
     env_extra: dict | None = None,
-    instances_for_processes: bool = False,
     warm_up: bool = False,
 ) -> dict:
     """Start the workers, dispatch every store once and time until all are
@@ -133,9 +138,7 @@ def _run_workers(
 
     flush_broker()
     env = worker_env(BIGCOMMERCE_API_URL=sandbox_url, **(env_extra or {}))
-    # `instances` separate worker processes (each its own pool), or one
-    # prefork worker with `processes` children.
-    instances = processes if instances_for_processes else 1
+    # One worker: prefork with `processes` children, unless `worker_args` says otherwise.
     pool = worker_args or (f"--concurrency={processes}",)
     workers = [
         subprocess.Popen(  # noqa: S603
@@ -147,7 +150,7 @@ def _run_workers(
                 "config",
                 "worker",
                 "--loglevel=WARNING",
-                f"--hostname=bench{i}@%h",
+                "--hostname=bench@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--prefetch-multiplier=1",
@@ -159,7 +162,6 @@ def _run_workers(
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for i in range(instances)
     ]
     # The stores are one id range (the benchmark's only stores): a range
     # is cheap to poll often, 10,000 ids in every poll were not.
@@ -350,17 +352,18 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
 
         queries = _queries_per_store(sandbox.url, sample=min(500, stores))
         results = {"full_2_process": full}
+        knobs = fleet_env()
         for processes in (1, 2):
             _make_due(store_ids)
             rows_before, bytes_before = Check.objects.count(), _check_table_bytes()
             before = sandbox.control.stats()["requests"]
-            settings.DISPATCH_BATCH_SIZE = int(FLEET_ENV["DISPATCH_BATCH_SIZE"])  # the dispatcher runs here
+            settings.DISPATCH_BATCH_SIZE = int(knobs["DISPATCH_BATCH_SIZE"])  # the dispatcher runs here
             run = _run_workers(
                 processes,
                 sandbox.url,
                 store_ids,
                 timeout,
-                env_extra=FLEET_ENV,
+                env_extra=knobs,
                 warm_up=True,
             )
             checks = run["passes"] * run["checked"]
@@ -394,7 +397,7 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
     return {
         "stores": stores,
         "latency_ms": latency_ms,
-        "fleet_env": FLEET_ENV,
+        "fleet_env": knobs,
         **results,
         "best_stores_per_second": best,
         "baseline": baseline,
@@ -627,8 +630,8 @@ def sustained(*, stores: int, interval_seconds: float, intervals: int, latency_m
     from stores.models import Store
     from stores.tasks import check_stores as check_stores_task
 
-    env = {**FLEET_ENV, "STORE_CHECK_INTERVAL_MINUTES": str(interval_seconds / 60)}
-    settings.DISPATCH_BATCH_SIZE = int(FLEET_ENV["DISPATCH_BATCH_SIZE"])
+    env = {**fleet_env(), "STORE_CHECK_INTERVAL_MINUTES": str(interval_seconds / 60)}
+    settings.DISPATCH_BATCH_SIZE = int(env["DISPATCH_BATCH_SIZE"])
     with running_sandbox(fixture=None, latency_ms=latency_ms, mode="subprocess") as sandbox:
         rows = sandbox.control.bulk(stores, prefix="s")["stores"]
         data.wipe()
