@@ -184,17 +184,15 @@ def store_record_results(
 ) -> RecordedBatch:
     """Record finished checks and apply the status rules, all in one transaction.
 
-    0. Healthy light checks of plainly connected stores whose profile did not
+    0. Lock every store of the batch, in id order, in one statement
+       (`_lock_in_id_order`), so no other writer decides them meanwhile and
+       two writers of overlapping batches (a stale worker and the new
+       claimant) take their locks in one order and never deadlock.
+    1. Healthy light checks of plainly connected stores whose profile did not
        change (nearly every check, at 96 a day per store) only move their
        store on, in ONE statement for the batch (`_record_healthy_light`,
        PostgreSQL); they write no Check row. Every other result takes the
-       steps below.
-    Every store of the batch is locked first, in id order, by one statement:
-    two writers recording overlapping stores (a stale worker and the new
-    claimant) would otherwise lock them in their results' orders and could
-    deadlock (`_lock_in_id_order`).
-
-    1. Lock the stores' rows (so no other writer decides them meanwhile).
+       steps below, reading its (already locked) store.
     2. Skip a store whose claim is no longer `claim_token` (its lease ran out
        and another worker re-claimed it): one store is never decided twice.
     3. Decide each store's status with `lifecycle.decide`.
@@ -211,7 +209,7 @@ def store_record_results(
         # No Check row for these, still checks.
         metrics.checks_recorded(trigger, (result.report for result in results if result.store_id in done))
         rest = [result for result in results if result.store_id not in done]
-        stores = Store.objects.select_for_update().in_bulk([result.store_id for result in rest]) if rest else {}
+        stores = Store.objects.in_bulk([result.store_id for result in rest]) if rest else {}  # locked in step 0
         before = {pk: _snapshot(store) for pk, store in stores.items()}
         checks: list[Check] = []
         changed: list[Store] = []
