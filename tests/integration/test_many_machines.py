@@ -5,9 +5,12 @@ different working directories (nothing shared but PostgreSQL and Redis), one
 beat. Stores connected through the sandbox are checked by both workers; one
 worker is stopped with SIGTERM mid-batch (warm shutdown: it finishes what it
 holds) and the other killed with SIGKILL later (its batch is redelivered and
-its claims expire). In the end every due store was checked exactly once (a
-revoked one: once, plus its confirmation re-check), no notification was sent
-twice, and /health/ named the live workers.
+its claims expire). The stores fall due in two waves, the second once worker A
+has stopped, so worker B still has work to die in however fast the first wave
+went (with one wave, B could finish everything while A shut down). In the end
+every due store was checked exactly once (a revoked one: once, plus its
+confirmation re-check), no notification was sent twice, and /health/ named the
+live workers.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from tests.integration.test_process_faults import every_second
 pytestmark = pytest.mark.integration
 
 STORES = 60
+FIRST_WAVE = 40  # due at the start (the revoked ones among them); the rest once worker A has stopped
 REVOKED = 3
 CHECK_LINE = re.compile(r"check (\d+) of store (\S+):")
 RECEIVED = re.compile(r"Task stores\.check_stores\[([0-9a-f-]+)\] received")
@@ -194,7 +198,12 @@ def test_one_portal_on_many_machines(fleet, hosts, sandbox, celery):
     started = timezone.now()
     for client_id in fleet["revoked"]:
         sandbox.control.revoke(client_id)
-    Store.objects.update(next_check_at=timezone.now())
+    by_id = list(Store.objects.order_by("pk").values_list("pk", flat=True))
+    first_wave, second_wave = by_id[:FIRST_WAVE], by_id[FIRST_WAVE:]
+    assert set(Store.objects.filter(store_hash__in=fleet["revoked_hashes"]).values_list("pk", flat=True)) <= set(
+        first_wave
+    )
+    Store.objects.filter(pk__in=first_wave).update(next_check_at=timezone.now())
 
     # Both take work; then worker A is stopped with SIGTERM while it holds a batch.
     wait_for(lambda: hosts.checked_by("worker-a") and hosts.checked_by("worker-b"), timeout=60, what="both checking")
@@ -203,15 +212,16 @@ def test_one_portal_on_many_machines(fleet, hosts, sandbox, celery):
     after_term = hosts.log("worker-a").split("Warm shutdown", 1)[1]
     assert set(SUCCEEDED.findall(after_term)) >= held  # the batch it held was finished, not dropped
     assert CHECK_LINE.search(after_term)
-    worker_metrics = free_port()
-    hosts.start("worker-c", worker_argv(f"c-{node}"), WORKER_METRICS_PORT=str(worker_metrics))  # a replacement
 
-    # Later worker B dies outright, mid-batch.
+    # The second wave falls due with worker B alone; it dies outright, mid-batch.
     b_before = len(hosts.checked_by("worker-b"))
+    Store.objects.filter(pk__in=second_wave).update(next_check_at=timezone.now())
     wait_for(lambda: len(hosts.checked_by("worker-b")) > b_before, timeout=60, what="worker B checking again")
     wait_for(lambda: hosts.holding("worker-b"), timeout=60, interval=0.02, what="worker B mid-batch")
     hosts.signal("worker-b", signal.SIGKILL)
     assert hosts.holding("worker-b")  # it died holding a batch: redelivered, or its claims expire
+    worker_metrics = free_port()
+    hosts.start("worker-c", worker_argv(f"c-{node}"), WORKER_METRICS_PORT=str(worker_metrics))  # a replacement
 
     def all_checked() -> bool:
         connection.close()
