@@ -15,6 +15,7 @@ from stores.models import Check, StatusChange
 
 from .pagination import EstimatedCountPaginator
 from .permissions import ViewOnlyAdminMixin, ViewOnlyInline
+from .store_search import SearchByStoreMixin
 
 RECENT_CHECKS = 10
 RECENT_STATUS_CHANGES = 10
@@ -92,7 +93,7 @@ def _problems_summary(problems) -> str:
 
 
 @admin.register(Check)
-class CheckAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class CheckAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started_at",
         "store_link",
@@ -104,8 +105,8 @@ class CheckAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_display_links = ["started_at"]
     list_filter = ["outcome", "trigger", ("started_at", admin.DateFieldListFilter)]
-    search_fields = ["store__store_hash", "store__name"]
-    search_help_text = "Search by store hash or store name."
+    search_fields = ["store__store_hash"]  # turns the search on; SearchByStoreMixin searches
+    search_help_text = "Search by store (hash, name, domain, merchant or id; as in the store list)."
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
@@ -206,12 +207,13 @@ class CheckAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StatusChangeAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "store_link", "change", "reason", "evidence_link", "processed_at"]
     list_display_links = ["created_at"]
     list_filter = ["new_status", "old_status", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["store__store_hash", "store__name", "reason"]
-    search_help_text = "Search by store hash, store name or reason."
+    search_fields = ["store__store_hash"]  # turns the search on; SearchByStoreMixin searches
+    search_also = ("reason",)
+    search_help_text = "Search by store (hash, name, domain, merchant or id; as in the store list), or by reason."
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator

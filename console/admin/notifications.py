@@ -24,6 +24,7 @@ from notifications.services import webhook_endpoint_rotate_secret, webhook_endpo
 from .audit import log_staff_action
 from .permissions import ViewOnlyAdminMixin
 from .secret_once import secret_once_response
+from .store_search import SearchByStoreMixin
 
 STATE_TONE = {"pending": "idle", "delivered": "ok", "failed": "bad"}
 
@@ -240,7 +241,7 @@ class EndpointFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     """Emails and webhook deliveries: read-only history."""
 
     list_display = [
@@ -263,8 +264,12 @@ class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         EndpointFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
-    search_fields = ["event_id", "status_change__store__store_hash", "endpoint__name"]
-    search_help_text = "Search by event id, store hash or endpoint name."
+    search_fields = ["event_id"]  # turns the search on; SearchByStoreMixin searches
+    search_store_path = "status_change__store"
+    search_also = ("event_id", "endpoint__name")
+    search_help_text = (
+        "Search by store (hash, name, domain, merchant or id; as in the store list), event id or endpoint name."
+    )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50

@@ -6,13 +6,15 @@ from storehooks.models import HookRegistration, WebhookDelivery
 from storehooks.selectors import client_secret_state
 
 from .permissions import ViewOnlyAdminMixin
+from .store_search import SearchByStoreMixin
 
 
 @admin.register(HookRegistration)
-class HookRegistrationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class HookRegistrationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("store", "registered_at", "last_attempt_at", "last_error", "client_secret")
     list_select_related = ("store",)
-    search_fields = ("store__store_hash", "store__name")
+    search_fields = ("store__store_hash",)  # turns the search on; SearchByStoreMixin searches
+    search_help_text = "Search by store (hash, name, domain, merchant or id; as in the store list)."
     fields = (
         "store",
         "destination",
@@ -35,7 +37,7 @@ class HookRegistrationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "received_at",
         "store",
@@ -47,7 +49,9 @@ class WebhookDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("outcome", "reason", "scope")
     list_select_related = ("store",)
-    search_fields = ("store__store_hash", "webhook_id")
+    search_fields = ("store__store_hash",)  # turns the search on; SearchByStoreMixin searches
+    search_also = ("webhook_id",)
+    search_help_text = "Search by store (hash, name, domain, merchant or id; as in the store list), or by webhook id."
     date_hierarchy = "received_at"
     fields = (
         "store",

@@ -20,8 +20,8 @@ index). Updates cost ~5% more for it (flushed more often); fastupdate = off
 made them 3-4 × dearer.
 
 Built CONCURRENTLY: the fleet's checks keep updating stores while it builds.
-0008's per-column indexes stay, for the other lists that search one store
-column (merchants by store hash, checks, status changes, webhooks).
+0008's per-column indexes stayed, for the other lists that searched one store
+column, until those lists searched through this expression too (0010).
 """
 
 from django.db import migrations

@@ -10,6 +10,7 @@ import importlib
 import re
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -18,10 +19,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from console.admin import store_search
+from console.admin.merchants import MerchantAdmin
 from console.admin.pagination import EstimatedCountPaginator, sorted_not_walked
 from console.admin.stores import StoreAdmin
 from merchants.models import Merchant
-from stores.models import Store
+from storehooks.models import WebhookDelivery
+from stores.models import Check, StatusChange, Store
 from tests.conftest import client_for
 
 LIST = reverse("admin:stores_store_changelist")
@@ -164,7 +167,9 @@ def test_the_paginator_counts_one_row_past_its_limit(shelf):
     assert [s.store_hash for s in bounded.page(2).object_list] == ["s120cd"]  # Big Store 12, Store 12 | Store 120
     exact = EstimatedCountPaginator(stores, 2, count_limit=4)
     assert exact.count == 4 and not exact.count_is_bounded and exact.counted_all
-    assert "COALESCE" in str(exact.page(1).object_list.query) and "COALESCE" not in str(bounded.page(1).object_list.query)
+    assert "COALESCE" in str(exact.page(1).object_list.query) and "COALESCE" not in str(
+        bounded.page(1).object_list.query
+    )
     assert EstimatedCountPaginator(stores, 2).count == 4
 
 
@@ -227,3 +232,76 @@ def test_the_search_can_read_the_trigram_index(shelf, query):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on store_search_trgm_idx" in plan, plan
     assert "Seq Scan on stores_store" not in plan, plan
+
+
+# --- the other lists find their rows by store, by the same rule ----------------------
+
+
+def _hashes(rows, path: str = "store__store_hash") -> set[str]:
+    return set(rows.values_list(path, flat=True))
+
+
+def test_checks_status_changes_and_deliveries_are_found_by_their_store(support, shelf):
+    """A check, a status change, a webhook delivery: a word finds the row if it
+    finds its store (hash, name, domain, merchant, id; short words where a word
+    begins), every word must match, and `also` fields are searched word by word."""
+    Check.objects.bulk_create(Check(store=store, trigger="schedule", outcome="connected") for store in shelf)
+    for store in shelf:
+        StatusChange.objects.create(
+            store=store, old_status="connected", new_status="revoked", reason=f"reason of {store.store_hash}"
+        )
+        WebhookDelivery.objects.create(store=store, webhook_id=f"hook-{store.store_hash}")
+    search = store_search.search_by_store
+    checks = Check.objects.all()
+    assert _hashes(search(checks, "Outfitters")) == {"acme123"}  # a name's word
+    assert _hashes(search(checks, "tearoom.example")) == {"nw01"}  # a domain
+    assert _hashes(search(checks, "northwind")) == {"nw01"}  # a merchant
+    assert _hashes(search(checks, "12")) == {"s12ab", "s120cd", "x9ab12cd"}  # where a word begins
+    assert _hashes(search(checks, "globex store")) == {"s312ef", "x9ab12cd"}  # every word
+    assert _hashes(search(checks, str(FIRST_ID + 6))) == {"nw01"}  # the store's id
+    assert _hashes(search(checks, "nothing-like-this")) == set()
+    assert search(checks, "  ") is checks
+    changes = StatusChange.objects.all()
+    assert _hashes(search(changes, "of x9ab12cd", also=("reason",))) == {"x9ab12cd"}  # "of" in the reason only
+    assert _hashes(search(changes, "of x9ab12cd")) == set()
+    deliveries = WebhookDelivery.objects.all()
+    assert _hashes(search(deliveries, "hook-nw01", also=("webhook_id",))) == {"nw01"}
+
+
+def test_the_lists_search_by_store(support, shelf):
+    """Through the console: each list's search box finds its rows by their store."""
+    Check.objects.bulk_create(Check(store=store, trigger="schedule", outcome="connected") for store in shelf)
+    for store in shelf:
+        StatusChange.objects.create(store=store, old_status="connected", new_status="revoked", reason="gone")
+    client = client_for(support)
+    for name in ("stores_check", "stores_statuschange"):
+        body = client.get(reverse(f"admin:{name}_changelist"), {"q": "Tea Room"}).content.decode()
+        assert "nw01" in body and "acme123" not in body, name
+        assert "as in the store list" in body
+
+
+def test_merchants_are_found_by_one_of_their_stores(support, shelf):
+    merchants = Merchant.objects.all()
+    found_merchants, duplicates = MerchantAdmin(Merchant, admin.site).get_search_results(None, merchants, "tearoom")
+    assert {m.slug for m in found_merchants.distinct()} == {"northwind-traders"}
+    assert duplicates  # through stores and memberships: the admin makes it distinct
+    found_merchants, _ = MerchantAdmin(Merchant, admin.site).get_search_results(None, merchants, "globex")
+    assert {m.slug for m in found_merchants.distinct()} == {"globex"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+def test_a_check_search_reads_the_store_search_index(shelf):
+    """Checks are found through the store search's index, not per-column ones
+    (dropped in stores.0010: they only cost writes)."""
+    sql, params = store_search.search_by_store(Check.objects.order_by(), "Outfitters").query.sql_with_params()
+    with connection.cursor() as cursor:
+        for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'stores_store' AND indexname LIKE '%%trgm%%'"
+        )
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert "Bitmap Index Scan on store_search_trgm_idx" in plan, plan
+    assert indexes == {"store_search_trgm_idx"}
