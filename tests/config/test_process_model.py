@@ -56,3 +56,21 @@ def test_a_check_cut_short_is_redelivered():
     assert check_stores.acks_late is True
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+
+
+def test_a_pool_child_freezes_what_it_started_with():
+    """What a worker's pool child inherits lives as long as it does: frozen,
+    the garbage collector stops walking it on every full collection."""
+    import gc
+
+    from celery import signals
+
+    from config import celery
+
+    assert celery._freeze_startup_objects in [ref() for _, ref in signals.worker_process_init.receivers]
+    try:
+        signals.worker_process_init.send(sender=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
