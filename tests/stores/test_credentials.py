@@ -236,3 +236,48 @@ def test_rotation_rotates_around_an_undecryptable_row_names_it_and_exits_non_zer
         Credential.objects.filter(pk=bad.pk).delete()
         call_command("rotate_credentials")
         assert "Re-encrypted 0 rows under the first key; 2 were already current." in capsys.readouterr().out
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="other processes see the rows only on a server")
+@pytest.mark.django_db(transaction=True)
+def test_rotation_in_two_processes_moves_every_row_once(acme, tmp_path, monkeypatch):
+    """With `processes`, each forked process rotates its own share of the ids
+    (own connection, the same compare-and-swap transactions): every row moves
+    once, by a process other than the command's, and the counts add up."""
+    from stores import rotation
+    from stores.models import Store
+
+    with override_settings(FERNET_KEYS=[OLD_KEY]):
+        stores = Store.objects.bulk_create(Store(merchant=acme, store_hash=f"rot{i}") for i in range(40))
+        for store in stores:
+            credential = Credential(store=store)
+            credential.set_values(client_id=f"id{store.pk}", client_secret=f"s{store.pk}", access_token=f"t{store.pk}")
+            credential.save()
+    workers = tmp_path / "pids"
+    real_rotate_rows = rotation._rotate_rows
+
+    def recording(table, quoted, rows, result, **kwargs):  # runs in the forked processes
+        with workers.open("a") as out:
+            out.write("".join(f"{__import__('os').getpid()} {row_id}\n" for row_id, _ in rows))
+        return real_rotate_rows(table, quoted, rows, result, **kwargs)
+
+    monkeypatch.setattr(rotation, "_rotate_rows", recording)
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        result = rotation.rotate_credentials(batch_size=7, processes=2)
+    assert (result.moved, result.already_current, result.changed_meanwhile, result.undecryptable) == (40, 0, 0, [])
+    seen = [line.split() for line in workers.read_text().splitlines()]
+    pids = {pid for pid, _ in seen}
+    assert len(pids) == 2 and str(__import__("os").getpid()) not in pids
+    assert sorted(int(row_id) for _, row_id in seen) == sorted(Credential.objects.values_list("pk", flat=True))
+    with override_settings(FERNET_KEYS=[NEW_KEY]):
+        assert {c.store_id: c.access_token for c in Credential.objects.all()} == {s.pk: f"t{s.pk}" for s in stores}
+
+
+def test_rotation_inside_a_transaction_stays_in_one_process(acme_store):
+    """Forked processes would not see the caller's uncommitted rows: inside a
+    transaction (as every test here is) the rotation runs in this process."""
+    from stores import rotation
+
+    with override_settings(FERNET_KEYS=[NEW_KEY, *__import__("django.conf").conf.settings.FERNET_KEYS]):
+        result = rotation.rotate_credentials(processes=2)
+    assert result.moved == 1

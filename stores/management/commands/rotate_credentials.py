@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from stores.rotation import rotate_credentials
@@ -12,9 +14,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="rotate with this many processes, one per core by default (PostgreSQL; elsewhere one)",
+        )
 
-    def handle(self, *args, batch_size: int, **options):
-        result = rotate_credentials(batch_size=batch_size)
+    def handle(self, *args, batch_size: int, processes: int, **options):
+        if processes < 1:
+            raise CommandError("--processes must be at least 1.")
+        result = rotate_credentials(batch_size=batch_size, processes=processes)
         self.stdout.write(
             f"Re-encrypted {result.moved} rows under the first key; "
             f"{result.already_current} were already current"
