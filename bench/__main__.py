@@ -242,6 +242,11 @@ def print_table(results: dict) -> None:
     machine = results["machine"]
     print(f"\nMachine: {machine['cores']} cores, {machine['memory_gib']} GiB; {results['date']}.")
     print(f"Load average when it started (other work on these cores): {machine.get('load')}.")
+    if speed := machine.get("speed"):
+        print(
+            f"Speed today: 2,000,000 Python additions in {speed['python_loop_ms']} ms, "
+            f"a Fernet encryption in {speed['fernet_encrypt_us']} µs (compare runs by these)."
+        )
     print(f"Commit: {results['commit']}.")
     print("Written to bench/results.json.")
 
