@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.environment import create_database, machine, setup_django
+from bench.environment import cpu_speed, create_database, machine, setup_django
 
 SIZES = {
     "full": {
@@ -88,7 +88,9 @@ def main() -> None:
     for name in args.only.split(","):
         began = time.perf_counter()
         print(f"… {name}", flush=True)
+        speed = cpu_speed()  # the machine's speed drifts: say it for each figure
         results["figures"][name] = plan[name]()
+        results["figures"][name]["speed_before"] = speed
         results["figures"][name]["bench_seconds"] = round(time.perf_counter() - began, 1)
         print(f"  {name}: {json.dumps({k: v for k, v in results['figures'][name].items() if k != 'plan'})}", flush=True)
     Path(__file__).with_name("results.json").write_text(json.dumps(results, indent=2) + "\n")
