@@ -1,6 +1,7 @@
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
 
 register = template.Library()
 
@@ -37,3 +38,38 @@ def stamp(moment):
         return "—"
     local = timezone.localtime(moment)
     return format_html('<time datetime="{}">{}</time>', moment.isoformat(), local.strftime("%Y-%m-%d %H:%M %Z"))
+
+
+# The dashboard shows these for every store: written with datetime's own
+# methods, not the `date` filter and an included template per store, which
+# took about a third of the page's time at 50 stores.
+
+
+@register.filter
+def status_badge(store) -> str:
+    """The store's status as a badge: `<span class="badge badge-revoked">Revoked</span>`."""
+    return format_html('<span class="badge badge-{}">{}</span>', store.status, store.get_status_display())
+
+
+@register.filter
+def ago(moment) -> str:
+    """"3 minutes ago", as `<time>` with the exact time in its title."""
+    return _relative(moment, "{} ago", timesince)
+
+
+@register.filter
+def from_now(moment) -> str:
+    """"in 12 minutes", as `<time>` with the exact time in its title."""
+    return _relative(moment, "in {}", timeuntil)
+
+
+def _relative(moment, words: str, distance) -> str:
+    if not moment:
+        return "—"
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        local.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M %Z"),
+        words.format(distance(moment)),
+    )

@@ -223,3 +223,47 @@ def test_a_disconnected_store_shows_no_granted_scopes_and_true_words(alice, stor
     dashboard = page(client, "dashboard").content.decode()
     assert "No store is connected yet" not in dashboard
     assert "None of your stores is connected to Violet now" in dashboard
+
+
+def test_the_dashboard_says_when_a_store_was_and_will_be_checked(alice, store):
+    """Relative times, each a `<time>` with the exact moment (zone said) in its title."""
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    Store.objects.filter(pk=store.pk).update(
+        last_checked_at=now - timedelta(minutes=3), next_check_at=now + timedelta(minutes=12, seconds=30)
+    )
+    body = page(client_for(alice), "dashboard").content.decode()
+    last = re.search(r'Last check: <time datetime="([^"]+)" title="([^"]+)">([^<]+)</time>', body)
+    following = re.search(r'Next check: <time datetime="[^"]+" title="[^"]+">([^<]+)</time>', body)
+    assert last and following, body
+    assert last.group(1) == timezone.localtime(now - timedelta(minutes=3)).isoformat()
+    assert last.group(2).endswith(" UTC") and last.group(3) == "3\xa0minutes ago"
+    assert following.group(1) == "in 12\xa0minutes"
+    Store.objects.filter(pk=store.pk).update(last_checked_at=None, next_check_at=None)
+    body = page(client_for(alice), "dashboard").content.decode()
+    assert "Last check: —" in body and "Next check: —" in body
+
+
+def test_the_dashboard_asks_the_database_as_often_for_many_stores_as_for_one(alice, store, acme):
+    """No query per store (the profile is not loaded; nothing on the page reads it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(alice)
+    page(client, "dashboard")  # sessions and caches warm
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert page(client, "dashboard").status_code == 200
+        return len(captured)
+
+    one = queries()
+    Store.objects.bulk_create(
+        Store(merchant=acme, store_hash=f"more{i}", name=f"More {i}", status="connected", profile={"plan_name": "x"})
+        for i in range(5)
+    )
+    assert queries() == one
