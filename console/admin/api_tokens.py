@@ -13,11 +13,12 @@ from api.tokens import api_token_issue, api_token_revoke
 from console.display import ago, badge
 
 from .audit import log_staff_action
+from .checkbox import DirectActionCheckboxMixin
 from .secret_once import secret_once_response
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
     list_display = ["name", "token_prefix", "created_by", "created_at", "last_used", "state"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["created_by", "revoked_by"]

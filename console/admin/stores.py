@@ -35,6 +35,7 @@ from stores.models import Store
 from stores.selectors import latest_check
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 
+from .checkbox import DirectActionCheckboxMixin
 from .credentials import ReplaceCredentialsMixin
 from .exports import StoreCsvExportMixin
 from .filters import BrokenFilter, LastCheckFilter, PlanFilter
@@ -61,6 +62,7 @@ class StoreAdmin(
     StoreActionsMixin,
     StoreMoveMixin,
     ReplaceCredentialsMixin,
+    DirectActionCheckboxMixin,
     ViewOnlyAdminMixin,
     admin.ModelAdmin,
 ):

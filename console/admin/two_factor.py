@@ -20,6 +20,7 @@ from merchants.models import SecondFactor
 from merchants.two_factor import services
 
 from .audit import log_staff_action
+from .checkbox import DirectActionCheckboxMixin
 from .permissions import ViewOnlyAdminMixin
 
 for _model in (TOTPDevice, StaticDevice):
@@ -28,7 +29,7 @@ for _model in (TOTPDevice, StaticDevice):
 
 
 @admin.register(SecondFactor)
-class SecondFactorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SecondFactorAdmin(DirectActionCheckboxMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "is_staff", "confirmed", "created", "last_used", "recovery_codes_left", "wrong_codes"]
     list_filter = ["confirmed", "user__is_staff"]
     search_fields = ["user__email"]
