@@ -36,8 +36,12 @@ def stamp(moment):
     "2026-12-01 14:05 UTC" (the portal's TIME_ZONE)."""
     if not moment:
         return "—"
-    local = timezone.localtime(moment)
-    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), local.strftime("%Y-%m-%d %H:%M %Z"))
+    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), _exact(moment))
+
+
+def _exact(moment) -> str:
+    """The one way a time is written in full on merchant pages."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # The dashboard shows these for every store: written with datetime's own
@@ -66,10 +70,9 @@ def from_now(moment) -> str:
 def _relative(moment, words: str, distance) -> str:
     if not moment:
         return "—"
-    local = timezone.localtime(moment)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
-        local.isoformat(),
-        local.strftime("%Y-%m-%d %H:%M %Z"),
+        timezone.localtime(moment).isoformat(),
+        _exact(moment),
         words.format(distance(moment)),
     )
