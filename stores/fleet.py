@@ -12,6 +12,7 @@ a task's arguments.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -76,13 +77,16 @@ class _LoopThread:
             loop.call_soon_threadsafe(loop.stop)
             self._loop = self._client = None
 
-    def run(self, coroutine_factory):
+    def submit(self, coroutine_factory) -> concurrent.futures.Future:
+        """Start `coroutine_factory(client)` on the loop; its future, at once."""
         with self._lock:
             # A forked worker child must not reuse its parent's loop.
             if self._loop is None or self._pid != os.getpid():
                 self._start()
-        future = asyncio.run_coroutine_threadsafe(coroutine_factory(self._client), self._loop)
-        return future.result()
+        return asyncio.run_coroutine_threadsafe(coroutine_factory(self._client), self._loop)
+
+    def run(self, coroutine_factory):
+        return self.submit(coroutine_factory).result()
 
 
 _engine = _LoopThread()
@@ -154,9 +158,13 @@ def load_batch(
     return usable, undecryptable
 
 
-async def _check_many(client: BigCommerceClient, items: dict[int, BatchItem], concurrency: int) -> list[CheckResult]:
-    gate = asyncio.Semaphore(concurrency)
+async def _gate(concurrency: int) -> asyncio.Semaphore:
+    return asyncio.Semaphore(concurrency)  # made on the loop that will use it
 
+
+async def _check_many(
+    client: BigCommerceClient, items: dict[int, BatchItem], gate: asyncio.Semaphore
+) -> list[CheckResult]:
     async def one(store_id: int, item: BatchItem) -> CheckResult:
         async with gate:
             bind(store_hash=item.credentials.store_hash)  # this check's own asyncio task: its lines carry its store
@@ -172,17 +180,32 @@ async def _check_many(client: BigCommerceClient, items: dict[int, BatchItem], co
 def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = "schedule") -> int:
     """Check these stores (those still claimed by `claim_token`) and record the results.
 
+    A pipeline, so the batch never waits on itself: the stores are read
+    `FLEET_RECORD_CHUNK` at a time and each chunk's checks start at once
+    (at most FLEET_CHECKS_IN_FLIGHT in flight, one gate for the batch); each
+    chunk is recorded as soon as its checks are done, while later chunks are
+    still on the wire. Reading and recording the whole batch before and after
+    its checks left the network idle for a third of every batch.
+
     Returns how many results were recorded.
     """
-    items, undecryptable = load_batch(store_ids, claim_token=claim_token, trigger=trigger)
-    if undecryptable:
-        logger.error(
-            "stores %s: the Access token cannot be decrypted with any of FERNET_KEYS; not checked",
-            undecryptable,
+    gate = _engine.run(lambda _client: _gate(settings.FLEET_CHECKS_IN_FLIGHT))
+    checking = []
+    for start in range(0, len(store_ids), settings.FLEET_RECORD_CHUNK):
+        items, undecryptable = load_batch(
+            store_ids[start : start + settings.FLEET_RECORD_CHUNK], claim_token=claim_token, trigger=trigger
         )
-        services.stores_release_claims(store_ids=undecryptable, claim_token=claim_token)
-    concurrency = settings.FLEET_CHECKS_IN_FLIGHT
-    results = _engine.run(lambda client: _check_many(client, items, concurrency))
-    recorded = services.store_record_results(results=results, trigger=trigger, claim_token=claim_token)
-    checks_recorded(recorded.checks)
-    return recorded.recorded
+        if undecryptable:
+            logger.error(
+                "stores %s: the Access token cannot be decrypted with any of FERNET_KEYS; not checked",
+                undecryptable,
+            )
+            services.stores_release_claims(store_ids=undecryptable, claim_token=claim_token)
+        if items:
+            checking.append(_engine.submit(lambda client, items=items: _check_many(client, items, gate)))
+    recorded = 0
+    for checked in concurrent.futures.as_completed(checking):
+        batch = services.store_record_results(results=checked.result(), trigger=trigger, claim_token=claim_token)
+        checks_recorded(batch.checks)
+        recorded += batch.recorded
+    return recorded

@@ -249,10 +249,10 @@ def test_a_fleet_worker_whose_claim_was_taken_over_checks_nothing(postgres, acme
     async def fake_validate(creds, *, client, full):  # no network
         return report(Outcome.CONNECTED, store_hash=creds.store_hash), full
 
-    def recording_check_many(client, items, concurrency):
+    def recording_check_many(client, items, gate):
         # Called in the worker's thread (the checks then run on the engine's loop).
         called.extend((threading.current_thread().name, item.credentials.store_hash) for item in items.values())
-        return check_many(client, items, concurrency)
+        return check_many(client, items, gate)
 
     monkeypatch.setattr(fleet, "validate_escalating", fake_validate)
     monkeypatch.setattr(fleet, "_check_many", recording_check_many)
