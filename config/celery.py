@@ -86,5 +86,17 @@ def _freeze_startup_objects(**_):
     the process. Frozen, the garbage collector stops walking them on every
     full collection. Profiled on the fleet's light pass: collections set off
     while a batch was loaded took ~5 % of a worker's CPU, and the worker
-    spent ~16 % fewer samples on the same checks once frozen."""
+    spent ~16 % fewer samples on the same checks once frozen.
+
+    Then a young collection every YOUNG_COLLECTION_THRESHOLD allocations
+    instead of Python's 700: a light check allocates a few hundred short-lived
+    objects (a coroutine, a response, a report, dicts), nearly all freed by
+    reference counting, so collecting the young generation every couple of
+    checks found next to nothing. Measured on the light pass (two processes,
+    20,000 stores): workers' CPU 5.1 -> 4.8 s. Cycles are still collected,
+    the older generations at Python's ratios (10, 10) to the young one."""
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 10, 10)
+
+
+YOUNG_COLLECTION_THRESHOLD = 50_000

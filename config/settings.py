@@ -298,8 +298,9 @@ BIGCOMMERCE_READ_TIMEOUT_SECONDS = env.float("BIGCOMMERCE_READ_TIMEOUT_SECONDS",
 # day); each is one open connection, never more than the limit.
 FLEET_CHECKS_IN_FLIGHT = env.int("FLEET_CHECKS_IN_FLIGHT", default=1000)
 FLEET_CONNECTIONS = env.int("FLEET_CONNECTIONS", default=1000)
-# A batch is read and recorded this many stores at a time (stores.fleet.check_stores).
-FLEET_RECORD_CHUNK = env.int("FLEET_RECORD_CHUNK", default=100)
+# A batch is read and recorded this many stores at a time, only as many chunks as
+# keep FLEET_CHECKS_IN_FLIGHT on the wire (stores.fleet.check_stores).
+FLEET_RECORD_CHUNK = env.int("FLEET_RECORD_CHUNK", default=250)
 # The dispatcher queues due stores in batches of this size (one task each), at
 # most DISPATCH_MAX_PER_RUN per run (every minute). A million stores every 15
 # minutes fall due 66,667 a minute: the cap leaves 1.5 x that, so a backlog

@@ -181,31 +181,43 @@ def check_stores(store_ids: list[int], *, claim_token: str = "", trigger: str = 
     """Check these stores (those still claimed by `claim_token`) and record the results.
 
     A pipeline, so the batch never waits on itself: the stores are read
-    `FLEET_RECORD_CHUNK` at a time and each chunk's checks start at once
-    (at most FLEET_CHECKS_IN_FLIGHT in flight, one gate for the batch); each
-    chunk is recorded as soon as its checks are done, while later chunks are
-    still on the wire. Reading and recording the whole batch before and after
-    its checks left the network idle for a third of every batch.
+    `FLEET_RECORD_CHUNK` at a time, just enough chunks to keep
+    FLEET_CHECKS_IN_FLIGHT checks on the wire; each chunk is recorded as soon
+    as its checks are done, and the next one read and started in its place.
+    Reading the whole batch, checking it and then recording it left the
+    network idle for a third of every batch; reading every chunk up front
+    delayed the first recording by the whole reading.
 
     Returns how many results were recorded.
     """
-    gate = _engine.run(lambda _client: _gate(settings.FLEET_CHECKS_IN_FLIGHT))
-    checking = []
-    for start in range(0, len(store_ids), settings.FLEET_RECORD_CHUNK):
-        items, undecryptable = load_batch(
-            store_ids[start : start + settings.FLEET_RECORD_CHUNK], claim_token=claim_token, trigger=trigger
-        )
-        if undecryptable:
-            logger.error(
-                "stores %s: the Access token cannot be decrypted with any of FERNET_KEYS; not checked",
-                undecryptable,
-            )
-            services.stores_release_claims(store_ids=undecryptable, claim_token=claim_token)
-        if items:
-            checking.append(_engine.submit(lambda client, items=items: _check_many(client, items, gate)))
+    chunk, window = settings.FLEET_RECORD_CHUNK, settings.FLEET_CHECKS_IN_FLIGHT
+    gate = _engine.run(lambda _client: _gate(window))  # the hard cap, across the chunks
+    unread = [store_ids[start : start + chunk] for start in range(0, len(store_ids), chunk)][::-1]
+    checking: dict[concurrent.futures.Future, int] = {}  # each chunk's checks, and how many
     recorded = 0
-    for checked in concurrent.futures.as_completed(checking):
-        batch = services.store_record_results(results=checked.result(), trigger=trigger, claim_token=claim_token)
-        checks_recorded(batch.checks)
-        recorded += batch.recorded
+    while unread or checking:
+        while unread and sum(checking.values()) < window:
+            items = _read_chunk(unread.pop(), claim_token=claim_token, trigger=trigger)
+            if items:
+                checking[_engine.submit(lambda client, items=items: _check_many(client, items, gate))] = len(items)
+        if not checking:
+            continue
+        done, _ = concurrent.futures.wait(checking, return_when=concurrent.futures.FIRST_COMPLETED)
+        for checked in done:
+            del checking[checked]
+            batch = services.store_record_results(results=checked.result(), trigger=trigger, claim_token=claim_token)
+            checks_recorded(batch.checks)
+            recorded += batch.recorded
     return recorded
+
+
+def _read_chunk(store_ids: list[int], *, claim_token: str, trigger: str) -> dict[int, BatchItem]:
+    """`load_batch`, releasing (and naming in the log) the stores whose token no key decrypts."""
+    items, undecryptable = load_batch(store_ids, claim_token=claim_token, trigger=trigger)
+    if undecryptable:
+        logger.error(
+            "stores %s: the Access token cannot be decrypted with any of FERNET_KEYS; not checked",
+            undecryptable,
+        )
+        services.stores_release_claims(store_ids=undecryptable, claim_token=claim_token)
+    return items

@@ -68,9 +68,13 @@ def test_a_pool_child_freezes_what_it_started_with():
     from config import celery
 
     assert celery._freeze_startup_objects in [ref() for _, ref in signals.worker_process_init.receivers]
+    thresholds = gc.get_threshold()
     try:
         signals.worker_process_init.send(sender=None)
         assert gc.get_freeze_count() > 10_000
+        # and collects its young objects every 50,000 allocations, not 700
+        assert gc.get_threshold() == (celery.YOUNG_COLLECTION_THRESHOLD, 10, 10) == (50_000, 10, 10)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     assert gc.get_freeze_count() == 0

@@ -98,3 +98,35 @@ def test_checks_in_flight_are_capped_across_the_chunks(db, due, settings, monkey
 
     assert fleet.check_stores(claim.store_ids, claim_token=claim.token) == 5
     assert most == 2
+
+
+def test_chunks_are_read_only_to_keep_the_window_full(db, due, settings, monkeypatch):
+    """A chunk is read when the checks in flight drop below
+    FLEET_CHECKS_IN_FLIGHT, after a finished chunk was recorded: never the
+    whole batch up front. Mutation: reading every chunk before waiting on
+    any reads the third chunk before the first is recorded."""
+    settings.FLEET_RECORD_CHUNK = 2
+    settings.FLEET_CHECKS_IN_FLIGHT = 4
+    events: list[str] = []
+    load, record = fleet.load_batch, check_services.store_record_results
+
+    def loading(store_ids, **kwargs):
+        events.append(f"read {len(store_ids)}")
+        return load(store_ids, **kwargs)
+
+    def recording(*, results, **kwargs):
+        events.append(f"recorded {len(results)}")
+        return record(results=results, **kwargs)
+
+    async def fake_validate(creds, *, client, full):
+        return report(store_hash=creds.store_hash), full
+
+    monkeypatch.setattr(fleet, "validate_escalating", fake_validate)
+    monkeypatch.setattr(fleet, "load_batch", loading)
+    monkeypatch.setattr(fleet.services, "store_record_results", recording)
+    claim = claims.claim_due_stores(limit=10)
+
+    assert fleet.check_stores(claim.store_ids, claim_token=claim.token) == 5
+    assert events[:2] == ["read 2", "read 2"]  # the window (4) is full
+    assert events.index("read 1") > events.index("recorded 2")
+    assert sorted(events) == ["read 1", "read 2", "read 2", "recorded 1", "recorded 2", "recorded 2"]
