@@ -9,6 +9,7 @@ fleet at a glance) are in `console.selectors`.
 from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from .models import Check, StatusChange, Store
 from .status import BROKEN_STATUSES
@@ -16,6 +17,14 @@ from .status import BROKEN_STATUSES
 
 def broken_values() -> list[str]:
     return sorted(str(status) for status in BROKEN_STATUSES)
+
+
+def check_in_flight(store: Store) -> bool:
+    """A check of the store is running: its claim's lease has not run out.
+    Its `next_check_at` is then the lease's end, not a next check. (The
+    merchant pages have the same rule as `connect.views._checking`; it moves
+    here with the next change that reruns `make bench`, which times them.)"""
+    return bool(store.claimed_until and store.claimed_until > timezone.now())
 
 
 def latest_check(store: Store) -> Check | None:

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 from console import selectors
 from stores import services
 from stores.models import Check, Store
+from stores.selectors import check_in_flight
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 
 from .audit import log_staff_action
@@ -61,7 +63,21 @@ class StoreActionsMixin:
                 {"action": "disconnect"},
                 name="stores_store_disconnect",
             ),
+            path("<path:object_id>/status.json", wrap(self.status_view), name="stores_store_status"),
         ]
+
+    def status_view(self, request, object_id):
+        """What the store page polls while a check runs (static/js/store-status.js)."""
+        store = self.get_object(request, unquote(object_id))
+        if store is None or not self.has_view_permission(request, store):
+            raise Http404
+        return JsonResponse(
+            {
+                "checking": check_in_flight(store),
+                "status": store.status,
+                "last_checked_at": store.last_checked_at.isoformat() if store.last_checked_at else None,
+            }
+        )  # never cached: admin_view wraps it in never_cache
 
     # -- the buttons on the store page
 
@@ -150,7 +166,7 @@ class StoreActionsMixin:
             log_staff_action(request, store, "Queued a check (check now).")
             return (
                 messages.SUCCESS,
-                f"Check of {store.display_name} queued. Reload its page in a few seconds.",
+                f"Check of {store.display_name} queued. Its page updates itself when the check ends.",
             )
         return messages.INFO, f"A check of {store.display_name} is already in flight."
 

@@ -32,7 +32,7 @@ from console.display import ago, outcome_badge, scope_badge, short_timesince, st
 from storehooks.selectors import client_secret_state, hooks_state
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Store
-from stores.selectors import latest_check
+from stores.selectors import check_in_flight, latest_check
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 
 from .checkbox import DirectActionCheckboxMixin
@@ -272,7 +272,7 @@ class StoreAdmin(
 
     @admin.display(description="check in flight")
     def in_flight(self, store):
-        if store.claimed_until and store.claimed_until > timezone.now():
+        if check_in_flight(store):
             return format_html("yes, until {}", ago(store.claimed_until))
         return "no"
 
@@ -347,6 +347,8 @@ class StoreAdmin(
         if store is not None:
             extra_context.update(self.action_buttons(request, store))
             extra_context["store_actions"] += self.move_button(request, store)
+            if check_in_flight(store):  # the page polls, and reloads itself when the check ends
+                extra_context["check_status_url"] = reverse("admin:stores_store_status", args=[store.pk])
         return super().change_view(request, object_id, form_url, extra_context)
 
     # -- URLs for the CSV export, the actions and the credential replacement

@@ -1,5 +1,5 @@
-// The store page while a check runs: ask the store's status (a small JSON
-// under the merchant's URL) every two seconds; when the check has ended,
+// A store page (the merchant's, or the staff console's) while a check runs: ask the store's status (a small JSON
+// at the page's data-poll URL) every two seconds; when the check has ended,
 // reload the page so it shows the result. Stops after five minutes.
 "use strict";
 (function () {

@@ -42,3 +42,30 @@ def test_the_store_page_updates_itself_when_the_check_ends(web, acme, alice, bc_
     assert "When" in label
     expect(row.locator('td[data-label="When"]')).to_contain_text("UTC")
     web.shot(page, "2-result")
+
+
+def test_the_console_store_page_updates_itself_when_the_check_ends(web, acme, bc_store):
+    """The same on the staff console's store page: "Check now", a notice that
+    a check is running, and the result without a reload by hand."""
+    from merchants.models import User
+    from tests.conftest import PASSWORD
+
+    store = connect_in_db(acme, bc_store, bc_store.account())
+    root = User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
+    page = web.new_page(user=root)
+    page.goto(f"/admin/stores/store/{store.pk}/change/")
+    expect(page.locator("#check-progress")).to_have_count(0)
+
+    page.get_by_role("button", name="Check now").click()
+    progress = page.locator("#check-progress")
+    expect(progress).to_contain_text("A check is running")
+    web.shot(page, "1-running")
+
+    store.refresh_from_db()
+    assert store.claim_token
+    check_stores.run([store.pk], store.claim_token, "staff")
+
+    expect(progress).to_have_count(0, timeout=10_000)  # the page reloaded by itself
+    expect(page.locator(".field-in_flight")).to_contain_text("no")
+    expect(page.locator(".field-last_check")).not_to_contain_text("never")
+    web.shot(page, "2-result")

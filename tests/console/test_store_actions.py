@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.admin.models import CHANGE, LogEntry
 
 from stores.models import Check, Credential, StatusChange, Store
-from tests.conftest import ACME_TOKEN
+from tests.conftest import ACME_TOKEN, client_for
 from tests.console.conftest import store_log, url
 
 
@@ -148,3 +148,33 @@ def test_bulk_disconnect_needs_the_confirmation(ops, acme_store, globex_store):
     assert set(Store.objects.values_list("status", flat=True)) == {"disconnected"}
     assert not Credential.objects.exists()
     assert LogEntry.objects.count() == 2
+
+
+def test_the_store_page_polls_while_a_check_runs_and_says_when_it_ended(ops, support, acme_store, queued):
+    """After "Check now" the page says a check is running and polls the
+    store's status, as the merchant's store page does; without a check in
+    flight it neither says so nor loads the script."""
+    page = url("stores_store_change", acme_store.pk)
+    status = url("stores_store_status", acme_store.pk)
+    body = ops.get(page).content.decode()
+    assert "A check is running" not in body and "store-status.js" not in body
+    assert ops.get(status).json()["checking"] is False
+
+    ops.post(url("stores_store_check", acme_store.pk))
+    body = ops.get(page).content.decode()
+    assert f'data-poll="{status}"' in body and "store-status.js" in body
+    answer = ops.get(status)
+    assert answer.json() == {"checking": True, "status": "connected", "last_checked_at": None}
+    assert "no-store" in answer["Cache-Control"]  # the admin's never_cache
+    assert client_for(support).get(status).json()["checking"] is True  # view-only staff poll too
+
+    Store.objects.filter(pk=acme_store.pk).update(claim_token="", claimed_until=None)  # the check ended
+    assert ops.get(status).json()["checking"] is False
+
+
+def test_the_store_status_is_staff_only(client, alice, acme_store):
+    status = url("stores_store_status", acme_store.pk)
+    assert client.get(status).status_code == 302  # to the console's login
+    merchant = client_for(alice).get(status)
+    assert merchant.status_code == 302 and "checking" not in merchant.content.decode()
+    assert client_for(alice).get(url("stores_store_status", 999_999)).status_code == 302
