@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,6 +20,7 @@ from notifications.events import api_accounts_url
 from stores import services as store_services
 from stores.bigcommerce.scopes import REQUIRED_SCOPES
 from stores.models import Check, StatusChange, Store
+from stores.selectors import check_in_flight, check_state
 from stores.services import CheckRequest
 from stores.status import UNCHECKED_STATUSES
 
@@ -54,15 +54,9 @@ def merchant_picker(request: HttpRequest) -> HttpResponse:
     return render(request, "connect/merchant_picker.html", {"memberships": memberships})
 
 
-def _checking(store: Store) -> bool:
-    """A check of the store is running (its claim's lease has not run out).
-    Its `next_check_at` is then the lease's end, not a next check."""
-    return bool(store.claimed_until and store.claimed_until > timezone.now())
-
-
 def dashboard(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     stores = [
-        (store, guidance.for_store(store), _checking(store))
+        (store, guidance.for_store(store), check_in_flight(store))
         # Not the profile: the dashboard shows its columns, never the whole
         # document (~1 KB of JSON to parse per store).
         for store in request.tenant.scope(Store.objects.exclude(status="disconnected").defer("profile"))
@@ -183,7 +177,7 @@ def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> H
         "status_changes": status_changes[:20],
         "api_accounts_url": api_accounts_url(store.store_hash),
         "checkable": store.status not in UNCHECKED_STATUSES,
-        "checking": _checking(store),
+        "checking": check_in_flight(store),
     }
     return render(request, "connect/store_detail.html", context)
 
@@ -192,11 +186,7 @@ def store_status(request: HttpRequest, merchant_slug: str, store_hash: str) -> J
     """What the store page polls while a check runs (static/js/store-status.js)."""
     store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
     return JsonResponse(
-        {
-            "checking": _checking(store),
-            "status": store.status,
-            "last_checked_at": store.last_checked_at.isoformat() if store.last_checked_at else None,
-        },
+        check_state(store),
         headers={"Cache-Control": "no-store"},
     )
 

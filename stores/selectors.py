@@ -21,10 +21,18 @@ def broken_values() -> list[str]:
 
 def check_in_flight(store: Store) -> bool:
     """A check of the store is running: its claim's lease has not run out.
-    Its `next_check_at` is then the lease's end, not a next check. (The
-    merchant pages have the same rule as `connect.views._checking`; it moves
-    here with the next change that reruns `make bench`, which times them.)"""
+    Its `next_check_at` is then the lease's end, not a next check."""
     return bool(store.claimed_until and store.claimed_until > timezone.now())
+
+
+def check_state(store: Store) -> dict:
+    """What a store page polls while a check runs (static/js/store-status.js):
+    the merchant's and the staff console's status.json."""
+    return {
+        "checking": check_in_flight(store),
+        "status": store.status,
+        "last_checked_at": store.last_checked_at.isoformat() if store.last_checked_at else None,
+    }
 
 
 def latest_check(store: Store) -> Check | None:

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from console import selectors
 from stores import services
 from stores.models import Check, Store
-from stores.selectors import check_in_flight
+from stores.selectors import check_state
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 
 from .audit import log_staff_action
@@ -67,17 +67,11 @@ class StoreActionsMixin:
         ]
 
     def status_view(self, request, object_id):
-        """What the store page polls while a check runs (static/js/store-status.js)."""
+        """The store page's status.json while a check runs (`check_state`)."""
         store = self.get_object(request, unquote(object_id))
         if store is None or not self.has_view_permission(request, store):
             raise Http404
-        return JsonResponse(
-            {
-                "checking": check_in_flight(store),
-                "status": store.status,
-                "last_checked_at": store.last_checked_at.isoformat() if store.last_checked_at else None,
-            }
-        )  # never cached: admin_view wraps it in never_cache
+        return JsonResponse(check_state(store))  # never cached: admin_view wraps it in never_cache
 
     # -- the buttons on the store page
 
