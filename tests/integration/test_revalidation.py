@@ -80,8 +80,12 @@ def checks_of(store: Store) -> int:
 
 
 def emails(celery, needle: str) -> list[str]:
+    """The messages (not the files) that contain `needle`. Django's file
+    backend writes each connection's messages to one file, and two connections
+    opened in the same second may share a file name (it ends with the
+    backend's id()): one file can then hold the owner's and staff's e-mails."""
     texts = [path.read_text() for path in celery.mail_dir.glob("*.log")]
-    return [text for text in texts for message in text.split("-" * 79) if needle in message]
+    return [message for text in texts for message in text.split("-" * 79) if needle in message]
 
 
 def test_revocation_recovery_scopes_maintenance_and_outage(world, celery, sandbox, webhook_receiver):

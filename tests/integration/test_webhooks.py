@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
+from celery import current_app
+from django.utils import timezone
 
 from merchants.models import Membership, Merchant, User
 from storehooks.models import HookRegistration, WebhookDelivery
@@ -26,7 +29,10 @@ def slices(secret: str) -> list[str]:
     return [secret[i : i + 8] for i in range(len(secret) - 7)]
 
 
-def test_the_plan_changes_at_bigcommerce_and_the_portal_follows(celery, sandbox, live_server, settings):
+def _connected_with_hooks(celery, sandbox, live_server, settings) -> tuple[Store, str, dict]:
+    """A real worker with webhooks on, and a store connected through it: the
+    worker registers the store's hooks through its own API account. The
+    store, its hash and its API account."""
     sandbox.control.settings(allow_http_webhooks=True)
     settings.PUBLIC_BASE_URL = live_server.url
     settings.BIGCOMMERCE_WEBHOOKS_ENABLED = True
@@ -45,13 +51,24 @@ def test_the_plan_changes_at_bigcommerce_and_the_portal_follows(celery, sandbox,
     report, _ = verify_credentials(credentials)
     store = services.store_connect(merchant=merchant, credentials=credentials, report=report)
 
-    # The worker registers the hooks through the store's own API account.
     hooks = wait_for(
         lambda: len(sandbox.control.hooks(store_hash)) == 2 and sandbox.control.hooks(store_hash),
         what="hooks registered by the worker",
     )
     assert sorted(h["scope"] for h in hooks) == SCOPES
     assert HookRegistration.objects.get(store=store).registered_at is not None
+    return store, store_hash, account
+
+
+def _assert_no_secret_in_worker_log(celery, account: dict, *, also: str = "") -> None:
+    worker_log = celery.log("worker")
+    for secret in (account["access_token"], account["client_secret"], account["client_id"]):
+        for piece in slices(secret):
+            assert piece not in worker_log and piece not in also
+
+
+def test_the_plan_changes_at_bigcommerce_and_the_portal_follows(celery, sandbox, live_server, settings):
+    store, store_hash, account = _connected_with_hooks(celery, sandbox, live_server, settings)
 
     # The plan changes at BigCommerce: the portal's profile follows within seconds.
     began = time.monotonic()
@@ -86,8 +103,40 @@ def test_the_plan_changes_at_bigcommerce_and_the_portal_follows(celery, sandbox,
 
     # Nothing secret in the worker's log or the delivery records.
     records = json.dumps(list(WebhookDelivery.objects.values()), default=str)
-    worker_log = celery.log("worker")
-    assert "storehooks.process_delivery" in worker_log
-    for secret in (account["access_token"], account["client_secret"], account["client_id"]):
-        for piece in slices(secret):
-            assert piece not in worker_log and piece not in records
+    assert "storehooks.process_delivery" in celery.log("worker")
+    _assert_no_secret_in_worker_log(celery, account, also=records)
+
+
+def test_the_keep_alive_sweep_on_a_real_worker_revives_hooks_bigcommerce_switched_off(
+    celery, sandbox, live_server, settings
+):
+    """90 days without events: BigCommerce deactivates both hooks and e-mails the
+    owner, not us. Beat's `storehooks.keep_hooks_alive`, run by a real worker
+    from Redis, re-activates them through the store's own API account."""
+    store, store_hash, account = _connected_with_hooks(celery, sandbox, live_server, settings)
+    registered = {h["scope"]: h["id"] for h in sandbox.control.hooks(store_hash)}
+    emails = sandbox.control.advance_clock(91 * 24 * 3600)
+    assert sorted(e["scope"] for e in emails if e["store_hash"] == store_hash) == SCOPES
+    assert not any(h["is_active"] for h in sandbox.control.hooks(store_hash))
+    # Its last sweep (at registration) is older than the sweep interval.
+    long_ago = timezone.now() - timedelta(days=settings.BIGCOMMERCE_WEBHOOKS_SWEEP_INTERVAL_DAYS + 1)
+    HookRegistration.objects.filter(store=store).update(swept_at=long_ago)
+
+    current_app.send_task("storehooks.keep_hooks_alive")  # what beat sends every 15 minutes
+
+    wait_for(
+        lambda: all(h["is_active"] for h in sandbox.control.hooks(store_hash)),
+        what="the worker's sweep to re-activate the hooks",
+    )
+    registration = wait_for(
+        lambda: HookRegistration.objects.filter(store=store, swept_at__gt=long_ago, sweep_claimed_until=None).first(),
+        what="the sweep to be recorded",
+    )
+    assert registration.hook_states == dict.fromkeys(SCOPES, "inactive")
+    changes = registration.sweep_changes
+    assert sorted(changes.pop("reactivated")) == SCOPES and changes == {}  # nothing else changed
+    assert registration.sweep_error == ""
+    # The same hooks, re-activated: none re-created, none left over.
+    assert {h["scope"]: h["id"] for h in sandbox.control.hooks(store_hash)} == registered
+    assert "storehooks.keep_hooks_alive" in celery.log("worker")
+    _assert_no_secret_in_worker_log(celery, account)
