@@ -103,3 +103,76 @@ def test_the_scrubber_filters_by_key_and_by_shape():
     assert scrubbed["extra"] == {"client_secret": "[Filtered]", "store_hash": "abc123"}
     assert "abcdefgh" not in scrubbed["message"]
     assert scrubbed["headers"] == [["X-Auth-Token", "[Filtered]"], ["Content-Type", "json"]]
+
+
+def test_the_sdk_is_told_to_collect_nothing_personal(reporting):
+    """sentry-sdk 3 collects bodies, cookies, headers, query strings and the
+    user by default: every one of them is switched off or allowlisted here."""
+    collected = sentry_sdk.get_client().options["data_collection"]
+    assert collected["http_bodies"] == []
+    assert collected["user_info"] is False
+    assert collected["cookies"] == {"mode": "off"}
+    assert collected["url_query_params"] == {"mode": "off"}
+    assert collected["stack_frame_variables"] is False
+    assert collected["database_query_data"] is False
+    assert collected["http_headers"]["request"]["mode"] == "allowlist"
+    for header in ("authorization", "x-auth-token", "cookie"):
+        assert not any(term in header for term in collected["http_headers"]["request"]["terms"])
+
+
+WIZARD_TOKEN = "wizt0k3nq9w8e7r6t5y4u3i2o1p0zz"
+WIZARD_SECRET = "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c"
+WIZARD_CLIENT_ID = "wizcl1ent1dq9w8e7r6t5y4u3i2o1"
+
+
+def test_an_exception_inside_the_wizards_post_sends_neither_token_nor_secret(reporting, settings, alice):
+    """A real POST to the wizard with a pasted token and secret; BigCommerce's
+    client blows up mid-check. The event arrives, without the body, the
+    cookies, the user's e-mail, or any frame's variables."""
+    import re
+
+    import responses
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    settings.ROOT_URLCONF = "config.urls"
+    client = client_for(alice)
+    client.raise_request_exception = False
+    data = {
+        "api_path": "https://api.bigcommerce.com/stores/k9x2mq7/v3/",
+        "client_id": WIZARD_CLIENT_ID,
+        "client_secret": WIZARD_SECRET,
+        "access_token": WIZARD_TOKEN,
+    }
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, re.compile(r".*"), body=RuntimeError("the BigCommerce client broke"))
+        response = client.post(reverse("connect:wizard_credentials", args=["acme"]), data)
+    assert response.status_code == 500
+    text = sent(reporting)
+    assert "the BigCommerce client broke" in text  # the event arrived
+    assert "/connect/" in text or "wizard" in text or "credentials" in text  # with its request
+    assert_no_secret(text)
+    for secret in (WIZARD_TOKEN, WIZARD_SECRET, WIZARD_CLIENT_ID, alice.email, "sessionid", "csrftoken"):
+        assert secret not in text
+
+
+def test_an_error_in_a_check_sends_no_credential(reporting, acme_store, monkeypatch):
+    """A store's check raises in a Celery task while its frames hold the
+    decrypted token: the task's failure is reported, the token is not."""
+    from stores import fleet
+    from stores.tasks import check_stores
+    from tests.conftest import ACME_TOKEN
+
+    async def broken(credentials, *, client, full):
+        access_token = credentials.access_token  # noqa: F841 - a local a traceback would carry
+        raise RuntimeError(f"the validation layer broke on store {credentials.store_hash}")
+
+    monkeypatch.setattr(fleet, "validate_escalating", broken)
+    result = check_stores.apply(args=[[acme_store.id], ""])
+    assert result.failed()
+    text = sent(reporting)
+    assert "the validation layer broke on store acme123" in text  # the event arrived
+    assert "check_stores" in text  # from the task
+    assert ACME_TOKEN not in text and ACME_TOKEN[:8] not in text
+    assert_no_secret(text)

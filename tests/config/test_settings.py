@@ -41,6 +41,22 @@ def test_production_with_everything_set_passes_check_deploy_without_warnings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_production_starts_with_sentry_on_and_collects_nothing_personal():
+    """sentry-sdk 3 refused SDK 2's options at start-up (`Unknown option 'send_default_pii'`):
+    a production process with SENTRY_DSN set starts, with Sentry active under our options."""
+    env = {**PRODUCTION_ENV, "SENTRY_DSN": "https://public@sentry.invalid/1"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stderr
+    script = (
+        "import sentry_sdk; c = sentry_sdk.get_client(); d = c.options['data_collection']; "
+        "print(c.is_active(), sentry_sdk.VERSION.split('.')[0], d['http_bodies'], d['user_info'], "
+        "d['cookies']['mode'], d['stack_frame_variables'])"
+    )
+    result = manage("shell", "--verbosity", "0", "-c", script, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "3", "[]", "False", "off", "False"]
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL", *SHARED_SERVICES])
 def test_production_refuses_to_start_naming_the_missing_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
