@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,11 +97,29 @@ class SecretFilter(logging.Filter):
         return True
 
 
+def iso_time(record: logging.LogRecord) -> str:
+    """The record's time in ISO 8601 with its zone: `2026-12-07T16:29:18.123+00:00`
+    (UTC, so lines from every machine sort and compare as they are)."""
+    return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+
+class PlainFormatter(logging.Formatter):
+    """Development lines: `%(asctime)s` in ISO 8601 with its zone."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        return iso_time(record)
+
+
 def json_formatter():
-    """python-json-logger's formatter with the fields every line carries."""
+    """python-json-logger's formatter with the fields every line carries, its
+    `time` in ISO 8601 with its zone."""
     from pythonjsonlogger.json import JsonFormatter
 
-    return JsonFormatter(
+    class Formatter(JsonFormatter):
+        def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+            return iso_time(record)
+
+    return Formatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
         timestamp=False,
@@ -116,7 +135,7 @@ def logging_config(*, json_lines: bool, level: str) -> dict:
             "secrets": {"()": "config.logging.SecretFilter"},
         },
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "plain": {"()": "config.logging.PlainFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
             "json": {"()": "config.logging.json_formatter"},
         },
         "handlers": {

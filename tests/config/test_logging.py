@@ -7,9 +7,11 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.logging import ContextFilter, SecretFilter, bind, bound, json_formatter, unbind
@@ -87,6 +89,7 @@ def test_production_logs_json_and_development_plain_text():
         timeout=60,
     )
     assert plain.stderr.strip().endswith("WARNING violet.test hello")
+    assert_iso_8601_with_zone(plain.stderr.strip().splitlines()[-1].split(" ")[0])
     as_json = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -97,3 +100,12 @@ def test_production_logs_json_and_development_plain_text():
     )
     line = json.loads(as_json.stderr.strip().splitlines()[-1])
     assert (line["message"], line["level"]) == ("hello", "WARNING")
+    assert_iso_8601_with_zone(line["time"])
+
+
+def assert_iso_8601_with_zone(text: str) -> None:
+    """`2026-12-07T16:29:18.123+00:00`: a machine reads it, and it says its zone."""
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00", text), text
+    parsed = datetime.fromisoformat(text)
+    assert parsed.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - parsed) < timedelta(minutes=2)
