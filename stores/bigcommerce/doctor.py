@@ -594,10 +594,16 @@ def _host(authority: str, name: str) -> str:
     return host.lower().removesuffix(".")
 
 
+_API_VERSION = re.compile(r"(?i)v[0-9]")
+
+
 def _store_hash_from_path(path: str, name: str) -> str:
     segments = [segment for segment in path.split("/") if segment]
     if len(segments) < 2 or segments[0].lower() != "stores":
         raise _bad_api_path(name, "has no /stores/<store hash>/ part")
+    if _API_VERSION.fullmatch(segments[1]):
+        # `…/stores/v3/` (the hash left out when typing it): `v3` would pass as a store hash.
+        raise _bad_api_path(name, f"has no store hash between /stores/ and /{segments[1].lower()}/")
     return _store_hash_in_url(segments[1], name)
 
 

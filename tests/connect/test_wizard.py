@@ -193,6 +193,13 @@ def test_a_foreign_host_is_refused_without_a_call(alice, bigcommerce, url):
     assert bigcommerce.calls == 0
 
 
+def test_an_api_path_without_its_store_hash_is_refused_without_a_call(alice, bigcommerce, url):
+    response = client_for(alice).post(url, fields(api_path="https://api.bigcommerce.com/stores/v3/"))
+    assert response.status_code == 422
+    assert "has no store hash between /stores/ and /v3/" in response.content.decode()
+    assert bigcommerce.calls == 0 and not Store.objects.exists()
+
+
 def test_swapped_token_and_secret_are_recognised(alice, bigcommerce, url):
     body = client_for(alice).post(url, fields(access_token=SECRET, client_secret=TOKEN)).content.decode()
     assert "Client secret" in body and bigcommerce.calls == 0

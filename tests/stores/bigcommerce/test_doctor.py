@@ -822,3 +822,21 @@ def test_diagnose_text_reports_only_the_file_problem_for_an_unusable_file():
 def test_diagnose_text_refuses_unknown_fields():
     with pytest.raises(TypeError):
         diagnose_text(CREDENTIALS_FILE, acess_token=TOKEN)
+
+
+@pytest.mark.parametrize(
+    "api_path",
+    [
+        "https://api.bigcommerce.com/stores/v3/",
+        "https://api.bigcommerce.com/stores//v3/",
+        "https://api.bigcommerce.com/stores/V2",
+        "/stores/v3/catalog/products",
+    ],
+)
+def test_an_api_path_without_its_store_hash_is_not_read_as_store_v3(api_path):
+    with pytest.raises(DoctorError) as raised:
+        store_hash_from_api_path(api_path)
+    problem = raised.value.problem
+    assert problem.code == "bad_api_path"
+    assert "has no store hash between /stores/ and /v" in problem.message
+    assert "https://api.bigcommerce.com/stores/abc123/v3/" in problem.message
