@@ -79,10 +79,28 @@ class HooksState:
     enabled: bool
     scopes: list[tuple[str, str]]
     swept_at: datetime | None = None
-    changes: dict | None = None
+    changes: list[str] | None = None  # what the last sweep changed, in words
     error: str = ""
     last_delivery_at: datetime | None = None
     last_delivery_outcome: str = ""
+
+
+_CHANGE_WORDS = {
+    "reactivated": "re-activated",
+    "recreated": "re-created",
+    "duplicates_removed": "duplicates removed",
+    "updated": "updated",
+    "removed_unwanted": "unwanted hooks removed",
+}
+
+
+def _changes_in_words(changes: dict) -> list[str]:
+    """`{"reactivated": ["store/app/uninstalled"], "updated": 2}` → `["re-activated store/app/uninstalled", "updated 2"]`."""
+    words = []
+    for key, value in changes.items():
+        what = ", ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
+        words.append(f"{_CHANGE_WORDS.get(key, str(key).replace('_', ' '))} {what}")
+    return words
 
 
 def hooks_state(store: Store) -> HooksState:
@@ -99,7 +117,7 @@ def hooks_state(store: Store) -> HooksState:
         enabled=bool(settings.BIGCOMMERCE_WEBHOOKS_ENABLED),
         scopes=scopes,
         swept_at=registration.swept_at if registration else None,
-        changes=(registration.sweep_changes if registration else None) or {},
+        changes=_changes_in_words((registration.sweep_changes if registration else None) or {}),
         error=(registration.sweep_error or registration.last_error) if registration else "",
         last_delivery_at=last.received_at if last else None,
         last_delivery_outcome=(f"{last.outcome} ({last.reason})" if last and last.reason else last.outcome)

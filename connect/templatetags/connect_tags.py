@@ -57,22 +57,23 @@ def status_badge(store) -> str:
 
 @register.filter
 def ago(moment) -> str:
-    """"3 minutes ago", as `<time>` with the exact time in its title."""
-    return _relative(moment, "{} ago", timesince)
+    """"3 minutes ago" ("just now" within the minute), as `<time>` with the exact time in its title."""
+    return _relative(moment, "{} ago", timesince, "just now")
 
 
 @register.filter
 def from_now(moment) -> str:
-    """"in 12 minutes", as `<time>` with the exact time in its title."""
-    return _relative(moment, "in {}", timeuntil)
+    """"in 12 minutes" ("within a minute"), as `<time>` with the exact time in its title."""
+    return _relative(moment, "in {}", timeuntil, "within a minute")
 
 
-def _relative(moment, words: str, distance) -> str:
+def _relative(moment, words: str, distance, within_a_minute: str) -> str:
     if not moment:
         return "—"
+    near = abs((timezone.now() - moment).total_seconds()) < 60  # timesince would say "0 minutes"
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         timezone.localtime(moment).isoformat(),
         _exact(moment),
-        words.format(distance(moment)),
+        within_a_minute if near else words.format(distance(moment)),
     )

@@ -273,7 +273,7 @@ class StoreAdmin(
     @admin.display(description="check in flight")
     def in_flight(self, store):
         if check_in_flight(store):
-            return format_html("yes, until {}", ago(store.claimed_until))
+            return format_html("yes (its lease ends {})", ago(store.claimed_until))
         return "no"
 
     @admin.display(description="API account")

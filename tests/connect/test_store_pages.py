@@ -248,6 +248,22 @@ def test_the_dashboard_says_when_a_store_was_and_will_be_checked(alice, store):
     assert "Last check: —" in body and "Next check: —" in body
 
 
+def test_a_check_within_the_minute_was_just_now_not_0_minutes_ago(alice, store):
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    Store.objects.filter(pk=store.pk).update(
+        last_checked_at=now - timedelta(seconds=20), next_check_at=now + timedelta(seconds=30)
+    )
+    body = page(client_for(alice), "dashboard").content.decode()
+    assert re.search(r"Last check: <time [^>]+>just now</time>", body), body
+    assert re.search(r"Next check: <time [^>]+>within a minute</time>", body)
+    assert "0\xa0minutes" not in body
+
+
 def test_the_dashboard_asks_the_database_as_often_for_many_stores_as_for_one(alice, store, acme):
     """No query per store (the profile is not loaded; nothing on the page reads it)."""
     from django.db import connection

@@ -4,6 +4,8 @@ admin log and on the store's history page."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.admin.models import CHANGE, LogEntry
 
 from stores.models import Check, Credential, StatusChange, Store
@@ -163,6 +165,7 @@ def test_the_store_page_polls_while_a_check_runs_and_says_when_it_ended(ops, sup
     ops.post(url("stores_store_check", acme_store.pk))
     body = ops.get(page).content.decode()
     assert f'data-poll="{status}"' in body and "store-status.js" in body
+    assert re.search(r"yes \(its lease ends <time [^>]+>in \d+", body) and "until <time" not in body
     answer = ops.get(status)
     assert answer.json() == {"checking": True, "status": "connected", "last_checked_at": None}
     assert "no-store" in answer["Cache-Control"]  # the admin's never_cache
