@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 TOOLS  := .venv-tools
 UV     := $(TOOLS)/bin/uv
 PORT   ?= 8000
+SANDBOX_PORT ?= 8100
 # Never download a Python: the machine's $(PYTHON) (3.11) is the one.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -35,11 +36,10 @@ upgrade: $(UV)
 		--custom-compile-command "make lock" requirements/uv.in -o requirements/uv.txt
 	$(MAKE) test
 
-## Set up, migrate, seed the demo, and start the web server, a Celery worker and beat.
+## Set up, migrate, and start the sandbox, web server, Celery worker and beat (seeding the demo, printing its logins).
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python scripts/run_dev.py --port $(PORT)
+	$(BIN)/python scripts/run_dev.py --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 ## Set up and run the whole test suite.
 test: install

@@ -85,13 +85,9 @@ def main() -> int:
         # Let the sandbox's signed deliveries reach this portal, as BigCommerce's would.
         env.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
         env.setdefault("BIGCOMMERCE_WEBHOOKS_ENABLED", "true")
-        subprocess.run(  # noqa: S603
-            [PYTHON, "manage.py", "seed_demo", "--sandbox-credentials", str(CREDENTIALS_DIR)],
-            cwd=ROOT,
-            env=env,
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
+    # The demo people (and, with the sandbox, their stores); their logins go in the banner below.
+    seed = [PYTHON, "manage.py", "seed_demo", *(["--sandbox-credentials", str(CREDENTIALS_DIR)] if use_sandbox else [])]
+    logins = subprocess.run(seed, cwd=ROOT, env=env, check=False, capture_output=True, text=True)  # noqa: S603
 
     running["web"] = subprocess.Popen(  # noqa: S603
         [PYTHON, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"], cwd=ROOT, env=env
@@ -105,9 +101,11 @@ def main() -> int:
 
     url = f"http://{args.host}:{args.port}/"
     print(f"\n  Violet Connect is starting at {url}  (staff console: {url}admin/)")
-    print("  Log in with one of the demo logins printed above.")
-    print("  Staff (staff@violet.test) also need a code after the password; get the current one with")
-    print("    .venv/bin/python manage.py demo_otp_code staff@violet.test")
+    if logins.returncode == 0:
+        print("  " + logins.stdout.strip().replace("\n", "\n  "))
+    else:
+        print(f"  seed_demo failed ({logins.returncode}); no demo logins:\n{logins.stderr}")
+    print("  E-mails the portal sends (invitations, resets, status changes) are printed in this terminal.")
     if use_sandbox:
         print(f"  BigCommerce is the sandbox at {env['BIGCOMMERCE_API_URL']}; Acme's demo store is connected.")
         print(f"  API accounts to paste or upload in the wizard: {CREDENTIALS_DIR.relative_to(ROOT)}/*.txt")
