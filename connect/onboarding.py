@@ -175,11 +175,17 @@ def connect_attempt(
         return Attempt(throttled_for=wait, kept=_keep(merchant, user, target, values, SECRET_FIELDS))
 
     report, duration_ms = verify_credentials(credentials)
+    existing = Store.objects.filter(store_hash=credentials.store_hash).first()
+    if report.outcome == Outcome.MISSING_SCOPES and _owned_elsewhere(existing, merchant):
+        # Ownership first: a merchant told to fix the scopes would build a new API
+        # account only to be refused. Said only once the token has proved it opens
+        # this store (as after a full pass), so a typed hash reveals nothing.
+        CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
+        return Attempt(problems=[OWNED_ELSEWHERE])  # not the report: its scopes are not this merchant's to fix
     if not report.ok:
         kept = _keep(merchant, user, target, values, KEEP_AFTER.get(report.outcome, ()))
         return Attempt(report=report, problems=report.problems, kept=kept)
 
-    existing = Store.objects.filter(store_hash=credentials.store_hash).first()
     try:
         with transaction.atomic():
             if (
@@ -199,14 +205,21 @@ def connect_attempt(
             CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
     except services.StoreOwnedElsewhere:
         CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
-        problem = Problem(
-            "",
-            "owned_elsewhere",
-            "This store is already connected to Violet under another account, so it cannot be "
-            "connected here. If you think this is a mistake, write to support@violet.io.",
-        )
-        return Attempt(report=report, problems=[problem])
+        return Attempt(report=report, problems=[OWNED_ELSEWHERE])
     return Attempt(store=connected, report=report, replaced=replaced)
+
+
+OWNED_ELSEWHERE = Problem(
+    "",
+    "owned_elsewhere",
+    "This store is already connected to Violet under another account, so it cannot be "
+    "connected here. If you think this is a mistake, write to support@violet.io.",
+)
+
+
+def _owned_elsewhere(existing: Store | None, merchant: Merchant) -> bool:
+    """The rule `services.store_connect` applies under its lock, asked early (no lock: it only words a refusal)."""
+    return existing is not None and existing.merchant_id != merchant.pk and existing.status != StoreStatus.DISCONNECTED
 
 
 def _throttled(merchant: Merchant, client_address: str) -> int:

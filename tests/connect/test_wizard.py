@@ -246,6 +246,23 @@ def test_a_store_connected_elsewhere_is_refused_without_naming_anyone(alice, cha
     assert Credential.objects.get().store.merchant.slug == "globex"
 
 
+def test_a_store_connected_elsewhere_is_said_before_its_missing_scopes(alice, charlie, bigcommerce, url):
+    """Told to fix the scopes, the merchant would build a new API account and then be refused."""
+    client_for(charlie).post(reverse("connect:wizard_credentials", args=["globex"]), fields())
+    other = "z9y8x7w6v5u4t3s2r1q0p9o8n7m6l5k"
+    bigcommerce.add_token(HASH, other, scopes=ALL_SCOPES - {"store_checkout"})
+    body = client_for(alice).post(url, fields(access_token=other)).content.decode()
+    assert "already connected to Violet under another account" in body
+    assert "Checkouts" not in body and "Globex" not in body
+    assert Credential.objects.get().store.merchant.slug == "globex"
+
+
+def test_a_typed_hash_alone_never_says_whose_store_it_is(alice, charlie, bigcommerce, url):
+    client_for(charlie).post(reverse("connect:wizard_credentials", args=["globex"]), fields())
+    body = client_for(alice).post(url, fields(access_token="w" * 31)).content.decode()
+    assert "under another account" not in body
+
+
 @override_settings(CONNECT_THROTTLE_PER_MERCHANT=3)
 def test_live_checks_are_throttled_per_merchant(alice, bigcommerce, url):
     from django.core.cache import cache
