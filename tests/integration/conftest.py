@@ -83,6 +83,7 @@ def webhook_receiver():
     thread.start()
     yield WebhookReceiver(url=f"http://127.0.0.1:{server.server_port}/hooks", received=received)
     server.shutdown()
+    server.server_close()
 
 
 def database_url() -> str:
@@ -103,15 +104,15 @@ class Celery:
     logs: Path | None = None
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "celery", "-A", "config", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.logs / f"{name}.log", "ab") as log:  # the process has its own copy of the file
+            process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "celery", "-A", "config", *args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes[name] = process
         return process
 

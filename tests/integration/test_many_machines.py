@@ -77,10 +77,10 @@ class Hosts:
         metrics = home / "metrics"
         metrics.mkdir(exist_ok=True)
         env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics), **extra_env}
-        log = open(home / "log", "ab")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(  # noqa: S603
-            argv, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(home / "log", "ab") as log:  # the process has its own copy of the file
+            process = subprocess.Popen(  # noqa: S603
+                argv, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.processes[name] = process
         return process
 

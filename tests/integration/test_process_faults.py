@@ -200,7 +200,7 @@ def test_rotation_killed_midway_then_run_again_loses_nothing(real_services, tmp_
     # The command rotates with a process per core: killed, its processes stop
     # after their transaction in flight (without that, they went on rotating
     # under the second run, which counted 1,450 rows "changed meanwhile").
-    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     # Kill it as soon as its first transaction committed: rotation moves
     # thousands of rows a second, so a fixed sleep could let it finish.
     wait_for(started_moving, what="the first rows rotated", timeout=60, interval=0.02)
