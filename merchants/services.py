@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
@@ -66,7 +68,22 @@ def user_sign_up(*, email: str, password: str, merchant_name: str) -> tuple[User
 
 
 def _absolute(path: str) -> str:
+    """Every link in every e-mail starts here: PUBLIC_BASE_URL, never the request's Host."""
     return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def public_link_context(context: dict) -> dict:
+    """Django's password-reset mail context with the address taken from
+    PUBLIC_BASE_URL instead of the request's Host header (which, with a
+    permissive ALLOWED_HOSTS, the requester chooses)."""
+    base = urlsplit(settings.PUBLIC_BASE_URL)
+    return {
+        **context,
+        "base_url": settings.PUBLIC_BASE_URL,
+        "protocol": base.scheme,
+        "domain": base.netloc,
+        "site_name": "Violet Connect",
+    }
 
 
 def email_verification_token(user: User) -> str:
