@@ -8,6 +8,12 @@ printed and recorded as delivered, and links (and the webhook address given
 to BigCommerce) point at 127.0.0.1. `problems()` names each one; the settings
 refuse to start while there is any.
 
+It also refuses values that work but are insecure (issue 28, item 13): DEBUG
+on, a wildcard ALLOWED_HOSTS (links and pages built from a Host header an
+attacker picks), a database other than PostgreSQL (SQLite), plain SMTP without
+TLS, an http:// BIGCOMMERCE_API_URL, local webhook endpoints allowed, a short
+METRICS_TOKEN. `insecure()` names each one.
+
 Pure functions of the environment's strings, so they are tested without Django.
 """
 
@@ -61,6 +67,16 @@ def _email_ok(value: str) -> bool:
     return config.get("EMAIL_BACKEND") == SMTP_BACKEND and bool(config.get("EMAIL_HOST"))
 
 
+def _email_encrypted(value: str) -> bool:
+    """smtp+tls:// (STARTTLS), smtps:// or smtp+ssl:// (TLS from the start), or
+    `?EMAIL_USE_TLS=True`: never passwords and merchants' mail in the clear."""
+    try:
+        config = environ.Env.email_url_config(value)
+    except Exception:
+        return False
+    return bool(config.get("EMAIL_USE_TLS") or config.get("EMAIL_USE_SSL"))
+
+
 def _public_url_ok(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme == "https" and bool(parts.hostname) and parts.hostname not in {"localhost", "127.0.0.1", "::1"}
@@ -93,9 +109,59 @@ def problems(environment: Mapping[str, str]) -> list[str]:
     return found
 
 
-def refusal(found: list[str]) -> str:
-    return (
-        "DJANGO_ENV=production refuses to start without these environment variables: "
-        + "; ".join(found)
-        + ". See README.md, 'Deploying'."
-    )
+# At least this many characters: a scraper's token is a random string, e.g.
+# `python -c "import secrets; print(secrets.token_urlsafe(32))"` (43 characters).
+METRICS_TOKEN_MIN_LENGTH = 32
+POSTGRES_ENGINES = ("django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis")
+
+
+def _true(value: str) -> bool:
+    return value.strip().lower() in environ.Env.BOOLEAN_TRUE_STRINGS
+
+
+def _database_engine(value: str) -> str:
+    try:
+        return environ.Env.db_url_config(value).get("ENGINE", "")
+    except Exception:  # an unknown scheme
+        return ""
+
+
+def insecure(environment: Mapping[str, str]) -> list[str]:
+    """One line per value production runs with but must not; empty when all is well.
+
+    Never echoes a value (a URL may carry a password, a token is a secret):
+    the variable, what it is, and what is wanted.
+    """
+    found = []
+    if _true(environment.get("DEBUG", "")):
+        found.append("DEBUG (on; a page with an error would show settings and local values: leave it unset or false)")
+    hosts = [host.strip() for host in environment.get("ALLOWED_HOSTS", "").split(",")]
+    if "*" in hosts:
+        found.append("ALLOWED_HOSTS (a wildcard '*'; wants the portal's own host names)")
+    database = environment.get("DATABASE_URL", "").strip()
+    if database and _database_engine(database) not in POSTGRES_ENGINES:
+        found.append(f"DATABASE_URL (a {_scheme(database) or 'no scheme'}:// database; wants PostgreSQL: postgres://)")
+    email = environment.get("EMAIL_URL", "").strip()
+    if email and _email_ok(email) and not _email_encrypted(email):
+        found.append("EMAIL_URL (plain SMTP without TLS; wants smtp+tls://, smtps:// or smtp+ssl://)")
+    api = environment.get("BIGCOMMERCE_API_URL", "").strip()
+    if api and not (_scheme(api) == "https" and urlsplit(api).hostname):
+        found.append(f"BIGCOMMERCE_API_URL (a {_scheme(api) or 'no scheme'}:// address; wants https://)")
+    if _true(environment.get("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "")):
+        found.append("WEBHOOK_ENDPOINTS_ALLOW_LOCAL (on; http:// and loopback endpoints are for development only)")
+    token = environment.get("METRICS_TOKEN", "").strip()
+    if not token:
+        found.append("METRICS_TOKEN (not set; what /metrics asks for)")
+    elif len(token) < METRICS_TOKEN_MIN_LENGTH:
+        found.append(f"METRICS_TOKEN (shorter than {METRICS_TOKEN_MIN_LENGTH} characters; wants a long random string)")
+    return found
+
+
+def refusal(found: list[str], unsafe: list[str] | None = None) -> str:
+    """One line naming everything production refuses: what is missing, then what is insecure."""
+    parts = []
+    if found:
+        parts.append("without these environment variables: " + "; ".join(found))
+    if unsafe:
+        parts.append("with these insecure values: " + "; ".join(unsafe))
+    return "DJANGO_ENV=production refuses to start " + ", and ".join(parts) + ". See README.md, 'Deploying'."

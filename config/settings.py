@@ -32,8 +32,13 @@ PRODUCTION = DJANGO_ENV == "production"
 # The secrets and the database, and a real broker, a shared cache, a mail
 # server and an https public address: config/production.py names each problem.
 REQUIRED_IN_PRODUCTION = _production.REQUIRED + _production.SHARED_SERVICES
-if PRODUCTION and (_problems := _production.problems(os.environ)):
-    raise ImproperlyConfigured(_production.refusal(_problems))
+# Nor with values that work but are insecure (DEBUG, a wildcard ALLOWED_HOSTS,
+# SQLite, SMTP without TLS, http:// BigCommerce, local webhook endpoints, a
+# short METRICS_TOKEN): config/production.py's `insecure` names each one.
+if PRODUCTION:
+    _problems, _unsafe = _production.problems(os.environ), _production.insecure(os.environ)
+    if _problems or _unsafe:
+        raise ImproperlyConfigured(_production.refusal(_problems, _unsafe))
 # --- end of the production block ---------------------------------------------
 
 # Development-only defaults. They are public, so they protect nothing: production
@@ -358,12 +363,8 @@ WEBHOOK_ENDPOINTS_ALLOW_LOCAL = env.bool("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", defaul
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
 # When set, /metrics wants "Authorization: Bearer <token>".
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Production never serves /metrics to anyone who asks.
-if PRODUCTION and not METRICS_TOKEN.strip():
-    raise ImproperlyConfigured(
-        "DJANGO_ENV=production refuses to start without METRICS_TOKEN (what /metrics asks for). "
-        "See README.md, 'Configuration'."
-    )
+# Production never serves /metrics to anyone who asks: it refuses to start
+# without a token of at least 32 characters (config/production.py).
 
 # Live credential checks from the merchant forms, per window: so the form
 # cannot be used to test stolen tokens.

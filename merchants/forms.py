@@ -7,6 +7,7 @@ from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetFo
 
 from .identity import canonical_email
 from .models import Membership, User
+from .services import public_link_context
 
 
 class CanonicalEmailField(forms.EmailField):
@@ -91,3 +92,7 @@ class PasswordResetForm(DjangoPasswordResetForm):
     spaces, Unicode compatibility forms). Says nothing about whether one exists."""
 
     email = CanonicalEmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        # Django builds the link from the request's Host header: never here.
+        super().send_mail(subject_template_name, email_template_name, public_link_context(context), *args, **kwargs)

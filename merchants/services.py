@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
@@ -10,15 +13,19 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from config import throttle
 
 from .identity import canonical_email
 from .models import Invitation, Membership, Merchant, User
+from .two_factor import services as two_factor
 
 INVITATION_SALT = "merchants.invitation"
 EMAIL_VERIFICATION_SALT = "merchants.email-verification"
-EMAIL_VERIFICATION_DAYS = 3
+# The confirmation link works once, for this long (issue 28, item 2). A person
+# who is late logs in with their password and asks for a new one.
+EMAIL_VERIFICATION_MINUTES = 60
 
 
 class InvitationError(Exception):
@@ -66,36 +73,92 @@ def user_sign_up(*, email: str, password: str, merchant_name: str) -> tuple[User
 
 
 def _absolute(path: str) -> str:
+    """Every link in every e-mail starts here: PUBLIC_BASE_URL, never the request's Host."""
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
+def public_link_context(context: dict) -> dict:
+    """Django's password-reset mail context with the address taken from
+    PUBLIC_BASE_URL instead of the request's Host header (which, with a
+    permissive ALLOWED_HOSTS, the requester chooses)."""
+    base = urlsplit(settings.PUBLIC_BASE_URL)
+    return {
+        **context,
+        "base_url": settings.PUBLIC_BASE_URL,
+        "protocol": base.scheme,
+        "domain": base.netloc,
+        "site_name": "Violet Connect",
+    }
+
+
+def _email_verification_state(user: User) -> str:
+    """A digest of what the link depends on: the address it confirms, the password
+    and whether the address is confirmed yet. Using the link, changing the
+    address or resetting the password changes it, so every earlier link stops
+    working. (A digest: the token is signed, not encrypted.)"""
+    value = f"{user.pk}|{canonical_email(user.email)}|{user.password}|{user.email_verified_at}"
+    return salted_hmac(EMAIL_VERIFICATION_SALT, value, algorithm="sha256").hexdigest()[:32]
+
+
 def email_verification_token(user: User) -> str:
-    return signing.dumps({"id": user.pk, "email": canonical_email(user.email)}, salt=EMAIL_VERIFICATION_SALT)
+    return signing.dumps(
+        {"id": user.pk, "email": canonical_email(user.email), "state": _email_verification_state(user)},
+        salt=EMAIL_VERIFICATION_SALT,
+    )
 
 
 def email_verification_send(user: User) -> None:
     url = _absolute(reverse("email_verify", kwargs={"token": email_verification_token(user)}))
     send_mail(
         subject="Confirm your e-mail address for Violet Connect",
-        message=render_to_string("merchants/email/verify_email.txt", {"url": url, "max_age": EMAIL_VERIFICATION_DAYS}),
+        message=render_to_string(
+            "merchants/email/verify_email.txt", {"url": url, "max_age_minutes": EMAIL_VERIFICATION_MINUTES}
+        ),
         from_email=None,
         recipient_list=[user.email],
     )
 
 
-def email_verify(token: str) -> User | None:
-    """The person whose address a verification link proves (now marked verified), or None."""
+def email_verification_user(token: str) -> User | None:
+    """The person a confirmation link would confirm now, or None. Changes nothing:
+    the link's page (a GET, which mail scanners also open) only shows a button."""
     try:
-        data = signing.loads(token, salt=EMAIL_VERIFICATION_SALT, max_age=EMAIL_VERIFICATION_DAYS * 86400)
+        data = signing.loads(token, salt=EMAIL_VERIFICATION_SALT, max_age=EMAIL_VERIFICATION_MINUTES * 60)
     except signing.BadSignature:
         return None
-    user = User.objects.filter(pk=data.get("id"), is_active=True).first()
+    if not isinstance(data, dict):
+        return None
+    user = User.objects.filter(pk=data.get("id"), is_active=True, email_verified_at=None).first()
     if user is None or canonical_email(user.email) != data.get("email"):
         return None
-    if user.email_verified_at is None:
-        user.email_verified_at = timezone.now()
-        user.save(update_fields=["email_verified_at"])
+    if not constant_time_compare(_email_verification_state(user), str(data.get("state", ""))):
+        return None
     return user
+
+
+@dataclass(frozen=True)
+class EmailVerified:
+    user: User
+    # Whether the link may also log the person in: never for staff nor for
+    # anyone with a second factor (they log in with their password and code).
+    may_log_in: bool
+
+
+def email_verify(token: str) -> EmailVerified | None:
+    """Confirm the address a link proves, once: None when the link is not valid,
+    has expired, was used already, or the address or password changed since."""
+    user = email_verification_user(token)
+    if user is None:
+        return None
+    now = timezone.now()
+    # The claim: of two requests with one link, one confirms, the other gets None.
+    claimed = User.objects.filter(
+        pk=user.pk, email_verified_at=None, email=user.email, password=user.password, is_active=True
+    ).update(email_verified_at=now)
+    if claimed != 1:
+        return None
+    user.email_verified_at = now
+    return EmailVerified(user=user, may_log_in=not user.is_staff and not two_factor.has_second_factor(user))
 
 
 def invitation_token(invitation: Invitation) -> str:

@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from config import throttle
 
@@ -60,13 +61,29 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+def _email_verify_invalid(request: HttpRequest) -> HttpResponse:
+    reason = "This confirmation link is not valid, has expired, was used already, or belongs to another account."
+    return render(request, "registration/email_verify_invalid.html", {"reason": reason}, status=410)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def email_verify(request: HttpRequest, token: str) -> HttpResponse:
-    """The link mailed at sign-up: confirms the address and logs the person in."""
-    user = services.email_verify(token)
+    """The link mailed at sign-up. Opening it (GET) changes nothing: a page with a
+    button. The button (a POST, CSRF-protected) confirms the address, once, and
+    logs the person in unless they have a second factor (then: log in as usual)."""
+    user = services.email_verification_user(token)
     if user is None or (request.user.is_authenticated and request.user.pk != user.pk):
-        reason = "This confirmation link is not valid, has expired, or belongs to another account."
-        return render(request, "registration/email_verify_invalid.html", {"reason": reason}, status=410)
+        return _email_verify_invalid(request)
+    if request.method != "POST":
+        return render(request, "registration/email_verify_confirm.html", {"email": user.email})
+    verified = services.email_verify(token)
+    if verified is None:
+        return _email_verify_invalid(request)
     if not request.user.is_authenticated:
+        if not verified.may_log_in:
+            messages.success(request, "Your e-mail address is confirmed. Log in to continue.")
+            return redirect("login")
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     membership = user.memberships.select_related("merchant").first()
     if membership is None:

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 
 production() {
-  env -u DEBUG -u DATABASE_URL -u CELERY_BROKER_URL -u SENTRY_DSN \
+  env -u DEBUG -u DATABASE_URL -u CELERY_BROKER_URL -u SENTRY_DSN -u BIGCOMMERCE_API_URL -u WEBHOOK_ENDPOINTS_ALLOW_LOCAL \
     DJANGO_ENV=production \
     SECRET_KEY="ci-production-like-secret-key-with-enough-entropy-0123456789abcdef" \
     FERNET_KEYS="ci-production-like-fernet-key,ci-an-older-fernet-key" \

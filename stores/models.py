@@ -231,7 +231,11 @@ class StatusChange(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="status_changes")
     old_status = models.CharField(max_length=20, choices=StoreStatus.choices)
     new_status = models.CharField(max_length=20, choices=StoreStatus.choices)
+    # Why, for staff: a pause's reason is staff's own words ("testing pause").
     reason = models.TextField(blank=True)
+    # What the merchant reads about a change staff made (a pause): written for
+    # them, optional; without it they read PAUSED_FOR_MERCHANT. See reason_for_merchant.
+    public_reason = models.CharField("message for the merchant", max_length=300, blank=True)
     check_run = models.ForeignKey(
         Check, null=True, blank=True, on_delete=models.SET_NULL, related_name="status_changes"
     )
@@ -251,3 +255,13 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id}: {self.old_status} → {self.new_status}"
+
+    PAUSED_FOR_MERCHANT = "Violet staff paused the checks of this store."
+
+    @property
+    def reason_for_merchant(self) -> str:
+        """The reason a merchant may read. A pause's `reason` is staff's note, never
+        shown: the merchant reads the public message staff wrote, or a neutral sentence."""
+        if self.new_status == StoreStatus.PAUSED:
+            return self.public_reason or self.PAUSED_FOR_MERCHANT
+        return self.reason

@@ -81,7 +81,8 @@ class StoreCsvExportMixin:
         )
 
         def rows():
-            writer = csv.writer(_Echo())
+            # Every cell quoted: a separator inside a value never starts a new cell.
+            writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
             yield writer.writerow(self.CSV_COLUMNS)
             for (
                 merchant,
@@ -99,7 +100,7 @@ class StoreCsvExportMixin:
             ) in columns.iterator(chunk_size=5000):
                 yield writer.writerow(
                     [
-                        _csv_cell(value)
+                        csv_cell(value)
                         for value in (
                             merchant,
                             slug,
@@ -133,8 +134,29 @@ def _iso(value) -> str:
     return value.isoformat() if value else ""
 
 
-def _csv_cell(value):
-    """Spreadsheets run cells starting with = + - @ as formulas: neutralise them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+# OWASP's CSV injection rule: a spreadsheet runs a cell starting with one of
+# these as a formula (the full-width forms too, which some normalise).
+_FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# What a spreadsheet may skip or split on before a cell's first character:
+# whitespace (any), quotes, and the separators of other locales (, ; | tab).
+_SKIPPED_BEFORE = ",;|\"'"
+
+
+def csv_cell(value):
+    """Neutralise a cell a spreadsheet would run as a formula: prefix it with `'`.
+
+    Every cell from outside (store names and domains from BigCommerce, merchant
+    names from sign-up, problems) goes through here. A formula start counts
+    after any leading whitespace, quote, invisible character or separator too
+    (` =1+1`, `;=1+1`). Numbers and empty cells are left as they are.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in _FORMULA_STARTS:
+        return "'" + value
+    rest = value
+    while rest and (rest[0].isspace() or rest[0] in _SKIPPED_BEFORE or not rest[0].isprintable()):
+        rest = rest[1:]
+    if rest[:1] in _FORMULA_STARTS:
         return "'" + value
     return value

@@ -55,7 +55,7 @@ class RecentStatusChangesInline(ViewOnlyInline):
     verbose_name = "recent status change"
     verbose_name_plural = f"Recent status changes (latest {RECENT_STATUS_CHANGES})"
     row_limit = RECENT_STATUS_CHANGES
-    fields = ["created_at", "change", "reason", "evidence_link", "processed_at"]
+    fields = ["created_at", "change", "reason", "public_reason", "evidence_link", "processed_at"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
 
@@ -218,7 +218,7 @@ class StatusChangeAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     list_per_page = 50
-    fields = ["store_link", "change", "reason", "evidence_link", "created_at", "processed_at"]
+    fields = ["store_link", "change", "reason", "public_reason", "evidence_link", "created_at", "processed_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -232,6 +232,7 @@ class StatusChangeAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
                 "old_status",
                 "new_status",
                 "reason",
+                "public_reason",
                 "check_run_id",
                 "created_at",
                 "processed_at",

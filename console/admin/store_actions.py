@@ -164,9 +164,17 @@ class StoreActionsMixin:
             )
         return messages.INFO, f"A check of {store.display_name} is already in flight."
 
-    def _do_pause(self, request, store: Store, reason: str = "", **kwargs):
+    def _do_pause(self, request, store: Store, reason: str = "", public_message: str = "", **kwargs):
         reason = reason.strip()[:500]
-        change = services.store_pause(store=store, user=request.user, reason=reason or "Checks paused by Violet staff.")
+        try:
+            change = services.store_pause(
+                store=store,
+                user=request.user,
+                reason=reason or "Checks paused by Violet staff.",
+                public_message=public_message,
+            )
+        except services.PauseRefused as refused:
+            return messages.ERROR, f"{store.display_name}: {refused}"
         if change is None:
             return (
                 messages.WARNING,
@@ -175,7 +183,9 @@ class StoreActionsMixin:
         log_staff_action(
             request,
             store,
-            f"Paused checks (was {StoreStatus(change.old_status).label})." + (f" Reason: {reason}" if reason else ""),
+            f"Paused checks (was {StoreStatus(change.old_status).label})."
+            + (f" Reason: {reason}" if reason else "")
+            + (f" Message for the merchant: {change.public_reason}" if change.public_reason else ""),
         )
         return messages.SUCCESS, f"Checks of {store.display_name} are paused."
 
@@ -222,7 +232,13 @@ class StoreActionsMixin:
         if not self._allowed(request, action, store):
             raise PermissionDenied
         if request.method == "POST":
-            level, message = self._perform(request, action, store, reason=request.POST.get("reason", ""))
+            level, message = self._perform(
+                request,
+                action,
+                store,
+                reason=request.POST.get("reason", ""),
+                public_message=request.POST.get("public_message", ""),
+            )
             self.message_user(request, message, level)
             return redirect("admin:stores_store_change", store.pk)
         return self._confirmation(request, action, [store])
@@ -252,7 +268,13 @@ class StoreActionsMixin:
         store is a warning that says why, an informational note stays info."""
         done, notes = 0, []
         for store in queryset:
-            level, message = self._perform(request, action, store, reason=request.POST.get("reason", ""))
+            level, message = self._perform(
+                request,
+                action,
+                store,
+                reason=request.POST.get("reason", ""),
+                public_message=request.POST.get("public_message", ""),
+            )
             if level == messages.SUCCESS:
                 done += 1
             else:

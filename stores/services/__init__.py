@@ -27,7 +27,7 @@ from .checks import (
     store_record_results,
     stores_release_claims,
 )
-from .controls import StoreMoveRefused, store_disconnect, store_move, store_pause, store_resume
+from .controls import PauseRefused, StoreMoveRefused, store_disconnect, store_move, store_pause, store_resume
 from .onboarding import (
     CredentialsNotUsable,
     StoreOwnedElsewhere,
@@ -41,6 +41,7 @@ __all__ = [
     "CheckRequest",
     "CheckResult",
     "CredentialsNotUsable",
+    "PauseRefused",
     "ProfileChange",
     "StoreMoveRefused",
     "StoreOwnedElsewhere",

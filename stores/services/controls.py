@@ -6,6 +6,7 @@ disconnect; staff moving a store to another merchant; and `flip_status`, the one
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import datetime
 
 from django.db import transaction
@@ -27,7 +28,7 @@ class StoreMoveRefused(Exception):
 
 
 def flip_status(
-    store: Store, new: StoreStatus, *, reason: str, check: Check | None, now: datetime
+    store: Store, new: StoreStatus, *, reason: str, check: Check | None, now: datetime, public_reason: str = ""
 ) -> StatusChange | None:
     """Write the new status and its StatusChange row, guarded by the old status
     (call it inside the caller's transaction): two writers can never announce
@@ -43,17 +44,54 @@ def flip_status(
     store.status, store.status_changed_at = new, now
     metrics.status_flipped(old, new)
     return StatusChange.objects.create(
-        store=store, old_status=old, new_status=new, reason=reason, check_run=check, created_at=now
+        store=store,
+        old_status=old,
+        new_status=new,
+        reason=reason,
+        public_reason=public_reason,
+        check_run=check,
+        created_at=now,
     )
 
 
-def store_pause(*, store: Store, user=None, reason: str = "Checks paused by Violet staff.") -> StatusChange | None:
+class PauseRefused(Exception):
+    """The pause's public message cannot be shown to a merchant as it is (nothing changed)."""
+
+
+PUBLIC_MESSAGE_MAX_LENGTH = 300
+
+
+def pause_public_message(text: str) -> str:
+    """The message for the merchant, trimmed; PauseRefused (with what to fix) when it
+    is too long or holds control or invisible characters."""
+    text = " ".join(text.split())
+    if len(text) > PUBLIC_MESSAGE_MAX_LENGTH:
+        raise PauseRefused(
+            f"The message for the merchant is {len(text)} characters long; "
+            f"keep it to {PUBLIC_MESSAGE_MAX_LENGTH}. Nothing was paused."
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
+        raise PauseRefused(
+            "The message for the merchant holds control or invisible characters. "
+            "Type it again as plain text. Nothing was paused."
+        )
+    return text
+
+
+def store_pause(
+    *, store: Store, user=None, reason: str = "Checks paused by Violet staff.", public_message: str = ""
+) -> StatusChange | None:
+    """Pause a store's checks. `reason` is for staff only; the merchant reads
+    `public_message` when given (PauseRefused if it is unfit), else a neutral sentence."""
+    public_message = pause_public_message(public_message)
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
         if store.status in UNCHECKED_STATUSES:
             return None
         # Where to resume is remembered in the status change history.
-        change = flip_status(store, StoreStatus.PAUSED, reason=reason, check=None, now=timezone.now())
+        change = flip_status(
+            store, StoreStatus.PAUSED, reason=reason, check=None, now=timezone.now(), public_reason=public_message
+        )
         Store.objects.filter(pk=store.pk).update(next_check_at=None, claim_token="", claimed_until=None)
     return change
 

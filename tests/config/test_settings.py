@@ -13,18 +13,20 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "kq8z-production-like-secret-key-with-enough-entropy-3f9a7c1e5b2d4a6f8e0c",
     "FERNET_KEYS": "a-production-fernet-key,an-older-key",
     "ALLOWED_HOSTS": "connect.violet.io",
-    "DATABASE_URL": "sqlite:////tmp/violet-connect-deploy-check.sqlite3",
+    # PostgreSQL (production refuses SQLite); check --deploy does not connect.
+    "DATABASE_URL": "postgres://violet@127.0.0.1:1/violet",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "CACHE_URL": "redis://redis.internal:6379/1",
     "EMAIL_URL": "smtp+tls://mailer:mail-password@smtp.example.com:587",
     "PUBLIC_BASE_URL": "https://connect.violet.io",
-    "METRICS_TOKEN": "a-metrics-token-for-the-scraper",
+    "METRICS_TOKEN": "a-long-metrics-token-for-the-prometheus-scraper",
 }
 SHARED_SERVICES = ("CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "PUBLIC_BASE_URL")
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in {"DEBUG", "DJANGO_ENV"}}
+    ignored = {"DEBUG", "DJANGO_ENV", "BIGCOMMERCE_API_URL", "WEBHOOK_ENDPOINTS_ALLOW_LOCAL"}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in ignored}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -123,7 +125,8 @@ def test_production_refuses_a_development_stand_in_naming_it_without_echoing_it(
         ("CELERY_BROKER_URL", "rediss://:pw@redis.example.com:6380/0"),
         ("CACHE_URL", "rediss://:pw@redis.example.com:6380/1"),
         ("EMAIL_URL", "smtps://mailer:pw@smtp.example.com:465"),
-        ("EMAIL_URL", "smtp://smtp.internal:25"),
+        ("EMAIL_URL", "smtp+ssl://mailer:pw@smtp.example.com:465"),
+        ("EMAIL_URL", "smtp://smtp.internal:587?EMAIL_USE_TLS=True"),
     ],
 )
 def test_production_accepts_each_real_service(name, value):
@@ -146,6 +149,8 @@ def test_production_uses_the_shared_services_it_was_given():
         "True",
         "https://connect.violet.io",
     ]
+
+
 def test_production_refuses_to_start_without_a_metrics_token():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
     result = manage("check", env=env)
@@ -184,3 +189,98 @@ def test_production_protections_are_on():
         "DENY",
         "a-production-fernet-key",
     ]
+
+
+# --- Issue 28, item 13: production refuses values that work but are insecure ---
+
+INSECURE = [
+    ("DEBUG", "true", "DEBUG"),
+    ("DEBUG", "1", "DEBUG"),
+    ("DEBUG", "On", "DEBUG"),
+    ("ALLOWED_HOSTS", "*", "ALLOWED_HOSTS"),
+    ("ALLOWED_HOSTS", "connect.violet.io, *", "ALLOWED_HOSTS"),
+    ("DATABASE_URL", "sqlite:////tmp/violet-connect.sqlite3", "DATABASE_URL"),
+    ("DATABASE_URL", "mysql://violet:db-s3cret@db.internal/violet", "DATABASE_URL"),
+    ("EMAIL_URL", "smtp://mailer:mail-s3cret@smtp.example.com:25", "EMAIL_URL"),
+    ("EMAIL_URL", "smtp://smtp.internal:25", "EMAIL_URL"),
+    ("BIGCOMMERCE_API_URL", "http://api.bigcommerce.com", "BIGCOMMERCE_API_URL"),
+    ("BIGCOMMERCE_API_URL", "api.bigcommerce.com", "BIGCOMMERCE_API_URL"),
+    ("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "true", "WEBHOOK_ENDPOINTS_ALLOW_LOCAL"),
+    ("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "yes", "WEBHOOK_ENDPOINTS_ALLOW_LOCAL"),
+    ("METRICS_TOKEN", "x", "METRICS_TOKEN"),
+    ("METRICS_TOKEN", "short-metrics-token-31-chars-xx", "METRICS_TOKEN"),
+]
+INSECURE_NAMES = {name for name, _, _ in INSECURE}
+
+
+@pytest.mark.parametrize(("name", "value", "named"), INSECURE)
+def test_production_names_each_insecure_value_without_echoing_it(name, value, named):
+    from config import production
+
+    environment = {**PRODUCTION_ENV, name: value}
+    assert production.problems(environment) == []  # present and shared: not a missing variable
+    [line] = production.insecure(environment)
+    assert line.startswith(named + " (")
+    rest = value.split("://", 1)[-1]
+    if len(rest) > 3:
+        assert rest not in line  # beyond its scheme a URL may carry a password; a token is a secret
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "false"),
+        ("DEBUG", ""),
+        ("ALLOWED_HOSTS", "connect.violet.io,.violet.io"),
+        ("DATABASE_URL", "postgresql://violet:pw@db.internal:5432/violet"),
+        ("DATABASE_URL", "postgis://violet:pw@db.internal:5432/violet"),
+        ("EMAIL_URL", "smtp+tls://mailer:pw@smtp.example.com:587"),
+        ("EMAIL_URL", "smtps://mailer:pw@smtp.example.com:465"),
+        ("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com"),
+        ("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "false"),
+        ("METRICS_TOKEN", "x" * 32),
+    ],
+)
+def test_production_accepts_each_secure_value(name, value):
+    from config import production
+
+    assert production.insecure({**PRODUCTION_ENV, name: value}) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "true"),
+        ("ALLOWED_HOSTS", "*"),
+        ("DATABASE_URL", "sqlite:////tmp/violet-connect-deploy-check.sqlite3"),
+        ("EMAIL_URL", "smtp://mailer:mail-s3cret@smtp.example.com:25"),
+        ("BIGCOMMERCE_API_URL", "http://api.bigcommerce.com"),
+        ("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "true"),
+        ("METRICS_TOKEN", "x"),
+    ],
+)
+def test_production_refuses_to_start_with_an_insecure_value_naming_it(name, value):
+    result = manage("check", env={**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "refuses to start with these insecure values: " + name in last
+    assert all(other not in last for other in INSECURE_NAMES if other != name)
+    assert "mail-s3cret" not in last
+
+
+def test_production_names_every_insecure_value_at_once():
+    env = {
+        **PRODUCTION_ENV,
+        "DEBUG": "true",
+        "ALLOWED_HOSTS": "*",
+        "DATABASE_URL": "sqlite:////tmp/violet-connect-deploy-check.sqlite3",
+        "EMAIL_URL": "smtp://smtp.internal:25",
+        "BIGCOMMERCE_API_URL": "http://127.0.0.1:8100",
+        "WEBHOOK_ENDPOINTS_ALLOW_LOCAL": "true",
+        "METRICS_TOKEN": "x",
+    }
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    for name in INSECURE_NAMES:
+        assert name in last

@@ -217,6 +217,56 @@ def test_the_csv_export_neutralises_spreadsheet_formulas(support, fleet):
     assert rows[0]["name"] == '\'=HYPERLINK("http://x")'
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=1+1",
+        "+1+1",
+        "-1+1",
+        "@SUM(A1)",
+        "\t=1+1",
+        "\r=1+1",
+        " =1+1",
+        "\u00a0\u2003=1+1",
+        "\n=1+1",
+        ";=1+1",
+        ",=1+1",
+        '"=1+1',
+        "'=1+1",
+        " ; @SUM(A1)",
+        "\x00=1+1",
+        "\uff1dcmd|' /C calc'!A0",
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_prefixed(value):
+    from console.admin.exports import csv_cell
+
+    assert csv_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Acme Store", "acme.example", "a=b", "Store - Outlet", "", 42, None, "x;y"])
+def test_an_ordinary_cell_is_exported_as_it_is(value):
+    from console.admin.exports import csv_cell
+
+    assert csv_cell(value) == value
+
+
+def test_the_csv_export_neutralises_formulas_after_leading_space_or_a_separator(support, acme):
+    """A store name (from BigCommerce), a domain and a merchant name (from sign-up)
+    that start a cell with a formula after a separator or whitespace, and a
+    separator in the middle of a value: every cell is quoted, every formula prefixed."""
+    acme.name = ";=HYPERLINK(\"http://x\")"
+    acme.save(update_fields=["name"])
+    Store.objects.create(merchant=acme, store_hash="csv1", name=" @SUM(1+1)", domain="x.test;+1", status="paused")
+    response = client_for(support).get(url("stores_store_export") + "?q=csv1")
+    body = b"".join(response.streaming_content).decode()
+    [row] = list(csv.DictReader(io.StringIO(body)))
+    assert row["name"] == "' @SUM(1+1)"
+    assert row["merchant"] == "';=HYPERLINK(\"http://x\")"
+    assert row["domain"] == "x.test;+1"  # inside a quoted cell a separator starts nothing
+    assert '"x.test;+1"' in body and body.startswith('"merchant",')
+
+
 def test_the_list_links_to_the_export_with_its_filters(support, fleet):
     body = (
         client_for(support)

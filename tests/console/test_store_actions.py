@@ -181,3 +181,48 @@ def test_the_store_status_is_staff_only(client, alice, acme_store):
     merchant = client_for(alice).get(status)
     assert merchant.status_code == 302 and "checking" not in merchant.content.decode()
     assert client_for(alice).get(url("stores_store_status", 999_999)).status_code == 302
+
+
+# --- Issue 28, item 17: a pause's reason is staff's; the merchant reads a public message or a neutral sentence ---
+
+
+def _merchant_store_page(owner, store) -> str:
+    from django.urls import reverse
+
+    return (
+        client_for(owner)
+        .get(reverse("connect:store_detail", args=[store.merchant.slug, store.store_hash]))
+        .content.decode()
+    )
+
+
+def test_a_pause_reason_is_never_shown_to_the_merchant(ops, alice, acme_store):
+    ops.post(url("stores_store_pause", acme_store.pk), {"reason": "testing pause"})
+    page = _merchant_store_page(alice, acme_store)
+    assert "testing pause" not in page
+    assert "Violet staff paused the checks of this store." in page
+    # Staff still see their note, on the console's store page.
+    assert "testing pause" in ops.get(url("stores_store_change", acme_store.pk)).content.decode()
+
+
+def test_the_merchant_reads_the_public_message_staff_wrote(ops, alice, acme_store):
+    confirmation = ops.get(url("stores_store_pause", acme_store.pk)).content.decode()
+    assert 'name="public_message"' in confirmation and "csrfmiddlewaretoken" in confirmation
+    ops.post(
+        url("stores_store_pause", acme_store.pk),
+        {"reason": "fraud review, ticket 4411", "public_message": "  We are moving your store   to a new plan. "},
+    )
+    change = StatusChange.objects.get(store=acme_store)
+    assert change.public_reason == "We are moving your store to a new plan."
+    page = _merchant_store_page(alice, acme_store)
+    assert "We are moving your store to a new plan." in page and "fraud review" not in page
+    logged = store_log(acme_store)[0].change_message
+    assert "Message for the merchant: We are moving your store to a new plan." in logged
+
+
+def test_an_unfit_public_message_is_refused_and_nothing_is_paused(ops, acme_store):
+    for message, why in (("x" * 301, "keep it to 300"), ("see \u202eevil", "invisible characters")):
+        response = ops.post(url("stores_store_pause", acme_store.pk), {"public_message": message}, follow=True)
+        assert why in response.content.decode() and "Nothing was paused" in response.content.decode()
+        acme_store.refresh_from_db()
+        assert acme_store.status == "connected" and not StatusChange.objects.filter(store=acme_store).exists()
