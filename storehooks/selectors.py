@@ -95,7 +95,8 @@ _CHANGE_WORDS = {
 
 
 def _changes_in_words(changes: dict) -> list[str]:
-    """`{"reactivated": ["store/app/uninstalled"], "updated": 2}` → `["re-activated store/app/uninstalled", "updated 2"]`."""
+    """`{"reactivated": ["store/app/uninstalled"], "updated": 2}`
+    → `["re-activated store/app/uninstalled", "updated 2"]`."""
     words = []
     for key, value in changes.items():
         what = ", ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
