@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Check, Store
-from stores.status import StoreStatus
+from stores.status import CAUSES, StoreStatus
 
 
 @dataclass(frozen=True)
@@ -32,26 +32,26 @@ def for_store(store: Store) -> Guidance:
         )
     if status == StoreStatus.REVOKED:
         return Guidance(
-            "Violet's access token no longer works: the API account was most likely deleted.",
+            CAUSES[StoreStatus.REVOKED],
             "Create a new API account with all six scopes, then replace the credentials here.",
             needs_new_account=True,
         )
     if status == StoreStatus.STORE_UNAVAILABLE:
         return Guidance(
-            "BigCommerce says the store is unavailable: down for maintenance, upgrading, or suspended.",
+            CAUSES[StoreStatus.STORE_UNAVAILABLE],
             "Nothing to do if it is maintenance: Violet keeps checking. If the store is suspended, "
             "check your BigCommerce billing.",
         )
     if status == StoreStatus.REFUSED:
         return Guidance(
-            "BigCommerce refuses Violet's requests for this store, for another reason than a missing scope.",
+            CAUSES[StoreStatus.REFUSED],
             "A new API account would not help. Check that the store owner's BigCommerce account is in good "
             "standing (billing, permissions). Violet staff have been told and are looking into it; write to "
             "support@violet.io if it lasts.",
         )
     if status == StoreStatus.UNREACHABLE:
         return Guidance(
-            "Violet has not been able to reach BigCommerce for this store for a while.",
+            CAUSES[StoreStatus.UNREACHABLE],
             "Usually a passing problem on BigCommerce's side. Violet keeps trying; nothing to do yet.",
         )
     if status == StoreStatus.PAUSED:

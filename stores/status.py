@@ -28,3 +28,18 @@ BROKEN_STATUSES = frozenset(
 )
 # Statuses the scheduler never checks.
 UNCHECKED_STATUSES = frozenset({StoreStatus.PAUSED, StoreStatus.DISCONNECTED})
+
+# What a broken status means, in the merchant's words: the store page's card,
+# the status-change line and the status e-mail all say this one text, so a
+# cause is never told two ways (the live check's own problem text is written
+# for the wizard, where the values were just typed).
+CAUSES = {
+    StoreStatus.REVOKED: "Violet's access token no longer works: the API account was most likely deleted.",
+    StoreStatus.STORE_UNAVAILABLE: (
+        "BigCommerce says the store is unavailable: down for maintenance, upgrading, or suspended."
+    ),
+    StoreStatus.REFUSED: (
+        "BigCommerce refuses Violet's requests for this store, for another reason than a missing scope."
+    ),
+    StoreStatus.UNREACHABLE: "Violet has not been able to reach BigCommerce for this store for a while.",
+}

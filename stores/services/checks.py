@@ -30,7 +30,7 @@ from .. import claims, lifecycle
 from ..bigcommerce.report import Outcome, Report
 from ..bigcommerce.scopes import scope_label
 from ..models import PROFILE_COLUMNS, Check, StatusChange, Store
-from ..status import BROKEN_STATUSES, UNCHECKED_STATUSES, StoreStatus
+from ..status import BROKEN_STATUSES, CAUSES, UNCHECKED_STATUSES, StoreStatus
 from ..tasks import check_stores as check_stores_task
 from .profile import apply_profile
 
@@ -237,7 +237,9 @@ def store_record_results(
             )
             checks.append(check)
             if flipped:
-                reason = problem_text(result.report) or flip_reason(old, store.status, result.report)
+                # A broken status's one text (the store page's card says the same); else the report's words.
+                reason = CAUSES.get(store.status) or problem_text(result.report)
+                reason = reason or flip_reason(old, store.status, result.report)
                 flips.append((store, old, reason, check))
         Check.objects.bulk_create(checks)
         _bulk_update_changed(changed, before)

@@ -50,10 +50,26 @@ def test_every_status_change_says_why_in_words(acme):
         ("paused", "connected", "Checks resumed."),
         ("connected", "missing_scopes", "Missing scopes: Checkouts: modify"),
         ("missing_scopes", "connected", "New credentials: every required scope is granted."),
-        ("connected", "revoked", "Problem: invalid_token."),
+        ("connected", "revoked", "Violet's access token no longer works: the API account was most likely deleted."),
         ("revoked", "connected", "Every required scope is granted again."),
         ("connected", "disconnected", "Disconnected by the merchant."),
     ]
+
+
+def test_a_broken_status_is_told_one_way_on_the_card_the_timeline_and_the_mail(acme, alice):
+    """The live check's problem text is written for the wizard ("the token or the store
+    hash is wrong"); a store that worked and broke gets its status's one cause."""
+    from connect.guidance import for_store
+
+    store = connect(acme)
+    refused = report(Outcome.INVALID_TOKEN)  # with its wizard-worded problem text
+    record(store, refused)
+    record(store, refused)
+    store.refresh_from_db()
+    change = StatusChange.objects.filter(store=store).latest("created_at", "pk")
+    assert store.status == StoreStatus.REVOKED
+    assert change.reason_for_merchant == for_store(store).headline
+    assert "most likely deleted" in change.reason
 
 
 def test_resuming_returns_to_the_status_before_the_latest_pause(acme):
