@@ -456,12 +456,15 @@ def _missing_scopes_problem(missing: list[str], unknown: list[str]) -> Problem:
     return Problem("", "missing_scopes", message)
 
 
+PLAN_LIMIT_LEAD = "BigCommerce says your store has reached a limit of its plan"
+
+
 def _plan_limit_problem(scopes: list[str]) -> Problem:
     labels = ", ".join(scope_label(scope) for scope in scopes)
     return Problem(
         "",
         "plan_limit",
-        f"BigCommerce says your store has reached a limit of its plan (checking {labels}): for "
+        f"{PLAN_LIMIT_LEAD} (checking {labels}): for "
         "example the number of products or customers your plan allows. Your credentials are fine, "
         "and this will not pass by itself: remove what is over the limit or move to a plan with a "
         "higher one (in BigCommerce, Settings → Account → Plan), then check again.",

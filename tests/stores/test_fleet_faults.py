@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from connect import guidance
 from sandbox.testing import running_sandbox
 from stores import claims, fleet
 from stores.models import Check, Credential, StatusChange, Store
@@ -168,6 +169,7 @@ def test_a_plan_limit_is_confirmed_then_refused_with_what_it_is(sandbox, store):
     assert store.status == "refused"
     change = StatusChange.objects.get(store=store)
     assert "limit of its plan" in change.reason
+    assert "limit of its plan" in guidance.for_store(store).what_to_do  # the store page says what it is
 
 
 def test_connection_refused_is_unreachable(sandbox, store, settings):
