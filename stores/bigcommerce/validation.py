@@ -467,7 +467,7 @@ def _plan_limit_problem(scopes: list[str]) -> Problem:
         f"{PLAN_LIMIT_LEAD} (checking {labels}): for "
         "example the number of products or customers your plan allows. Your credentials are fine, "
         "and this will not pass by itself: remove what is over the limit or move to a plan with a "
-        "higher one (in BigCommerce, Settings → Account → Plan), then check again.",
+        "higher one in your BigCommerce control panel, then check again.",
     )
 
 
