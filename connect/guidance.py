@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
+from stores.bigcommerce.validation import PLAN_LIMIT_LEAD
 from stores.models import Check, Store
 from stores.status import CAUSES, StoreStatus
 
@@ -43,6 +44,9 @@ def for_store(store: Store) -> Guidance:
             "check your BigCommerce billing.",
         )
     if status == StoreStatus.REFUSED:
+        if store.problem.startswith(PLAN_LIMIT_LEAD):  # a 507: say what it is
+            return Guidance("BigCommerce refuses some of Violet's requests: the store is at a limit of its plan.",
+                            store.problem)
         return Guidance(
             CAUSES[StoreStatus.REFUSED],
             "A new API account would not help. Check that the store owner's BigCommerce account is in good "

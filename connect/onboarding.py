@@ -39,6 +39,8 @@ KEEP_AFTER = {
     Outcome.STORE_NOT_FOUND: SECRET_FIELDS,
     Outcome.STORE_UNAVAILABLE: SECRET_FIELDS,
     Outcome.UNREACHABLE: SECRET_FIELDS,
+    Outcome.RATE_LIMITED: SECRET_FIELDS,
+    Outcome.PLAN_LIMIT: SECRET_FIELDS,
     # Scopes cannot be changed: a new API account brings all-new values.
     Outcome.MISSING_SCOPES: (),
 }

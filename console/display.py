@@ -33,6 +33,8 @@ OUTCOME_TONE = {
     "credentials_rejected": "bad",
     "store_not_found": "bad",
     "store_unavailable": "warn",
+    "plan_limit": "bad",
+    "rate_limited": "warn",
     "unreachable": "warn",
     "malformed_input": "bad",
 }

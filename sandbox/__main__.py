@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 from pathlib import Path
 
 from sandbox import DEMO_FIXTURE
 from sandbox.app import make_state, serve, write_credentials
+from sandbox.faults import Fault
 from sandbox.state import DEFAULT_LOG_SIZE, UNKNOWN_STORE_MODES, V2_TIME_MODES
 
 
@@ -43,10 +45,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--unknown-store", choices=UNKNOWN_STORE_MODES, default="404",
                         help="how an unknown store hash is answered (403: not the scope error; "
                              "403_scope: the scope error)")
+    parser.add_argument("--fault", action="append", default=[], metavar="JSON", type=_fault,
+                        help="arm a fault on every store, e.g. '{\"kind\": \"degraded\", "
+                             "\"path\": \"v3/catalog/products\"}', '{\"kind\": \"rate_limit\", "
+                             "\"reset_ms\": 60000}', '{\"kind\": \"plan_limit\", \"path\": "
+                             "\"v3/customers\"}' (sandbox/faults.py); repeatable")
     parser.add_argument("--ready-file", type=Path,
                         help="write the base URL into this file once listening")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     return parser.parse_args(argv)
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.from_dict(json.loads(text))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise argparse.ArgumentTypeError(f"not a fault: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     state.settings.allow_http_webhooks = args.allow_http_webhooks
     state.settings.v2_time = args.v2_time
     state.settings.unknown_store = args.unknown_store
+    for fault in args.fault:
+        state.global_faults.add(fault)
     if args.bulk:
         state.bulk_create(args.bulk, args.bulk_prefix)
     written = write_credentials(state, args.write_credentials) if args.write_credentials else []

@@ -82,6 +82,17 @@ MAINTENANCE_BODY = {
     "v3": _encoded("unavailable_documented"),
 }
 RATE_LIMITED_BODY = _encoded("rate_limited")
+#: Observed: a 429 with an empty body (bigcommerce-api-python issue 116).
+RATE_LIMITED_EMPTY_BODY = b""
+#: A 507 (a limit of the store's plan) and an unknown store's 404 that names the store.
+PLAN_LIMIT_BODY = _encoded("plan_limit_documented")
+STORE_NOT_FOUND_BODY = _encoded("store_not_found_assumed")
+
+
+def degraded(retry_after_seconds: int) -> bytes:
+    """One service's 503 ``SERVICE_DEGRADED`` (price lists), retry delay included."""
+    return json.dumps({**answer("service_degraded_price_lists"),
+                       "retry_after_seconds": retry_after_seconds}).encode()
 SLASH_403_BODY = _encoded("slash_403")
 SERVER_ERROR_BODY = _encoded("server_error")
 GATEWAY_HTML = {

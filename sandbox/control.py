@@ -143,8 +143,9 @@ class SandboxControl:
         return self._call("PUT", f"stores/{store_hash}/rate-limit", json=body)
 
     def add_fault(self, store_hash: str, kind: str, **options: Any) -> list[dict[str, Any]]:
-        """Arm a fault: ``kind`` in error/reset/stall/malformed/slow/rate_limit; options
-        ``status``, ``probability``, ``count``, ``seconds``, ``headers``."""
+        """Arm a fault: ``kind`` in error/reset/stall/malformed/slow/rate_limit/degraded/
+        plan_limit; options ``status``, ``probability``, ``count``, ``seconds``, ``headers``,
+        ``path``, ``reset_ms``, ``retry_after_seconds`` (sandbox/faults.py)."""
         return self._call("POST", f"stores/{store_hash}/faults",
                           json={"kind": kind, **options})["faults"]
 

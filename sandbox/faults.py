@@ -12,9 +12,16 @@ kind          effect
               ``seconds`` before sending the rest (trips a client's read timeout)
 ``malformed`` answer the real status with a truncated, unparseable JSON body
 ``slow``      sleep ``seconds`` before answering normally
-``rate_limit`` answer 429; with the rate-limit headers unless ``headers`` is false
-              (a 429 without them means platform load)
+``rate_limit`` answer 429 (the observed empty body); with the rate-limit headers
+              unless ``headers`` is false (a 429 without them means platform
+              load); ``reset_ms`` announces a reset that long (a long reset)
+``degraded``  answer 503 ``SERVICE_DEGRADED`` with ``retry_after_seconds`` (one
+              service degraded, as price lists answer; not the store)
+``plan_limit`` answer 507: the store is at a limit of its plan
 ============  ===============================================================
+
+``path`` (e.g. ``"v3/catalog/products"``) limits a fault to the routes starting with
+it (version included, no leading slash): a degraded endpoint among healthy ones.
 
 A fault fires on the next ``count`` requests when ``count`` is set, otherwise with
 ``probability`` (default 1.0: always) until it is cleared.
@@ -28,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: Faults decided before the real handler runs.
-PRE_KINDS = frozenset({"error", "reset", "slow", "rate_limit"})
+PRE_KINDS = frozenset({"error", "reset", "slow", "rate_limit", "degraded", "plan_limit"})
 #: Faults applied to the real handler's answer.
 POST_KINDS = frozenset({"stall", "malformed"})
 KINDS = PRE_KINDS | POST_KINDS
@@ -55,6 +62,9 @@ class Fault:
     count: int | None = None
     seconds: float = 30.0
     headers: bool = True
+    path: str = ""
+    reset_ms: int | None = None
+    retry_after_seconds: int = 5
     fired: int = 0
 
     @classmethod
@@ -63,7 +73,9 @@ class Fault:
         kind = data.get("kind")
         if kind not in KINDS:
             raise FaultError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
-        unknown = set(data) - {"kind", "status", "probability", "count", "seconds", "headers"}
+        fields = {"kind", "status", "probability", "count", "seconds", "headers", "path", "reset_ms",
+                  "retry_after_seconds"}
+        unknown = set(data) - fields
         if unknown:
             raise FaultError(f"unknown fault fields: {sorted(unknown)}")
         default_seconds = 30.0 if kind == "stall" else 5.0
@@ -74,6 +86,9 @@ class Fault:
             count=None if data.get("count") is None else int(data["count"]),
             seconds=float(data.get("seconds", default_seconds)),
             headers=bool(data.get("headers", True)),
+            path=str(data.get("path") or "").strip("/"),
+            reset_ms=None if data.get("reset_ms") is None else int(data["reset_ms"]),
+            retry_after_seconds=int(data.get("retry_after_seconds", 5)),
         )
         if kind == "error" and fault.status not in ERROR_STATUSES:
             raise FaultError(f"error status must be one of {sorted(ERROR_STATUSES)}")
@@ -83,14 +98,18 @@ class Fault:
             raise FaultError("count must be at least 1")
         if fault.seconds < 0:
             raise FaultError("seconds must not be negative")
+        if (fault.reset_ms is not None and fault.reset_ms < 0) or fault.retry_after_seconds < 0:
+            raise FaultError("reset_ms and retry_after_seconds must not be negative")
         return fault
 
     def to_dict(self) -> dict[str, Any]:
         """JSON view for the control API."""
         return asdict(self)
 
-    def fires(self) -> bool:
+    def fires(self, route: str = "") -> bool:
         """Decide (and account for) whether this fault hits the current request."""
+        if self.path and not (route == self.path or route.startswith(self.path + "/")):
+            return False
         if self.count is not None:
             if self.count <= 0:
                 return False
@@ -118,13 +137,14 @@ class FaultSet:
     def clear(self) -> None:
         self.faults.clear()
 
-    def pick(self) -> Fault | None:
-        """The first fault that fires for this request, dropping spent ones."""
+    def pick(self, route: str = "") -> Fault | None:
+        """The first fault that fires for this request (``route``: ``"v3/carts"``...),
+        dropping spent ones."""
         if not self.faults:
             return None
         chosen = None
         for fault in self.faults:
-            if fault.fires():
+            if fault.fires(route):
                 chosen = fault
                 break
         if any(f.spent for f in self.faults):

@@ -14,7 +14,8 @@ answers and stops when it fails):
 5. quota enforcement (when switched on) answers ``429`` with ``X-Retry-After``;
 6. unknown store hash -> ``404`` (v2 list or v3 object, by the path's version), or, as
    ``settings.unknown_store`` says (undocumented: the sandbox can answer each way),
-   ``401``, a ``403`` that is not the scope error, or the scope error;
+   ``401``, a ``403`` that is not the scope error, the scope error, or a ``404``
+   that names the store (``404_store``);
 7. store (or, globally, every store) in maintenance -> ``503``;
 8. missing/unknown token, or a token of another store -> ``401``;
 9. unknown route -> ``404`` (``405`` for a known path with the wrong method);
@@ -124,7 +125,8 @@ async def _answer(request: web.Request, state: SandboxState, trace: Trace
     if settings.strict_slashes and ("//" in raw_path or raw_path.endswith("/")):
         return Reply(403, bodies.SLASH_403_BODY), rate_headers
 
-    fault = (store.faults.pick() if store is not None else None) or state.global_faults.pick()
+    route = "/".join(parts[3:])
+    fault = (store.faults.pick(route) if store is not None else None) or state.global_faults.pick(route)
     if fault is not None:
         trace.fault = fault.kind
         trace.armed = fault
@@ -181,6 +183,8 @@ def _unknown_store(mode: str, shape: str) -> Reply:
         return Reply(403, bodies.FORBIDDEN_403_BODY)
     if mode == "403_scope":
         return Reply(403, bodies.SCOPE_403_BODY)
+    if mode == "404_store":
+        return Reply(404, bodies.STORE_NOT_FOUND_BODY)
     return Reply(404, bodies.NOT_FOUND_BODY[shape])
 
 
@@ -217,10 +221,16 @@ async def _pre_fault(request: web.Request, fault: Fault, rate_headers: dict[str,
         return Reply(fault.status, bodies.SERVER_ERROR_BODY), rate_headers
     if fault.kind == "rate_limit":
         if not fault.headers:
-            return Reply(429, bodies.RATE_LIMITED_BODY), None
+            return Reply(429, bodies.RATE_LIMITED_EMPTY_BODY), None
         limited = {**rate_headers, "X-Rate-Limit-Requests-Left": "0"}
-        retry = {"X-Retry-After": _retry_after(rate_headers)}
-        return Reply(429, bodies.RATE_LIMITED_BODY, headers=retry), limited
+        if fault.reset_ms is not None:
+            limited["X-Rate-Limit-Time-Reset-Ms"] = str(fault.reset_ms)
+        retry = {"X-Retry-After": _retry_after(limited)}
+        return Reply(429, bodies.RATE_LIMITED_EMPTY_BODY, headers=retry), limited
+    if fault.kind == "degraded":
+        return Reply(503, bodies.degraded(fault.retry_after_seconds)), rate_headers
+    if fault.kind == "plan_limit":
+        return Reply(507, bodies.PLAN_LIMIT_BODY), rate_headers
     if fault.kind == "reset":
         _reset_connection(request)
         trace.status = 0

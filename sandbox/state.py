@@ -285,7 +285,7 @@ class Settings:
 
 
 V2_TIME_MODES = ("observed", "docs")
-UNKNOWN_STORE_MODES = ("404", "401", "403", "403_scope")
+UNKNOWN_STORE_MODES = ("404", "401", "403", "403_scope", "404_store")
 
 
 def check_mode(name: str, value: Any, modes: tuple[str, ...]) -> str:

@@ -9,13 +9,14 @@ The rules:
 1. All scopes granted → `connected`, at once (a store that works again
    recovers without delay). Any pending suspicion is forgotten.
 2. A definitive answer — 401 (`revoked`), 403 on a probe (`missing_scopes`),
-   503 (`store_unavailable`), a store hash BigCommerce no longer knows
+   the store's 503 (`store_unavailable`), a plan limit's 507 (`refused`), a store hash BigCommerce no longer knows
    (`revoked`), a 403 that is not BigCommerce's scope error or refusals that
    cannot tell a wrong token from a wrong hash (`refused`: definitive but
    unexplained; staff are told, the merchant is not sent to make a new API
    account) — is confirmed by one re-check `confirm_after` later before
    the status flips. The first sighting only schedules that re-check.
-3. A transient failure (5xx, timeouts, resets, 429 that never cleared) never
+3. A transient failure (5xx, timeouts, resets, 429 that never cleared, a
+   rate limit whose reset lay past the deadline, one service's 503) never
    flips a status by itself: the store becomes `unreachable` only after
    `unreachable_after_failures` consecutive failures spanning at least
    `unreachable_after`. Meanwhile it is re-checked sooner
@@ -40,8 +41,11 @@ DEFINITIVE_STATUS: dict[Outcome, StoreStatus] = {
     Outcome.STORE_UNAVAILABLE: StoreStatus.STORE_UNAVAILABLE,
     Outcome.FORBIDDEN: StoreStatus.REFUSED,
     Outcome.CREDENTIALS_REJECTED: StoreStatus.REFUSED,
+    # A plan limit (507) lasts until the merchant acts: refused, staff told.
+    Outcome.PLAN_LIMIT: StoreStatus.REFUSED,
 }
-TRANSIENT_OUTCOMES = frozenset({Outcome.UNREACHABLE})
+# A spent rate limit passes by itself, like an outage.
+TRANSIENT_OUTCOMES = frozenset({Outcome.UNREACHABLE, Outcome.RATE_LIMITED})
 
 
 def status_for(outcome: Outcome) -> StoreStatus | None:

@@ -56,6 +56,9 @@ _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _API_VERSIONS = frozenset({"v2", "v3"})
 
 RETRYABLE_STATUSES = frozenset({500, 502, 504})
+# `Exchange.error` of a call that ended on the store's spent quota: its reset
+# (or X-Retry-After) lay past the deadline, or the retries ran out on it.
+RATE_LIMITED = "rate_limited"
 # How much of an answer's body a `Call` keeps: enough for any error body and
 # the store profile, never a whole catalogue.
 MAX_BODY_BYTES = 64 * 1024
@@ -354,7 +357,6 @@ class BigCommerceClient:
         read_timeout: float = 10,
         deadline: float = 20,
         max_attempts: int = 3,
-        rate_limit_wait_cap: float = 10,
         backoff_base: float = 0.5,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
@@ -369,7 +371,10 @@ class BigCommerceClient:
         self.read_timeout = read_timeout
         self.deadline = deadline
         self.max_attempts = max_attempts
-        self.rate_limit_wait_cap = rate_limit_wait_cap
+        # store hash → clock time its spent quota resets (set by a 429 with a
+        # reset): the store's other calls wait for it instead of each spending
+        # a request. Empty on a healthy fleet, so it costs nothing there.
+        self._quota_resets: dict[str, float] = {}
         self.backoff_base = backoff_base
         self._sleep = sleep
         self._random = random
@@ -429,18 +434,26 @@ class BigCommerceClient:
         started = self._clock()
         attempts = 0
         rate_limit: dict[str, str] = {}
+        response: RawResponse | None = None
+        error = ""
         while True:
+            if not await self._await_store_quota(store_hash, started):
+                error = RATE_LIMITED  # the store's quota resets past the deadline: not sent
+                break
             attempts += 1
             response, error = await self._attempt(method, url, headers, body, started)
             if response is not None:
                 rate_limit = _rate_limit_headers(response.headers) or rate_limit
             wait = self._retry_wait(response, error, attempts)
-            if wait is None or attempts >= self.max_attempts:
-                break
-            if self._clock() - started + wait >= self.deadline:
+            quota_wait = response is not None and response.status == 429 and wait is not None
+            quota_wait = quota_wait and _announced_wait(response.headers) is not None
+            if quota_wait:
+                self._note_quota_reset(store_hash, wait)
+            if wait is None or attempts >= self.max_attempts or self._clock() - started + wait >= self.deadline:
+                if quota_wait:
+                    error = RATE_LIMITED
                 break
             await self._sleep(wait)
-
         detail = error_detail(response)
         if response is not None and len(response.body) > MAX_BODY_BYTES:
             response = response._replace(body=response.body[:MAX_BODY_BYTES])
@@ -459,6 +472,30 @@ class BigCommerceClient:
             method, exchange.path, store_hash, exchange.status, error, attempts,
         )  # fmt: skip
         return Call(exchange, response)
+
+    async def _await_store_quota(self, store_hash: str, started: float) -> bool:
+        """Wait for the store's spent quota to reset; False when it resets past the deadline."""
+        if not self._quota_resets:
+            return True
+        resets_at = self._quota_resets.get(store_hash)
+        if resets_at is None:
+            return True
+        pause = resets_at - self._clock()
+        if pause <= 0:
+            self._quota_resets.pop(store_hash, None)
+            return True
+        if self._clock() - started + pause >= self.deadline:
+            return False
+        await self._sleep(pause)
+        return True
+
+    def _note_quota_reset(self, store_hash: str, wait: float) -> None:
+        now = self._clock()
+        if len(self._quota_resets) > 10_000:  # forget resets that passed
+            self._quota_resets = {k: v for k, v in self._quota_resets.items() if v > now}
+        resets_at = now + wait
+        if resets_at > self._quota_resets.get(store_hash, 0.0):
+            self._quota_resets[store_hash] = resets_at
 
     async def _attempt(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, started: float
@@ -488,9 +525,9 @@ class BigCommerceClient:
             return self._backoff(attempts) if error in RETRYABLE_ERRORS else None
         if response.status == 429:
             announced = _announced_wait(response.headers)
-            if announced is None:
-                return self._backoff(attempts)
-            return min(announced, self.rate_limit_wait_cap)
+            return self._backoff(attempts) if announced is None else announced
+        if response.status == 503:
+            return unavailable_retry_delay(response)
         if response.status in RETRYABLE_STATUSES:
             return self._backoff(attempts)
         return None
@@ -540,13 +577,42 @@ def _rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
 
 
+def _header_seconds(headers: Mapping[str, str], name: str, scale: float = 1.0) -> float | None:
+    try:
+        value = float(headers.get(name) or "")
+    except ValueError:
+        return None
+    return value / scale if 0 <= value < float("inf") else None
+
+
 def _announced_wait(headers: Mapping[str, str]) -> float | None:
-    """The wait a 429 announces: X-Rate-Limit-Time-Reset-Ms, else X-Retry-After (s)."""
-    for name, scale in (("X-Rate-Limit-Time-Reset-Ms", 1000.0), ("X-Retry-After", 1.0)):
-        try:
-            value = float(headers.get(name) or "")
-        except ValueError:
-            continue
-        if value >= 0:
-            return value / scale
+    """The wait a 429 announces: the longer of X-Rate-Limit-Time-Reset-Ms and
+    X-Retry-After (seconds), as BigCommerce's rate-limit docs say; None without either."""
+    waits = [
+        wait
+        for wait in (
+            _header_seconds(headers, "X-Rate-Limit-Time-Reset-Ms", 1000.0),
+            _header_seconds(headers, "X-Retry-After"),
+        )
+        if wait is not None
+    ]
+    return max(waits) if waits else None
+
+
+def unavailable_retry_delay(response: RawResponse) -> float | None:
+    """The delay a 503 announces: `Retry-After` (seconds), or `retry_after_seconds`
+    in its body (price lists' SERVICE_DEGRADED); None when it announces none."""
+    delay = _header_seconds(response.headers, "Retry-After")
+    if delay is not None:
+        return delay
+    try:
+        data = json.loads(response.body[:MAX_BODY_BYTES]) if response.body else None
+    except ValueError:
+        return None
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict):
+            for holder in (item, item.get("error"), item.get("errors"), item.get("details")):
+                value = holder.get("retry_after_seconds") if isinstance(holder, dict) else None
+                if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 3600:
+                    return float(value)
     return None

@@ -20,13 +20,12 @@ by the specs in `docs/bigcommerce/openapi/`.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from .client import NO_BODY, error_texts
+from .wordings import MISSING_SCOPE, NORMALISED_SCOPE_ERRORS, ROUTE_OR_STORE_404, STORE_DOWN, normalise
 
 
 class Verdict(StrEnum):
@@ -34,9 +33,13 @@ class Verdict(StrEnum):
     MISSING = "missing"  # 403 with BigCommerce's scope error
     FORBIDDEN = "forbidden"  # 403 with any other body: refused, not for a scope
     NOT_FOUND = "not_found"  # 404 on the baseline: wrong store hash
-    INVALID_TOKEN = "invalid_token"  # 401 anywhere
-    UNAVAILABLE = "unavailable"  # 503: maintenance, upgrade, suspension
-    TRANSIENT = "transient"  # no answer, 429 or 5xx after the retries
+    INVALID_TOKEN = "invalid_token"  # 401 anywhere (but the scope error's older wording)
+    UNAVAILABLE = "unavailable"  # 503 from the store: a store-level probe's, or "maintenance"
+    PLAN_LIMIT = "plan_limit"  # 507: a limit of the store's plan (e.g. its product cap)
+    TRANSIENT = "transient"  # no answer, 429, 5xx or one service's 503 after the retries
+    # The client stopped on the store's spent quota (its reset lay past the
+    # deadline): never read from a status, only from the call (validation.py).
+    RATE_LIMITED = "rate_limited"
     UNEXPECTED = "unexpected"  # an answer this table cannot interpret
 
 
@@ -53,6 +56,9 @@ class Probe:
     path: str  # relative to /stores/{store_hash}
     body: Any = NO_BODY
     granted: frozenset[int] = SUCCESS
+    # Answers for the store as a whole (GET /v2/time, GET /v2/store): their 503
+    # is the store's; another probe's 503 is the store's only if its body says so.
+    store_level: bool = False
 
     @property
     def is_write(self) -> bool:
@@ -61,51 +67,53 @@ class Probe:
     def interpret(self, status: int | None, body: bytes | str | None = None) -> Verdict:
         """What an answer (after the client's retries) means for this probe.
 
-        `body` matters only for a 403: the scope error is a missing scope,
-        anything else (or no body) is `FORBIDDEN`.
+        `body` matters for a 403 and a 401 (the scope error is a missing scope,
+        anything else `FORBIDDEN` / `INVALID_TOKEN`), a 503 (the store's, or one
+        service's) and a write's 404 (a route or store error proves nothing).
         """
         if status is None or status == 429:
             return Verdict.TRANSIENT
         if status == 401:
-            return Verdict.INVALID_TOKEN
+            return Verdict.MISSING if is_scope_error(body) else Verdict.INVALID_TOKEN
         if status == 503:
-            return Verdict.UNAVAILABLE
+            return Verdict.UNAVAILABLE if self.store_level or says_store_is_down(body) else Verdict.TRANSIENT
+        if status == 507:
+            return Verdict.PLAN_LIMIT
         if status >= 500:
             return Verdict.TRANSIENT
+        if status == 404 and (self.scope is None or is_route_or_store_404(body)):
+            return Verdict.NOT_FOUND
         if status in self.granted:
             return Verdict.GRANTED
         if status == 403:
             return Verdict.MISSING if is_scope_error(body) else Verdict.FORBIDDEN
-        if status == 404 and self.scope is None:
-            return Verdict.NOT_FOUND
         return Verdict.UNEXPECTED
 
 
-# The recorded scope error's title, "You don't have a required scope to access
-# the endpoint" (docs/bigcommerce/answers.json, "scope_error"), normalised; a
-# body matches when any of its texts contains it, or says "missing scope(s)".
-_SCOPE_ERROR = "you dont have a required scope to access the endpoint"
-_MISSING_SCOPE = re.compile(r"\b(missing|required|insufficient) (oauth )?scopes?\b")
-_APOSTROPHES = dict.fromkeys(map(ord, "'`´ʼ‘’′"), None)
-
-
-def _normalise_text(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
 def is_scope_error(body: bytes | str | None) -> bool:
-    """Whether a 403's body is BigCommerce's "missing scope" error.
+    """Whether an error body is BigCommerce's "missing scope" error, in any of
+    its known wordings (`wordings.SCOPE_ERRORS`, with sources).
 
     Tolerant of case, whitespace, punctuation and apostrophe variants, and of
     both error shapes: v3 `{"title": ...}` and v2 `[{"message": ...}]`.
     """
     for text in error_texts(body):
-        normalised = _normalise_text(text)
-        if _SCOPE_ERROR in normalised or _MISSING_SCOPE.search(normalised):
+        normalised = normalise(text)
+        if any(wording in normalised for wording in NORMALISED_SCOPE_ERRORS):
+            return True
+        if MISSING_SCOPE.search(normalised):
             return True
     return False
 
+
+def says_store_is_down(body: bytes | str | None) -> bool:
+    """Whether a 503's body says the store is down (maintenance, suspension)."""
+    return any(STORE_DOWN.search(normalise(text)) for text in error_texts(body))
+
+
+def is_route_or_store_404(body: bytes | str | None) -> bool:
+    """Whether a 404's body is about the store or the route, not a resource."""
+    return any(ROUTE_OR_STORE_404.search(normalise(text)) for text in error_texts(body))
 
 
 def _write(scope: str, path: str, body: Any) -> Probe:
@@ -116,9 +124,9 @@ def _write(scope: str, path: str, body: Any) -> Probe:
 # "time_without_any_scope"), but BigCommerce's API-accounts page lists it under
 # Information & settings. Its 200 proves the token and store hash; its 404 that
 # the store does not exist; its 403 proves nothing (validation.py).
-BASELINE = Probe(None, "GET", "/v2/time")
+BASELINE = Probe(None, "GET", "/v2/time", store_level=True)
 
-INFORMATION = Probe("store_v2_information_read_only", "GET", "/v2/store")
+INFORMATION = Probe("store_v2_information_read_only", "GET", "/v2/store", store_level=True)
 PRODUCTS = Probe("store_v2_products_read_only", "GET", "/v3/catalog/products?limit=1")
 # The schema wants an array of customers; an object is not one.
 CUSTOMERS = _write("store_v2_customers", "/v3/customers", {})

@@ -24,6 +24,10 @@ class Outcome(StrEnum):
     CREDENTIALS_REJECTED = "credentials_rejected"
     STORE_NOT_FOUND = "store_not_found"
     STORE_UNAVAILABLE = "store_unavailable"
+    # A 507: a limit of the store's plan (e.g. its product cap); lasting, not a credential.
+    PLAN_LIMIT = "plan_limit"
+    # The store's API quota was spent and resets after the check's deadline: try later.
+    RATE_LIMITED = "rate_limited"
     UNREACHABLE = "unreachable"
     MALFORMED_INPUT = "malformed_input"
 

@@ -10,9 +10,14 @@ README's "How a check decides". Two things are NOT assumed: that `/v2/time`
 needs no scope (observed, but BigCommerce's docs list it under Information &
 settings), and how BigCommerce answers an unknown store hash (undocumented).
 
-A "refusal" is a 403 or 404 on a probe. Outcome precedence (first match wins):
+A "refusal" is a 403 or 404 on a probe, or the scope error on a 401. Outcome
+precedence (first match wins):
 
-1. `invalid_token`: any 401, on a probe or on the baseline. Its message says
+0. `rate_limited`: some call stopped on the store's spent API quota, whose
+   reset lay past the check's deadline (the client waits any reset that fits).
+   The check did not finish: never a credential verdict.
+1. `invalid_token`: any 401 that is not the scope error's older wording
+   (`wordings.SCOPE_ERRORS`), on a probe or on the baseline. Its message says
    the Access token OR the store hash may be wrong (an unknown store hash may
    answer 401: undocumented).
 2. `store_not_found`, only on positive evidence, when no probe proved the
@@ -30,12 +35,17 @@ A "refusal" is a 403 or 404 on a probe. Outcome precedence (first match wins):
    missing scope is a lasting property of the API account, so it outranks
    answers that pass by themselves (503, timeouts); scopes that could not be
    checked stay unknown.
-6. `forbidden`: a 403 without the scope error on a probe: BigCommerce refused
+6. `plan_limit`: a 507 on a probe: the store is at a limit of its plan
+   (documented: e.g. its product cap). Lasting, not "try again".
+7. `forbidden`: a 403 without the scope error on a probe: BigCommerce refused
    for another reason (its words are kept in the exchange's `detail` and the
    notes, for staff). A new API account would not help.
-7. `store_unavailable`: a 503 on a probe or the baseline.
-8. `unreachable`: some scope is unknown (timeouts, resets, 5xx or 429 after
-   the retries, or an answer the probe table cannot interpret).
+8. `store_unavailable`: the store's 503: on `/v2/time` or `/v2/store`, or a
+   body that says maintenance or suspended. Another probe's 503 (one service
+   degraded or down) leaves that scope unknown for now (`unreachable`).
+9. `unreachable`: some scope is unknown (timeouts, resets, 5xx or 429 after
+   the retries, one service's 503, a write's 404 about the store or route
+   rather than a resource, or an answer the probe table cannot interpret).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from typing import Any
 import orjson
 
 from .client import (
+    RATE_LIMITED,
     BigCommerceClient,
     Call,
     RequestsTransport,
@@ -210,6 +221,8 @@ async def _fire(client: BigCommerceClient, credentials: Credentials, probe: Prob
 
 
 def _verdict(probe: Probe, call: Call) -> Verdict:
+    if call.exchange.error == RATE_LIMITED:
+        return Verdict.RATE_LIMITED
     return probe.interpret(call.status, call.response.body if call.response is not None else None)
 
 
@@ -218,15 +231,23 @@ def _refusals(probe_calls: Answers) -> tuple[bool, bool]:
 
     "Only refused": no probe answered anything but 403/404 (true when none
     answered at all). "Every answer refused": that, and some probe answered.
-    Transient failures (no answer, 429, 5xx but 503) do not count as answers.
+    Passing failures (no answer, 429, 5xx, one service's 503, a spent quota)
+    do not count as answers.
     """
-    statuses = [
-        call.status
+    refused = [
+        _is_refusal(call, verdict)
         for probe, call in probe_calls
-        if call.status is not None and _verdict(probe, call) != Verdict.TRANSIENT
+        if call.status is not None and (verdict := _verdict(probe, call)) not in PASSING
     ]
-    only_refused = all(status in NOT_FOUND_STATUSES for status in statuses)
-    return only_refused, only_refused and bool(statuses)
+    only_refused = all(refused)
+    return only_refused, only_refused and bool(refused)
+
+
+PASSING = frozenset({Verdict.TRANSIENT, Verdict.RATE_LIMITED})
+
+
+def _is_refusal(call: Call, verdict: Verdict) -> bool:
+    return call.status in NOT_FOUND_STATUSES or verdict == Verdict.MISSING
 
 
 def _needs_baseline(probe_calls: Answers) -> bool:
@@ -236,7 +257,8 @@ def _needs_baseline(probe_calls: Answers) -> bool:
 
 def _scope_error_in(calls: list[Call]) -> bool:
     return any(
-        call.status == 403 and is_scope_error(call.response.body if call.response else None) for call in calls
+        call.status in (401, 403) and is_scope_error(call.response.body if call.response else None)
+        for call in calls
     )
 
 
@@ -253,7 +275,7 @@ def _no_store_evidence(probe_calls: Answers, baseline_call: Call | None, base: V
         return False
     if base == Verdict.NOT_FOUND:
         return True
-    every_probe_refused = all(call.status in NOT_FOUND_STATUSES for _, call in probe_calls)
+    every_probe_refused = all(_is_refusal(call, _verdict(probe, call)) for probe, call in probe_calls)
     calls = [call for _, call in probe_calls] + ([baseline_call] if baseline_call is not None else [])
     return every_probe_refused and base != Verdict.GRANTED and not _scope_error_in(calls)
 
@@ -279,6 +301,9 @@ def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) 
             notes=notes,
         )
 
+    if Verdict.RATE_LIMITED in verdicts.values() or base == Verdict.RATE_LIMITED:
+        scopes = {scope: _scope_state(verdict) for scope, verdict in verdicts.items() if scope}
+        return report(Outcome.RATE_LIMITED, scopes, [_rate_limited_problem()])
     if Verdict.INVALID_TOKEN in verdicts.values() or base == Verdict.INVALID_TOKEN:
         return report(Outcome.INVALID_TOKEN, unknown_scopes(), [_invalid_token_problem(store_hash)])
     if _no_store_evidence(probe_calls, baseline_call, base):
@@ -302,6 +327,9 @@ def conclude(store_hash: str, probe_calls: Answers, baseline_call: Call | None) 
         return report(Outcome.CONNECTED, scopes, [])
     if missing:
         return report(Outcome.MISSING_SCOPES, scopes, [_missing_scopes_problem(missing, unknown)])
+    plan_limited = [scope for scope, verdict in verdicts.items() if scope and verdict == Verdict.PLAN_LIMIT]
+    if plan_limited:
+        return report(Outcome.PLAN_LIMIT, scopes, [_plan_limit_problem(plan_limited)])
     if forbidden:
         return report(Outcome.FORBIDDEN, scopes, [_forbidden_problem(forbidden)])
     if Verdict.UNAVAILABLE in verdicts.values() or base == Verdict.UNAVAILABLE:
@@ -351,6 +379,15 @@ def _surprises(probe_calls: Answers, baseline_call: Call | None) -> list[str]:
         elif verdict == Verdict.FORBIDDEN:
             said = call.exchange.detail or "no error text"
             notes.append(f"{label} answered 403 without BigCommerce's scope error: “{said}”.")
+        elif status == 503 and verdict == Verdict.TRANSIENT:
+            said = call.exchange.detail or "no error text"
+            notes.append(f"{label} answered 503 for one service, not the store (“{said}”): unknown for now.")
+        elif status == 404 and verdict == Verdict.NOT_FOUND and probe.scope is not None:
+            said = call.exchange.detail or "no error text"
+            notes.append(f"{label} answered 404 about the store or the route (“{said}”), not a grant.")
+        elif status == 507:
+            said = call.exchange.detail or "no error text"
+            notes.append(f"{label} answered 507, a limit of the store's plan: “{said}”.")
         elif verdict == Verdict.UNEXPECTED and probe.scope is not None:
             notes.append(f"{label} answered {status}, which the probe table does not explain.")
     return notes
@@ -417,6 +454,31 @@ def _missing_scopes_problem(missing: list[str], unknown: list[str]) -> Problem:
         unchecked = ", ".join(scope_label(scope) for scope in unknown)
         message += f" We could not check {unchecked} this time."
     return Problem("", "missing_scopes", message)
+
+
+PLAN_LIMIT_LEAD = "BigCommerce says your store has reached a limit of its plan"
+
+
+def _plan_limit_problem(scopes: list[str]) -> Problem:
+    labels = ", ".join(scope_label(scope) for scope in scopes)
+    return Problem(
+        "",
+        "plan_limit",
+        f"{PLAN_LIMIT_LEAD} (checking {labels}): for "
+        "example the number of products or customers your plan allows. Your credentials are fine, "
+        "and this will not pass by itself: remove what is over the limit or move to a plan with a "
+        "higher one in your BigCommerce control panel, then check again.",
+    )
+
+
+def _rate_limited_problem() -> Problem:
+    return Problem(
+        "",
+        "rate_limited",
+        "BigCommerce's rate limit for your store is used up right now (every app and API account "
+        "on the store shares it), so the check could not finish. Nothing is known to be wrong with "
+        "your credentials; we try again later, or try again in a minute.",
+    )
 
 
 def _unavailable_problem() -> Problem:

@@ -18,6 +18,8 @@ class ImportOutcome(StrEnum):
     INVALID_TOKEN = "invalid_token"
     STORE_NOT_FOUND = "store_not_found"
     STORE_UNAVAILABLE = "store_unavailable"
+    PLAN_LIMIT = "plan_limit"
+    RATE_LIMITED = "rate_limited"
     UNREACHABLE = "unreachable"
     MALFORMED_INPUT = "malformed_input"
     CONNECTED_ELSEWHERE = "connected_elsewhere"

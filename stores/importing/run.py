@@ -317,6 +317,8 @@ _REFUSED = {
     Outcome.INVALID_TOKEN: ImportOutcome.INVALID_TOKEN,
     Outcome.STORE_NOT_FOUND: ImportOutcome.STORE_NOT_FOUND,
     Outcome.STORE_UNAVAILABLE: ImportOutcome.STORE_UNAVAILABLE,
+    Outcome.PLAN_LIMIT: ImportOutcome.PLAN_LIMIT,
+    Outcome.RATE_LIMITED: ImportOutcome.RATE_LIMITED,
     Outcome.UNREACHABLE: ImportOutcome.UNREACHABLE,
     Outcome.MALFORMED_INPUT: ImportOutcome.MALFORMED_INPUT,
 }

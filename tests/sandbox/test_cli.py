@@ -137,3 +137,29 @@ def test_control_api_refuses_non_loopback_clients():
         assert requests.get(f"{external}/stores/vcdemo01/v2/time", timeout=5).status_code == 401
         assert requests.get(f"http://127.0.0.1:{sb.port}/_sandbox/health",
                             timeout=5).status_code == 200
+
+
+def test_cli_arms_faults_on_every_store(tmp_path):
+    ready = tmp_path / "ready"
+    fault = json.dumps({"kind": "plan_limit", "path": "v3/customers"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", "0", "--fault", fault, "--ready-file", str(ready), "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        url = _wait_for(ready, proc)
+        faults = requests.get(f"{url}/_sandbox/faults", timeout=5).json()["faults"]
+        assert [(f["kind"], f["path"]) for f in faults] == [("plan_limit", "v3/customers")]
+        answer = requests.post(f"{url}/stores/vcdemo01/v3/customers", json={}, timeout=5)
+        assert answer.status_code == 507
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_cli_refuses_a_fault_that_makes_no_sense():
+    done = subprocess.run([sys.executable, "-m", "sandbox", "--fault", '{"kind": "nope"}'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2
+    assert "not a fault" in done.stderr

@@ -147,3 +147,58 @@ def test_fault_set_order_and_counts():
     assert faults.pick().kind == "error"
     assert faults.pick().kind == "reset"
     assert [f.kind for f in faults.faults] == ["reset"]
+
+
+# --- issue 27: a degraded endpoint, a long reset, a plan limit, an unknown store's 404 --------------
+
+
+def test_a_degraded_endpoint_answers_503_with_its_retry_delay_and_only_there(shop, control):
+    control.add_fault(shop.hash, "degraded", path="v3/catalog/products", retry_after_seconds=7)
+    degraded = shop.get("v3/catalog/products?limit=1")
+    assert degraded.status_code == 503
+    assert degraded.json()["code"] == "SERVICE_DEGRADED"
+    assert degraded.json()["retry_after_seconds"] == 7
+    assert "maintenance" not in degraded.text.lower()
+    # the store and its other endpoints answer normally
+    assert shop.get("v2/store").status_code == 200
+    assert shop.get("v2/time").status_code == 200
+    assert shop.get("v3/catalog/products?limit=1").status_code == 503  # until cleared
+
+
+def test_a_path_matches_whole_segments(shop, control):
+    control.add_fault(shop.hash, "error", status=502, path="v2/time")
+    assert shop.get("v2/time").status_code == 502
+    assert shop.get("v2/store").status_code == 200
+
+
+def test_a_long_reset_is_announced_in_both_headers(shop, control):
+    control.add_fault(shop.hash, "rate_limit", count=1, reset_ms=60000)
+    limited = shop.get("v2/time")
+    assert limited.status_code == 429
+    assert limited.headers["X-Rate-Limit-Time-Reset-Ms"] == "60000"
+    assert limited.headers["X-Retry-After"] == "60"
+    assert limited.content == b""  # as observed (bigcommerce-api-python issue 116)
+
+
+def test_a_plan_limit_answers_507(shop, control):
+    control.add_fault(shop.hash, "plan_limit", path="v3/customers", count=1)
+    answer = shop.post("v3/customers", {})
+    assert answer.status_code == 507
+    assert "plan" in answer.json()["title"]
+
+
+def test_an_unknown_store_s_404_can_name_the_store(sandbox, control):
+    control.settings(unknown_store="404_store")
+    try:
+        answer = requests.post(f"{sandbox.url}/stores/zz0nothere/v3/customers", json={},
+                               headers={"X-Auth-Token": "x"}, timeout=5)
+    finally:
+        control.settings(unknown_store="404")
+    assert answer.status_code == 404
+    assert answer.json()["title"] == "Store not found."
+
+
+@pytest.mark.parametrize("spec", [{"kind": "degraded", "reset_ms": -1}, {"kind": "plan_limit", "paths": "x"}])
+def test_bad_new_fault_fields_are_refused(spec):
+    with pytest.raises(FaultError):
+        Fault.from_dict(spec)

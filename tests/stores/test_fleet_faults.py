@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from connect import guidance
 from sandbox.testing import running_sandbox
 from stores import claims, fleet
 from stores.models import Check, Credential, StatusChange, Store
@@ -123,11 +124,52 @@ def test_429_waits_and_tries_again(sandbox, store, headers):
     assert_no_flag(store)
 
 
-def test_429_that_never_clears_is_transient_not_a_flag(sandbox, store):
+def test_429_that_never_clears_is_rate_limited_not_a_flag(sandbox, store):
+    # The window's reset (~30 s) lies past the 4 s deadline: no retry into the spent
+    # quota, and the check ends "rate limited, try later" (issue 27).
     sandbox.control.add_fault(store.store_hash, "rate_limit", headers=True)
-    result, _ = check(store)
-    assert result.outcome == "unreachable"
+    result, elapsed = check(store)
+    assert result.outcome == "rate_limited"
+    assert requests_to(sandbox, store) == PROBE_PATHS
+    assert elapsed < 1
     assert_no_flag(store)
+
+
+def test_a_light_check_that_meets_a_spent_quota_spends_no_more_requests(sandbox, store):
+    # The full check that follows a light check's anything-but-2xx waits for the
+    # store's quota with the light one instead of each probe spending a request.
+    Store.objects.filter(pk=store.pk).update(scopes_verified_at=timezone.now())
+    sandbox.control.add_fault(store.store_hash, "rate_limit", reset_ms=60000)
+    result, _ = check(store)
+    assert result.outcome == "rate_limited"
+    assert requests_to(sandbox, store) == 1  # GET /v2/store, and nothing else
+    assert_no_flag(store)
+
+
+def test_a_degraded_endpoint_is_unknown_for_now_and_never_maintenance(sandbox, store):
+    sandbox.control.add_fault(store.store_hash, "degraded", path="v3/catalog/products", retry_after_seconds=30)
+    for _ in range(3):
+        result, _ = check(store)
+        assert result.outcome == "unreachable"
+        assert result.scopes["store_v2_products_read_only"] == "unknown"
+    store.refresh_from_db()
+    assert store.status in {"connected", "unreachable"}  # a passing failure, never store_unavailable
+    assert not StatusChange.objects.filter(store=store, new_status="store_unavailable").exists()
+
+
+def test_a_plan_limit_is_confirmed_then_refused_with_what_it_is(sandbox, store):
+    sandbox.control.add_fault(store.store_hash, "plan_limit", path="v3/customers")
+    first, _ = check(store)
+    assert first.outcome == "plan_limit"
+    store.refresh_from_db()
+    assert store.status == "connected"  # a definitive answer is confirmed first
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        check(store)
+    store.refresh_from_db()
+    assert store.status == "refused"
+    change = StatusChange.objects.get(store=store)
+    assert "limit of its plan" in change.reason
+    assert "limit of its plan" in guidance.for_store(store).what_to_do  # the store page says what it is
 
 
 def test_connection_refused_is_unreachable(sandbox, store, settings):

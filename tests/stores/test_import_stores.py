@@ -166,6 +166,21 @@ def test_every_refusal_is_named_and_changes_nothing(tmp_path, sandbox, acme, glo
     assert {missing.hash, revoked.hash, down.hash, flaky.hash} <= logged
 
 
+def test_a_plan_limit_and_a_spent_quota_are_named_as_such(tmp_path, sandbox, acme):
+    capped, limited = Shop(sandbox), Shop(sandbox)
+    sandbox.control.add_fault(capped.hash, "plan_limit", path="v3/customers")
+    sandbox.control.add_fault(limited.hash, "rate_limit", reset_ms=60000)
+    before = counts()
+
+    code, report = run_json(tmp_path, csv_text([capped.row(), limited.row()]))
+
+    assert code == 1
+    assert outcomes(report) == ["plan_limit", "rate_limited"]
+    assert "limit of its plan" in report["rows"][0]["problems"][0]["message"]
+    assert "rate limit" in report["rows"][1]["problems"][0]["message"]
+    assert counts() == before
+
+
 def test_a_store_another_merchant_disconnected_is_connected_under_the_rows_merchant(tmp_path, sandbox, acme, globex):
     """`connected_elsewhere` is for a store still connected under another merchant;
     a disconnected one is free: it moves, with its `merchant_since` set."""

@@ -11,11 +11,13 @@ import time
 import pytest
 import requests
 import responses
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from stores.bigcommerce.client import (
     NO_BODY,
     BigCommerceClient,
+    RawResponse,
     RequestsTransport,
     TransportError,
     normalise_path,
@@ -156,7 +158,7 @@ def test_cookies_are_never_sent_back(rsps, client):
 # --- answers that are never retried --------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [200, 201, 204, 400, 401, 403, 404, 422, 503])
+@pytest.mark.parametrize("status", [200, 201, 204, 400, 401, 403, 404, 422, 503, 507])
 def test_answers_are_not_retried(rsps, client, fake_time, status):
     rsps.add("GET", TIME_URL, status=status, body=b"")
 
@@ -193,13 +195,96 @@ def test_429_waits_the_announced_reset_then_succeeds(rsps, client, fake_time):
     assert call.exchange.rate_limit == RATE_HEADERS
 
 
-def test_429_wait_is_capped(rsps, fake_time):
-    client = make_client(fake_time=fake_time, rate_limit_wait_cap=3)
-    rsps.add("GET", TIME_URL, status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "25000"})
+def test_429_waits_the_whole_reset_however_long(rsps, fake_time):
+    # Issue 27: a 10 s cap retried into the same spent quota; the reset is waited in full.
+    client = make_client(fake_time=fake_time)
+    rsps.add("GET", TIME_URL, status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "15000"})
+    rsps.add("GET", TIME_URL, json={"time": 1})
+
+    call = get_time(client)
+
+    assert call.status == 200
+    assert fake_time.waits == [15]
+    assert call.exchange.error == ""
+
+
+@pytest.mark.parametrize(("reset_ms", "retry_after", "wait"), [("4000", "6", 6.0), ("7000", "2", 7.0)])
+def test_429_waits_the_longer_of_the_reset_and_x_retry_after(rsps, client, fake_time, reset_ms, retry_after, wait):
+    headers = {"X-Rate-Limit-Time-Reset-Ms": reset_ms, "X-Retry-After": retry_after}
+    rsps.add("GET", TIME_URL, status=429, headers=headers)
     rsps.add("GET", TIME_URL, json={"time": 1})
 
     assert get_time(client).status == 200
-    assert fake_time.waits == [3]
+    assert fake_time.waits == [wait]
+
+
+def test_a_reset_past_the_deadline_ends_rate_limited_without_waiting(rsps, fake_time):
+    client = make_client(fake_time=fake_time, deadline=20)
+    rsps.add("GET", TIME_URL, status=429, body=b"", headers={"X-Rate-Limit-Time-Reset-Ms": "25000"})
+
+    call = get_time(client)
+
+    assert len(rsps.calls) == 1
+    assert fake_time.waits == []
+    assert call.status == 429
+    assert call.exchange.error == "rate_limited"
+
+
+def test_while_a_store_s_quota_is_spent_its_other_calls_wait_or_give_up_unsent(rsps, fake_time):
+    other_url = TIME_URL.replace(STORE_HASH, "other1")
+    client = make_client(fake_time=fake_time, deadline=20)
+    rsps.add("GET", TIME_URL, status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "25000"})
+    rsps.add("GET", other_url, json={"time": 1})
+
+    first = get_time(client)
+    second = run(client.request("GET", STORE_HASH, "/v2/store", access_token=TOKEN))
+    other = run(client.request("GET", "other1", "/v2/time", access_token=TOKEN))
+
+    assert first.exchange.error == second.exchange.error == "rate_limited"
+    assert second.status is None and second.exchange.attempts == 0  # never sent
+    assert other.status == 200  # another store's quota is its own
+    assert [call.request.url for call in rsps.calls] == [TIME_URL, other_url]
+
+    fake_time.now += 25  # the reset passed: the store is called again
+    rsps.add("GET", TIME_URL, json={"time": 1})
+    assert get_time(client).status == 200
+
+
+def test_the_store_s_other_calls_wait_for_the_reset_instead_of_spending_a_request():
+    """Real time: one call meets the spent quota; a call of the same store sent just
+    after waits for the reset instead of meeting it too."""
+
+    class Quota:
+        def __init__(self):
+            self.reset_at = None
+            self.sent = []
+
+        async def send(self, method, url, *, headers, body, connect_timeout, read_timeout):
+            now = time.monotonic()
+            self.sent.append((url, now))
+            if self.reset_at is None:
+                self.reset_at = now + 0.3
+            if now < self.reset_at:
+                return RawResponse(429, CaseInsensitiveDict({"X-Rate-Limit-Time-Reset-Ms": "300"}), b"")
+            return RawResponse(200, CaseInsensitiveDict(), b"{}")
+
+        async def close(self):
+            pass
+
+    transport = Quota()
+    client = BigCommerceClient(BASE_URL, transport, deadline=5)
+
+    async def both():
+        first = asyncio.create_task(client.request("GET", STORE_HASH, "/v2/time", access_token=TOKEN))
+        await asyncio.sleep(0.05)
+        second = await client.request("GET", STORE_HASH, "/v2/store", access_token=TOKEN)
+        return await first, second
+
+    first, second = asyncio.run(both())
+
+    assert first.status == second.status == 200
+    assert second.exchange.attempts == 1  # it waited, then spent one request
+    assert len(transport.sent) == 3  # the 429, then one request each
 
 
 def test_429_with_retry_after_only(rsps, client, fake_time):
@@ -221,6 +306,36 @@ def test_429_without_headers_backs_off_exponentially(rsps, client, fake_time):
     # random() is 0.5: full jitter of 0.5 * 2**0 and 0.5 * 2**1
     assert fake_time.waits == [0.25, 0.5]
     assert call.exchange.attempts == 3
+
+
+DEGRADED = {"status": 503, "title": "Service degraded", "code": "SERVICE_DEGRADED", "retry_after_seconds": 3}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "wait"),
+    [({}, DEGRADED, 3.0), ({"Retry-After": "4"}, {"status": 503, "title": "Service Unavailable"}, 4.0)],
+    ids=["retry_after_seconds", "Retry-After"],
+)
+def test_a_503_with_a_retry_delay_is_retried_after_it(rsps, client, fake_time, headers, body, wait):
+    rsps.add("GET", TIME_URL, status=503, json=body, headers=headers)
+    rsps.add("GET", TIME_URL, json={"time": 1})
+
+    call = get_time(client)
+
+    assert call.status == 200
+    assert fake_time.waits == [wait]
+    assert call.exchange.attempts == 2
+
+
+def test_a_503_whose_delay_does_not_fit_the_deadline_is_the_answer(rsps, fake_time):
+    client = make_client(fake_time=fake_time, deadline=20)
+    rsps.add("GET", TIME_URL, status=503, json=DEGRADED | {"retry_after_seconds": 30})
+
+    call = get_time(client)
+
+    assert call.status == 503
+    assert len(rsps.calls) == 1
+    assert fake_time.waits == []
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

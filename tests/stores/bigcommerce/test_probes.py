@@ -69,7 +69,8 @@ def test_write_probe_answers_that_prove_modify(status):
     ("status", "verdict"),
     [
         (401, Verdict.INVALID_TOKEN),
-        (503, Verdict.UNAVAILABLE),
+        (503, Verdict.TRANSIENT),  # one service's 503 (issue 27): unknown for now
+        (507, Verdict.PLAN_LIMIT),
         (429, Verdict.TRANSIENT),
         (500, Verdict.TRANSIENT),
         (502, Verdict.TRANSIENT),
@@ -91,12 +92,53 @@ def test_write_probe_other_answers(status, verdict):
         (404, Verdict.UNEXPECTED),  # a collection read has no id to be refused for
         (400, Verdict.UNEXPECTED),
         (401, Verdict.INVALID_TOKEN),
-        (503, Verdict.UNAVAILABLE),
+        (507, Verdict.PLAN_LIMIT),
     ],
 )
 def test_read_probe_answers(status, verdict):
     assert INFORMATION.interpret(status) == verdict
     assert PRODUCTS.interpret(status) == verdict
+
+
+DEGRADED = b'{"status":503,"title":"Service degraded","code":"SERVICE_DEGRADED","retry_after_seconds":5}'
+V2_MAINTENANCE = b'[{"status":503,"message":"The store is currently unavailable (down for maintenance)."}]'
+SUSPENDED = b'{"status":503,"title":"This store has been suspended."}'
+
+
+@pytest.mark.parametrize("body", [DEGRADED, b'{"status":503,"title":"Service Unavailable"}', b"", None])
+def test_a_503_is_the_store_s_only_on_a_store_level_probe(body):
+    assert INFORMATION.interpret(503, body) == Verdict.UNAVAILABLE
+    assert BASELINE.interpret(503, body) == Verdict.UNAVAILABLE
+    for probe in (PRODUCTS, CUSTOMERS, ORDERS, CARTS, CHECKOUTS):
+        assert probe.interpret(503, body) == Verdict.TRANSIENT, probe.path
+
+
+@pytest.mark.parametrize("body", [V2_MAINTENANCE, SUSPENDED])
+def test_a_503_that_says_maintenance_or_suspended_is_the_store_s_on_any_probe(body):
+    for probe in PROBES:
+        assert probe.interpret(503, body) == Verdict.UNAVAILABLE, probe.path
+
+
+STORE_404 = b'{"status":404,"title":"Store not found.","type":"https://developer.bigcommerce.com/api#api-status-codes"}'
+ROUTE_404 = b'[{"status":404,"message":"No route found for this endpoint."}]'
+CHECKOUT_404 = b'{"status":404,"title":"Not Found","detail":"Checkout ' + NIL_UUID.encode() + b' was not found."}'
+CART_404 = b'{"status":404,"title":"The resource at that URL is not found."}'
+
+
+@pytest.mark.parametrize("probe", [CUSTOMERS, ORDERS, CARTS, CHECKOUTS], ids=lambda p: p.path)
+def test_a_write_s_404_is_a_grant_only_when_it_is_about_the_resource(probe):
+    for body in (CHECKOUT_404, CART_404, b"", None):
+        assert probe.interpret(404, body) == Verdict.GRANTED, body
+    for body in (STORE_404, ROUTE_404):
+        assert probe.interpret(404, body) == Verdict.NOT_FOUND, body
+
+
+@pytest.mark.parametrize("probe", [*PROBES, BASELINE], ids=lambda p: p.path)
+def test_the_older_scope_error_wording_on_401_and_403_is_a_missing_scope(probe):
+    older = b'{"status":401,"title":"You are authorized but your scope does not include this resource."}'
+    assert probe.interpret(401, older) == Verdict.MISSING
+    assert probe.interpret(403, older.replace(b"401", b"403")) == Verdict.MISSING
+    assert probe.interpret(401, b'{"status":401,"title":"Unauthorized"}') == Verdict.INVALID_TOKEN
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stores.bigcommerce.client import NO_BODY
-from stores.bigcommerce.probes import BASELINE, REJECTED_CONTENT, SUCCESS, Probe, Verdict
+from stores.bigcommerce.probes import BASELINE, INFORMATION, REJECTED_CONTENT, SUCCESS, Probe, Verdict
 
 ROOT = Path(__file__).resolve().parents[3]
 ANSWERS_FILE = ROOT / "docs" / "bigcommerce" / "answers.json"
@@ -21,6 +21,8 @@ def probe_for(entry: dict) -> Probe:
     request = entry["request"]
     if entry["probe"] == "baseline":
         return BASELINE
+    if (request["method"], request["path"]) == (INFORMATION.method, INFORMATION.path):
+        return INFORMATION  # a store-level answer (its 503 is the store's)
     granted = SUCCESS if entry["probe"] == "read" else SUCCESS | REJECTED_CONTENT
     body = NO_BODY if request["method"] == "GET" else request["body"]
     return Probe("some_scope", request["method"], request["path"], body, granted=granted)
@@ -68,3 +70,20 @@ def test_the_file_covers_each_kind_of_answer_the_rules_rely_on():
     assert ("documented", "forbidden") in verdicts  # a 403 that is not a scope error
     assert ("documented", "unavailable") in verdicts
     assert ("documented", "not_found") in verdicts
+    # issue 27
+    assert ("observed", "forbidden") in verdicts  # the trailing-slash 403 (bigcommerce/api issue 95)
+    assert ("documented", "plan_limit") in verdicts  # 507
+    assert ("assumed", "not_found") in verdicts  # a write's 404 about the store or the route
+    older = [e for e in ANSWERS if e["name"].startswith("scope_error_older_wording")]
+    assert {e["response"]["status"] for e in older} == {401, 403}
+    assert {e["expect"] for e in older} == {"missing"}
+
+
+def test_a_503_is_the_store_s_only_where_the_store_answers_or_says_so():
+    """Every recorded 503: store-level (GET /v2/time, /v2/store) or saying maintenance
+    or suspended is the store's; any other is one service's, unknown for now."""
+    for entry in [e for e in ANSWERS if e["response"]["status"] == 503]:
+        store_level = entry["request"]["path"] in {"/v2/time", "/v2/store"}
+        says = any(word in json.dumps(entry["response"]["body"]).lower() for word in ("maintenance", "suspend"))
+        expected = "unavailable" if store_level or says else "transient"
+        assert entry["expect"] == expected, entry["name"]

@@ -300,11 +300,140 @@ def test_503_everywhere_is_store_unavailable_not_revoked(rsps):
     assert len(rsps.calls) == 7  # 503 is an answer: never retried
 
 
-def test_503_on_one_probe(rsps):
-    add_store(rsps, {PRODUCTS: (503, None)})
+DEGRADED = {"status": 503, "title": "Service degraded", "code": "SERVICE_DEGRADED", "retry_after_seconds": 30}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [None, DEGRADED, {"status": 503, "title": "Tax service gone away"}, {"title": "A service is likely down"}],
+    ids=["empty", "degraded", "tax", "likely-down"],
+)
+def test_one_service_s_503_leaves_its_scope_unknown_and_says_nothing_of_maintenance(rsps, body):
+    # Issue 27: /v2/time, /v2/store and the other probes answered normally.
+    add_store(rsps, {PRODUCTS: (503, body)})
+
+    report = check()
+
+    assert report.outcome == Outcome.UNREACHABLE
+    assert report.scopes["store_v2_products_read_only"] == ScopeState.UNKNOWN
+    assert sum(state == ScopeState.GRANTED for state in report.scopes.values()) == 5
+    message = report.problems[0].message
+    assert "maintenance" not in message and "Products: read-only" in message
+    assert any("503 for one service" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("endpoint", [STORE, TIME], ids=["v2-store", "v2-time"])
+def test_a_503_from_a_store_level_answer_is_the_store_s(rsps, endpoint):
+    # The same products 503 as above; now /v2/time or /v2/store says it is the store.
+    unavailable = (503, {"status": 503, "title": "Service Unavailable"})
+    add_store(rsps, {endpoint: unavailable, PRODUCTS: unavailable})
     report = check()
     assert report.outcome == Outcome.STORE_UNAVAILABLE
-    assert report.scopes["store_v2_products_read_only"] == ScopeState.UNKNOWN
+    assert "maintenance" in report.problems[0].message
+
+
+def test_a_probe_s_503_that_says_maintenance_is_the_store_s(rsps):
+    body = [{"status": 503, "message": "The store is currently unavailable (down for maintenance)."}]
+    add_store(rsps, {CARTS: (503, body)})
+    assert check().outcome == Outcome.STORE_UNAVAILABLE
+
+
+def test_a_degraded_probe_that_recovers_after_its_retry_delay_is_connected(rsps, fake_time):
+    add(rsps, PRODUCTS, 503, DEGRADED | {"retry_after_seconds": 2})
+    add_store(rsps)
+
+    report = check(fake_time=fake_time)
+
+    assert report.outcome == Outcome.CONNECTED
+    assert fake_time.waits == [2]
+
+
+def test_a_507_is_a_plan_limit_not_a_passing_failure(rsps):
+    body = {"status": 507, "title": "The store has reached the maximum number of products for its plan."}
+    add_store(rsps, {CUSTOMERS: (507, body)})
+
+    report = check()
+
+    assert report.outcome == Outcome.PLAN_LIMIT
+    assert len(rsps.calls) == 7  # not retried
+    assert report.problems[0].code == "plan_limit"
+    assert "limit of its plan" in report.problems[0].message
+    assert "try again in a few minutes" not in report.problems[0].message
+    assert any("507" in note for note in report.notes)
+
+
+def test_a_missing_scope_outranks_a_plan_limit(rsps):
+    add_store(rsps, {CUSTOMERS: (507, None), CARTS: (403, MISSING_SCOPE_BODY)})
+    assert check().outcome == Outcome.MISSING_SCOPES
+
+
+RESET_PAST_DEADLINE = {"X-Rate-Limit-Time-Reset-Ms": "25000", "X-Rate-Limit-Requests-Left": "0"}
+
+
+def test_a_spent_quota_past_the_deadline_ends_rate_limited_never_a_credential_verdict(rsps, fake_time):
+    # One probe meets the spent quota; the others said "scope error" and "401":
+    # the check did not finish, so it says "rate limited, try later".
+    add(rsps, PRODUCTS, 429, b"", headers=RESET_PAST_DEADLINE)
+    add_store(rsps, {CARTS: (403, MISSING_SCOPE_BODY), ORDERS: (401, None)})
+
+    report = check(fake_time=fake_time)
+
+    assert report.outcome == Outcome.RATE_LIMITED
+    assert not report.ok
+    assert report.problems[0].code == "rate_limited"
+    assert "Nothing is known to be wrong with your credentials" in report.problems[0].message
+    assert fake_time.waits == []  # 25 s do not fit in 20
+
+
+def test_a_429_without_rate_limit_headers_is_transient_not_rate_limited(rsps, fake_time):
+    for _ in range(3):
+        add(rsps, PRODUCTS, 429, b"")
+    add_store(rsps)
+
+    report = check(fake_time=fake_time)
+
+    assert report.outcome == Outcome.UNREACHABLE
+    assert len(fake_time.waits) == 2  # backed off
+
+
+def test_a_scope_error_401_is_a_missing_scope_not_an_invalid_token(rsps):
+    older = {"status": 401, "title": "You are authorized but your scope does not include this resource."}
+    add_store(rsps, {CHECKOUTS: (401, older)})
+
+    report = check()
+
+    assert report.outcome == Outcome.MISSING_SCOPES
+    assert report.missing_scopes == ["store_checkout"]
+
+
+def test_the_older_scope_error_on_401_everywhere_is_credentials_rejected_not_missing_scopes(rsps):
+    older = {"status": 401, "title": "You are authorized but your scope does not include this resource."}
+    add_store(rsps, {endpoint: (401, older) for endpoint in ALL_ENDPOINTS})
+    assert check().outcome == Outcome.CREDENTIALS_REJECTED
+
+
+STORE_404 = {"status": 404, "title": "Store not found.", "type": "https://developer.bigcommerce.com/api#api-status-codes"}
+
+
+def test_an_unknown_store_s_404_on_the_writes_is_not_a_grant(rsps):
+    # Issue 27: without the baseline, the writes' 404s read as grants made the
+    # store look half-connected; a 404 about the store proves no scope.
+    add_store(rsps, {endpoint: (404, STORE_404) for endpoint in ALL_ENDPOINTS})
+
+    report = check(baseline=False)
+
+    assert report.outcome == Outcome.STORE_NOT_FOUND
+    assert "granted" not in states(report).values()
+
+
+def test_a_write_s_route_404_leaves_its_scope_unknown(rsps):
+    add_store(rsps, {CHECKOUTS: (404, [{"status": 404, "message": "No route found for this endpoint."}])})
+
+    report = check()
+
+    assert report.outcome == Outcome.UNREACHABLE
+    assert report.scopes["store_checkout"] == ScopeState.UNKNOWN
+    assert any("about the store or the route" in note for note in report.notes)
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
