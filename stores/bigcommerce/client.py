@@ -39,6 +39,7 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ContentDecodingError
@@ -537,13 +538,20 @@ class BigCommerceClient:
         return self._random() * self.backoff_base * 2 ** (attempts - 1)
 
 
+def parse_json(body: bytes | str) -> Any:
+    """A body from BigCommerce as JSON, or ValueError. orjson, not json: json
+    raises RecursionError (not ValueError) on a deeply nested body, which would
+    end the whole check; orjson refuses nesting past 1,024 levels as invalid."""
+    return orjson.loads(body)
+
+
 def error_texts(body: bytes | str | None) -> list[str]:
     """The human words in an error body: v3 object, v2 list, or plain text."""
     if not body:
         return []
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError:
         return [" ".join(text.split())[:500]] if text.strip() else []
     found: list[str] = []
@@ -606,7 +614,7 @@ def unavailable_retry_delay(response: RawResponse) -> float | None:
     if delay is not None:
         return delay
     try:
-        data = json.loads(response.body[:MAX_BODY_BYTES]) if response.body else None
+        data = parse_json(response.body[:MAX_BODY_BYTES]) if response.body else None
     except ValueError:
         return None
     for item in data if isinstance(data, list) else [data]:

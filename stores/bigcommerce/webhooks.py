@@ -17,13 +17,12 @@ message holds the method, path and status, never a token.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .client import BigCommerceClient, Call
+from .client import BigCommerceClient, Call, parse_json
 from .report import Exchange
 from .validation import PROFILE_FIELDS
 
@@ -105,7 +104,7 @@ def _data(call: Call) -> Any:
     if response is None or not 200 <= response.status < 300:
         raise CallFailed(call.exchange)
     try:
-        return json.loads(response.body) if response.body else None
+        return parse_json(response.body) if response.body else None
     except ValueError:
         raise CallFailed(call.exchange, "the answer is not JSON") from None
 

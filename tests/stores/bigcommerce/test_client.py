@@ -571,3 +571,12 @@ def test_requests_transport_is_reusable_across_event_loops(rsps):
     client = BigCommerceClient(BASE_URL, RequestsTransport())
     assert get_time(client).status == 200
     assert get_time(client).status == 200  # a second asyncio.run, same session and pool
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000])
+def test_a_deeply_nested_body_is_read_as_text_never_a_crash(body):
+    """json.loads raises RecursionError (not ValueError) on such a body: one answer would end the check."""
+    from stores.bigcommerce.client import error_texts, unavailable_retry_delay
+
+    assert error_texts(body)  # the body as plain text
+    assert unavailable_retry_delay(RawResponse(503, CaseInsensitiveDict(), body)) is None
