@@ -9,6 +9,8 @@ from stores.bigcommerce.validation import PLAN_LIMIT_LEAD
 from stores.models import Check, Store
 from stores.status import CAUSES, StoreStatus
 
+from .templatetags.connect_tags import exact_time, outcome_words
+
 
 @dataclass(frozen=True)
 class Guidance:
@@ -17,9 +19,12 @@ class Guidance:
     needs_new_account: bool = False  # the fix is a new API account (then Replace credentials)
 
 
-def for_store(store: Store) -> Guidance:
+def for_store(store: Store, latest: Check | None = None) -> Guidance:
+    """What the store page's card says; `latest` is the newest check the merchant may see."""
     status = store.status
     if status == StoreStatus.CONNECTED:
+        if latest is not None and latest.outcome != "connected":
+            return _unconfirmed(store, latest)
         return Guidance("Violet can use this store. Every scope it needs is granted.")
     if status == StoreStatus.PENDING:
         return Guidance("Waiting for the first check.")
@@ -64,6 +69,26 @@ def for_store(store: Store) -> Guidance:
         "This store is disconnected: Violet deleted its credentials.",
         "To connect it again, go through the wizard: if its API account still exists in BigCommerce, "
         "the same values work; if you deleted it, create a new one.",
+    )
+
+
+def _unconfirmed(store: Store, latest: Check) -> Guidance:
+    """Still connected, but the newest check failed: say what it saw and what happens
+    next, never "every scope is granted" over a failed check (a definitive answer
+    is confirmed by a second check before the status changes)."""
+    saw = f"The last check, at {exact_time(latest.started_at)}, did not pass: {outcome_words(latest.outcome)}."
+    if store.suspected_status:
+        label = StoreStatus(store.suspected_status).label.lower()
+        when = f"at {exact_time(store.next_check_at)}" if store.next_check_at else "shortly"
+        return Guidance(
+            saw,
+            f"Violet checks again {when} before it calls this store {label}; nothing changes until then. "
+            "If you deleted or replaced its API account in BigCommerce, replace the credentials here.",
+        )
+    return Guidance(
+        saw,
+        "Usually a passing problem on BigCommerce's side: Violet keeps checking, and only a problem that "
+        "lasts changes the store's status.",
     )
 
 

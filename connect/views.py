@@ -170,7 +170,7 @@ def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> H
     checks = list(checks[:20])
     context = {
         "store": store,
-        "guidance": guidance.for_store(store),
+        "guidance": guidance.for_store(store, checks[0] if checks else None),
         "latest": checks[0] if checks else None,
         "latest_scopes": guidance.scope_rows(checks[0]) if checks else [],
         "checks": checks,

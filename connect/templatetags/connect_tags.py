@@ -36,10 +36,10 @@ def stamp(moment):
     "2026-12-01 14:05 UTC" (the portal's TIME_ZONE)."""
     if not moment:
         return "—"
-    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), _exact(moment))
+    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), exact_time(moment))
 
 
-def _exact(moment) -> str:
+def exact_time(moment) -> str:
     """The one way a time is written in full on merchant pages."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
@@ -74,6 +74,6 @@ def _relative(moment, words: str, distance, within_a_minute: str) -> str:
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         timezone.localtime(moment).isoformat(),
-        _exact(moment),
+        exact_time(moment),
         within_a_minute if near else words.format(distance(moment)),
     )

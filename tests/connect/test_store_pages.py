@@ -7,6 +7,7 @@ from django.urls import reverse
 from stores import services
 from stores.bigcommerce.report import Outcome
 from stores.models import Credential, Store
+from stores.status import StoreStatus
 from tests.conftest import client_for
 from tests.connect.test_wizard import API_PATH, CLIENT_ID, HASH, SECRET, TOKEN, assert_no_secret, fields
 from tests.fake_bigcommerce import FakeBigCommerce
@@ -283,3 +284,29 @@ def test_the_dashboard_asks_the_database_as_often_for_many_stores_as_for_one(ali
         for i in range(5)
     )
     assert queries() == one
+
+
+def test_a_check_that_just_failed_is_said_not_hidden_under_connected(alice, store):
+    """After "Check now" on a store whose token was deleted: the status waits for the
+    confirming check, but the card says what the check saw and what happens next."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stores.models import Check
+
+    now = timezone.now()
+    Check.objects.create(
+        store=store, started_at=now, outcome="invalid_token", trigger=Check.Trigger.MERCHANT, duration_ms=80
+    )
+    Store.objects.filter(pk=store.pk).update(
+        suspected_status=StoreStatus.REVOKED, failure_count=1, next_check_at=now + timedelta(minutes=1)
+    )
+    body = page(client_for(alice), "store_detail", store.store_hash).content.decode()
+    assert "Every scope it needs is granted" not in body
+    assert "did not pass: Access token refused." in body
+    assert "Violet checks again at " in body and "before it calls this store revoked" in body
+    Store.objects.filter(pk=store.pk).update(suspected_status="", failure_count=0)
+    Check.objects.create(store=store, started_at=now + timedelta(seconds=5), outcome="connected", trigger="schedule")
+    body = page(client_for(alice), "store_detail", store.store_hash).content.decode()
+    assert "Every scope it needs is granted" in body
