@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.bigcommerce.validation import PLAN_LIMIT_LEAD
 from stores.models import Check, Store
-from stores.status import CAUSES, StoreStatus
+from stores.selectors import status_before_pause
+from stores.status import BROKEN_STATUSES, CAUSES, StoreStatus
 
 from .templatetags.connect_tags import exact_time, outcome_words
 
@@ -64,7 +66,18 @@ def for_store(store: Store, latest: Check | None = None) -> Guidance:
             "Usually a passing problem on BigCommerce's side. Violet keeps trying; nothing to do yet.",
         )
     if status == StoreStatus.PAUSED:
-        return Guidance("Violet staff paused the checks of this store.", "Write to support@violet.io to know more.")
+        paused = Guidance("Violet staff paused the checks of this store.", "Write to support@violet.io to know more.")
+        before = StoreStatus(status_before_pause(store))
+        if before not in BROKEN_STATUSES:
+            return paused
+        # Paused while broken: the fix still applies, and the merchant must see it.
+        broken = for_store(_as_status(store, before))
+        return Guidance(
+            f"{broken.headline} {paused.headline}",
+            f"{broken.what_to_do} Checks resume once Violet staff lift the pause; write to support@violet.io "
+            "when you have fixed it.",
+            needs_new_account=broken.needs_new_account,
+        )
     return Guidance(
         "This store is disconnected: Violet deleted its credentials.",
         "To connect it again, go through the wizard: if its API account still exists in BigCommerce, "
@@ -90,6 +103,13 @@ def _unconfirmed(store: Store, latest: Check) -> Guidance:
         "Usually a passing problem on BigCommerce's side: Violet keeps checking, and only a problem that "
         "lasts changes the store's status.",
     )
+
+
+def _as_status(store: Store, status: StoreStatus) -> Store:
+    """A copy of `store` that reads as `status` (for the guidance of the status before a pause)."""
+    other = copy.copy(store)
+    other.status = status
+    return other
 
 
 def scope_rows(check: Check) -> list[dict]:

@@ -62,3 +62,13 @@ def latest_checks_by_store(store_ids: list[int]) -> dict[int, Check]:
 
 def recent_status_changes(store: Store, limit: int = 10) -> list[StatusChange]:
     return list(StatusChange.objects.filter(store=store).order_by("-created_at", "-id")[:limit])
+
+
+def status_before_pause(store: Store) -> str:
+    """The status a paused store had before its latest pause (resuming returns to it)."""
+    return (
+        StatusChange.objects.filter(store=store, new_status="paused")
+        .order_by("-created_at", "-pk")  # the latest pause
+        .values_list("old_status", flat=True)
+        .first()
+    ) or "connected"

@@ -17,6 +17,7 @@ from merchants.models import Merchant
 
 from .. import signals
 from ..models import Check, Credential, StatusChange, Store
+from ..selectors import status_before_pause
 from ..status import UNCHECKED_STATUSES, StoreStatus
 from .checks import STREAK_AND_CLAIM_FIELDS, clear_streak_and_claim
 
@@ -104,12 +105,7 @@ def store_resume(*, store: Store, user=None) -> StatusChange | None:
         store = Store.objects.select_for_update().get(pk=store.pk)
         if store.status != StoreStatus.PAUSED:
             return None
-        previous = (
-            StatusChange.objects.filter(store=store, new_status=StoreStatus.PAUSED)
-            .order_by("-created_at", "-pk")  # the latest pause
-            .values_list("old_status", flat=True)
-            .first()
-        ) or StoreStatus.CONNECTED
+        previous = status_before_pause(store)
         change = flip_status(store, StoreStatus(previous), reason="Checks resumed.", check=None, now=now)
         Store.objects.filter(pk=store.pk).update(next_check_at=now)
     return change

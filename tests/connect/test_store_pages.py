@@ -310,3 +310,36 @@ def test_a_check_that_just_failed_is_said_not_hidden_under_connected(alice, stor
     Check.objects.create(store=store, started_at=now + timedelta(seconds=5), outcome="connected", trigger="schedule")
     body = page(client_for(alice), "store_detail", store.store_hash).content.decode()
     assert "Every scope it needs is granted" in body
+
+
+def test_pausing_a_broken_store_keeps_its_fix_on_the_page(alice, store):
+    from stores.status import CAUSES
+
+    services.store_record_check(
+        store_id=store.pk,
+        report=report(Outcome.INVALID_TOKEN, store_hash=HASH),
+        trigger="schedule",
+        started_at=timezone_now(),
+        duration_ms=5,
+    )
+    services.store_record_check(
+        store_id=store.pk,
+        report=report(Outcome.INVALID_TOKEN, store_hash=HASH),
+        trigger="schedule",
+        started_at=timezone_now(),
+        duration_ms=5,
+    )
+    store.refresh_from_db()
+    assert store.status == StoreStatus.REVOKED
+    services.store_pause(store=store, reason="testing pause")
+    body = page(client_for(alice), "store_detail", store.store_hash).content.decode()
+    assert CAUSES[StoreStatus.REVOKED].replace("'", "&#x27;") in body  # what broke
+    assert "Violet staff paused the checks of this store." in body  # and the pause
+    assert "Replace the credentials</a>" in body  # the fix's steps are still there
+    assert "testing pause" not in body
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
