@@ -20,7 +20,8 @@ from .forms import CredentialsForm
 
 # The POST fields that hold secrets: hidden from error reports
 # (`sensitive_post_parameters`) on every page that takes credentials.
-SECRET_POST_FIELDS = ("client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
+# The API path too: a secret pasted into the wrong box is still a secret.
+SECRET_POST_FIELDS = ("api_path", "client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
 
 
 API_PATH = "https://api.bigcommerce.com/stores/{store_hash}/v3/"

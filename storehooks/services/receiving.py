@@ -23,6 +23,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from stores.crypto import UndecryptableCredential, decrypt_decoy
 from stores.models import Credential, Store
@@ -85,7 +86,7 @@ NOT_FOUND = "not_found"
 def _payload(body: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     return data if isinstance(data, dict) else None
 
@@ -95,6 +96,7 @@ def _scope_of(payload: dict[str, Any] | None) -> str:
     return scope[:100] if isinstance(scope, str) else ""
 
 
+@sensitive_variables("credential", "ours")
 def _bad_signature_reason(credential: Credential, headers: Mapping[str, str]) -> str:
     """Who sent a delivery signed with another key.
 
@@ -135,6 +137,7 @@ def _same_work_as_a_known_store(body: bytes, headers: Mapping[str, str]) -> None
     signatures.verify(DECOY_SECRET, body, headers)
 
 
+@sensitive_variables("credential")
 def _credential_with_secret(store_hash: str) -> tuple[Credential | None, str | None]:
     """The store's credential and its Client secret, read in one query (None
     for the secret when no key decrypts it)."""
@@ -147,6 +150,7 @@ def _credential_with_secret(store_hash: str) -> tuple[Credential | None, str | N
     return credential, (credential.client_secret if credential is not None else None)
 
 
+@sensitive_variables("credential")
 def _reject(credential: Credential, verdict: signatures.Verdict, headers: Mapping[str, str], now: datetime) -> None:
     """Record a rejected delivery (after the answer was sent)."""
     reason = verdict.reason
@@ -156,6 +160,7 @@ def _reject(credential: Credential, verdict: signatures.Verdict, headers: Mappin
     logger.info("webhook delivery for store %s rejected: %s", credential.store.store_hash, reason)
 
 
+@sensitive_variables("credential", "secret")
 def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
     """Verify and record one delivery; queue its work. Never raises for bad input.
 
