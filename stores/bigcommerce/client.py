@@ -507,7 +507,7 @@ def error_texts(body: bytes | str | None) -> list[str]:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return [" ".join(text.split())[:500]] if text.strip() else []
     found: list[str] = []
 
@@ -543,10 +543,8 @@ def _rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def _announced_wait(headers: Mapping[str, str]) -> float | None:
     """The wait a 429 announces: X-Rate-Limit-Time-Reset-Ms, else X-Retry-After (s)."""
     for name, scale in (("X-Rate-Limit-Time-Reset-Ms", 1000.0), ("X-Retry-After", 1.0)):
-        try:
-            value = float(headers.get(name) or "")
-        except ValueError:
-            continue
-        if value >= 0:
-            return value / scale
+        # ASCII digits only: float() also reads "inf", "nan", "1e400", "١٢" and " 1_0 ".
+        raw = (headers.get(name) or "").strip()
+        if raw and len(raw) <= 12 and raw.isascii() and raw.isdigit():
+            return int(raw) / scale
     return None

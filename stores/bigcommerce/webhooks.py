@@ -106,7 +106,7 @@ def _data(call: Call) -> Any:
         raise CallFailed(call.exchange)
     try:
         return json.loads(response.body) if response.body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CallFailed(call.exchange, "the answer is not JSON") from None
 
 
