@@ -288,3 +288,18 @@ def test_an_undecryptable_secret_rejects_without_crashing(store, queued, setting
     [delivery] = deliveries()
     assert (delivery.outcome, delivery.reason) == ("rejected", "unreadable_secret")
     assert "cannot be decrypted" in caplog.text
+
+
+def test_each_kind_of_recorded_rejection_has_its_own_budget(store, queued, monkeypatch, settings):
+    """Deliveries from an API account these credentials replaced (superseded)
+    never use up the rows that the current account's wrong-key deliveries need."""
+    monkeypatch.setattr(receiving, "REJECTIONS_RECORDED_PER_WINDOW", 3)
+    settings.BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING = 3
+    body = b"{}"
+    for _ in range(5):
+        old_account = {**signed_headers(OTHER_SECRET, body), services.ACCOUNT_HEADER: services.account_key("old" * 10)}
+        deliver(store.store_hash, body, old_account)
+    for _ in range(3):
+        wrong_key_from_our_hook(store.store_hash)
+    assert [d.reason for d in deliveries()] == ["superseded"] * 3 + ["bad_signature"] * 3
+    assert selectors.client_secret_state(store).looks_wrong
