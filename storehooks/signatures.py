@@ -52,6 +52,8 @@ from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook
 
+from stores.bigcommerce.storable import storable_text
+
 #: BigCommerce's documented retry schedule (seconds after the previous attempt).
 RETRY_INTERVALS = (60, 180, 300, 600, 900, 1800, 3600, 7200, 21600, 50400, 86400)
 RETRY_WINDOW = timedelta(seconds=sum(RETRY_INTERVALS))  # 48 h 4 min
@@ -111,7 +113,7 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float |
     msg_id = (lowered.get("webhook-id") or "").strip()
     timestamp = (lowered.get("webhook-timestamp") or "").strip()
     signature = (lowered.get("webhook-signature") or "").strip()
-    clipped = msg_id[:MAX_ID_LENGTH]
+    clipped = storable_text(msg_id[:MAX_ID_LENGTH])  # for the record: no NUL, no lone surrogate
     if not (msg_id and timestamp and signature):
         return Verdict(False, UNSIGNED, clipped)
     seconds = ascii_int(timestamp)

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from stores.bigcommerce.storable import storable_text
 from stores.crypto import UndecryptableCredential, decrypt_decoy
 from stores.models import Credential, Store
 
@@ -101,7 +102,7 @@ def _payload(body: bytes) -> dict[str, Any] | None:
 
 def _scope_of(payload: dict[str, Any] | None) -> str:
     scope = payload.get("scope") if payload else None
-    return scope[:100] if isinstance(scope, str) else ""
+    return storable_text(scope[:100]) if isinstance(scope, str) else ""
 
 
 @sensitive_variables("credential", "ours")

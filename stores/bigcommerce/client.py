@@ -45,6 +45,7 @@ from requests.exceptions import ChunkedEncodingError, ContentDecodingError
 from urllib3.exceptions import ReadTimeoutError
 
 from .report import Exchange
+from .storable import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -508,12 +509,12 @@ def error_texts(body: bytes | str | None) -> list[str]:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
-        return [" ".join(text.split())[:500]] if text.strip() else []
+        return [storable_text(" ".join(text.split())[:500])] if text.strip() else []
     found: list[str] = []
 
     def collect(value: Any, depth: int) -> None:
         if isinstance(value, str) and value.strip():
-            found.append(" ".join(value.split())[:500])
+            found.append(storable_text(" ".join(value.split())[:500]))
         elif isinstance(value, dict) and depth < 3:
             for key in _ERROR_TEXT_KEYS:
                 collect(value.get(key), depth + 1)
