@@ -538,7 +538,7 @@ def _encode_json(value: Any) -> bytes:
 
 
 def _rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: headers[name] for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
+    return {name: storable_text(headers[name]) for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
 
 
 def _announced_wait(headers: Mapping[str, str]) -> float | None:
