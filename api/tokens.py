@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .models import ApiToken
 
@@ -43,10 +44,12 @@ def owner_has_rights(user) -> bool:
     )
 
 
+@sensitive_variables("raw")
 def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+@sensitive_variables("raw")
 def api_token_issue(*, name: str, created_by, token: ApiToken | None = None) -> tuple[ApiToken, str]:
     """Save a new token (or the unsaved `token` given, e.g. by an admin form);
     it and its raw value, to show once and never to store."""
@@ -69,6 +72,7 @@ def api_token_revoke(*, token: ApiToken, user) -> bool:
     return bool(revoked)
 
 
+@sensitive_variables("raw")
 def api_token_authenticate(raw: str) -> ApiToken | None:
     """The active token whose digest matches and whose creator still has the
     rights to hold it (`owner_has_rights`), or None."""

@@ -132,10 +132,10 @@ def _positive_int(request: HttpRequest, name: str, default: int) -> int | None:
     raw = request.GET.get(name, "")
     if raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    # ASCII digits only: int() also reads "١٢", " 12 " and "1_2".
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         return None
+    value = int(raw)
     return value if value >= 1 else None
 
 

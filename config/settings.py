@@ -421,6 +421,8 @@ if LOG_FORMAT not in {"json", "plain"}:
 from config.logging import logging_config  # noqa: E402
 
 LOGGING = logging_config(json_lines=LOG_FORMAT == "json", level=LOG_LEVEL)
+# Error reports hide what sensitive_variables / sensitive_post_parameters mark, DEBUG or not.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.AlwaysSafeExceptionReporterFilter"
 
 # Celery workers serve their own /metrics here (their pool children's figures
 # added up through PROMETHEUS_MULTIPROC_DIR); unset: none.

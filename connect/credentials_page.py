@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from merchants.models import Merchant, User
-from stores.bigcommerce.doctor import FIELD_LABELS
+from stores.bigcommerce.doctor import FIELD_LABELS, DoctorError, store_hash_from_api_path
 from stores.bigcommerce.report import Outcome, Problem
 from stores.bigcommerce.scopes import scope_label
 from stores.models import Store
@@ -20,7 +20,8 @@ from .forms import CredentialsForm
 
 # The POST fields that hold secrets: hidden from error reports
 # (`sensitive_post_parameters`) on every page that takes credentials.
-SECRET_POST_FIELDS = ("client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
+# The API path too: a secret pasted into the wrong box is still a secret.
+SECRET_POST_FIELDS = ("api_path", "client_id", "client_secret", "access_token", "credentials_text", "credentials_file")
 
 
 API_PATH = "https://api.bigcommerce.com/stores/{store_hash}/v3/"
@@ -43,6 +44,22 @@ class CredentialsPage:
 
     def kept_last4(self, name: str) -> str:
         return self.kept.get(name, {}).get("last4", "")
+
+
+def api_path_to_show(typed: object) -> str:
+    """What to put back in the API path box after a POST: the canonical API
+    path of the store hash the typed value names, or nothing.
+
+    Never the typed text itself: merchants paste an Access token or a Client
+    secret into the wrong box, and a value rendered back into a field is in
+    the page's HTML (`value="…"`), the browser's history and any cache. A
+    store hash (at most 20 letters and digits) is no secret."""
+    if not isinstance(typed, str) or not typed.strip():
+        return ""
+    try:
+        return API_PATH.format(store_hash=store_hash_from_api_path(typed))
+    except DoctorError:
+        return ""
 
 
 def response_status(*, posted: bool, attempt: onboarding.Attempt | None) -> int:

@@ -25,7 +25,7 @@ from stores.services import CheckRequest
 from stores.status import UNCHECKED_STATUSES
 
 from . import guidance, onboarding, throttle
-from .credentials_page import SECRET_POST_FIELDS, credentials_page
+from .credentials_page import SECRET_POST_FIELDS, api_path_to_show, credentials_page
 from .forms import CredentialsForm
 
 WIZARD_STEPS = (
@@ -136,6 +136,7 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
         outcome=page.outcome,
         checked_store=page.checked_store,
         kept_api_path=page.api_path,
+        api_path_shown=api_path_to_show(form["api_path"].value()) or page.api_path,
     )
     return render(request, "connect/wizard_credentials.html", context, status=page.status)
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
+from django.views.decorators.debug import sensitive_variables
 
 from stores.status import StoreStatus
 
@@ -82,6 +83,7 @@ def ago(moment: datetime | None, *, now: datetime | None = None, never: str = "n
     return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(), exact, text)
 
 
+@sensitive_variables("secret")
 def fingerprint(secret: str) -> str:
     """A short SHA-256 fingerprint: tells secrets apart, reveals none of it."""
     return "SHA-256 " + hashlib.sha256(secret.encode()).hexdigest()[:12]

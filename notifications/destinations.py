@@ -7,8 +7,10 @@ loopback). So:
 
 - at save time (`url_problem`): https only in production; no address that is
   not globally routable (loopback, private, link-local — which includes the
-  metadata service —, carrier-grade NAT, reserved, multicast), whether typed
-  as an address or what the name resolves to now;
+  metadata service —, carrier-grade NAT, reserved, multicast, IPv6
+  site-local), whether typed as an address or what the name resolves to now,
+  an IPv6 address wrapping an IPv4 one (NAT64, 6to4, IPv4-compatible or
+  -mapped) judged by the IPv4 address it leads to;
 - at delivery (`PinnedSession`): the name is resolved again, every address
   checked, and the connection is made to the checked address itself (no
   second lookup a rebinding DNS server could answer differently); TLS still
@@ -48,21 +50,51 @@ def _allow_local() -> bool:
     return bool(settings.WEBHOOK_ENDPOINTS_ALLOW_LOCAL)
 
 
+# IPv6 forms that carry an IPv4 address in their last 32 bits (or, for 6to4,
+# bits 16-48) and reach it: NAT64 (RFC 6052's well-known prefix and RFC 8215's
+# local-use one), 6to4 (2002::/16), IPv4-compatible (::a.b.c.d, deprecated)
+# and IPv4-mapped (::ffff:a.b.c.d). `[64:ff9b::a9fe:a9fe]` is the metadata
+# service through a NAT64 gateway; ipaddress calls it global.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# Deprecated site-local (RFC 3879); ipaddress (3.11) calls it global.
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address wraps and leads to, or None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in network for network in _NAT64) or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_problem(address: str) -> str | None:
-    """Why deliveries may not go to this IP address, or None."""
+    """Why deliveries may not go to this IP address, or None.
+
+    An IPv6 address that wraps an IPv4 one is judged by the IPv4 address it
+    leads to; then only what `ipaddress` calls global (and not multicast,
+    reserved or site-local) is allowed, loopback too where local is allowed."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return "it is not an IP address"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            ip = inner
+        elif ip in _SITE_LOCAL:
+            return "it is a private network address (IPv6 site-local)"
     if ip.is_loopback:
         return None if _allow_local() else "it is a loopback address (this machine)"
     if ip.is_link_local:
         return "it is a link-local address (e.g. a cloud metadata service)"
     if ip.is_private:
         return "it is a private network address"
-    if not ip.is_global or ip.is_multicast:
+    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "it is not a public internet address"
     return None
 

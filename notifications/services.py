@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from standardwebhooks.webhooks import Webhook
 
 from config import metrics
@@ -254,6 +255,7 @@ def webhook_body(notification: Notification) -> str:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True)
 
 
+@sensitive_variables("endpoint")
 def _send_webhook(notification: Notification) -> Attempt:
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.is_active:
@@ -315,6 +317,7 @@ def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
+@sensitive_variables("secret")
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """Give the endpoint a new signing secret and return it (for staff to see
     once). Deliveries from now on are signed with it; the old one no longer

@@ -172,7 +172,7 @@ async def json_body(call: Call) -> Any:
         raise fail(call, 400, "Input is invalid: the request body is empty")
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise fail(call, 400, "Input is invalid: the request body is not valid JSON") from None
 
 
@@ -183,7 +183,7 @@ def int_param(call: Call, name: str, default: int, low: int = 1, high: int = MAX
         return default
     try:
         number = int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or "inf"
         status = 400 if call.version == "v2" else 422
         raise fail(call, status, f"The query parameter {name!r} must be an integer",
                    {name: "not an integer"}) from None

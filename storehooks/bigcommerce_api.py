@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from stores.bigcommerce import webhooks as hooks
 from stores.bigcommerce.client import BigCommerceClient
@@ -70,6 +71,7 @@ def _run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+@sensitive_variables("access_token")
 def ensure_hooks(
     store_hash: str,
     *,
@@ -97,11 +99,12 @@ class HookJob:
 
     key: int
     store_hash: str
-    access_token: str
+    access_token: str = field(repr=False)  # a job's repr must not show the token
     destination: str
     headers: dict[str, str]
 
 
+@sensitive_variables("jobs")
 def ensure_hooks_many(
     jobs: list[HookJob], *, scopes: list[str], concurrency: int, timeout: float
 ) -> dict[int, hooks.Registration | hooks.CallFailed]:
@@ -133,6 +136,7 @@ def ensure_hooks_many(
     return {job.key: result for job, result in zip(jobs, _run_loop(all_jobs()), strict=True)}
 
 
+@sensitive_variables("access_token")
 def remove_hooks(store_hash: str, *, access_token: str, destination: str, timeout: float) -> int:
     return run(
         lambda client: hooks.remove_hooks(client, store_hash, access_token=access_token, destination=destination),
@@ -141,6 +145,7 @@ def remove_hooks(store_hash: str, *, access_token: str, destination: str, timeou
     )
 
 
+@sensitive_variables("access_token")
 def fetch_profile(store_hash: str, *, access_token: str) -> dict[str, Any]:
     return run(
         lambda client: hooks.fetch_profile(client, store_hash, access_token=access_token),

@@ -110,3 +110,25 @@ class SeenWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id}:{self.webhook_id}"
+
+
+class JunkDeliveryCount(models.Model):
+    """Deliveries anyone could have posted (unsigned, malformed, stale, or
+    signed with a key but not from Violet's hooks), counted per store, reason
+    and hour instead of a row each: a flood of them costs one row an hour and
+    never crowds out the deliveries that say something (`WebhookDelivery`)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=WebhookDelivery.Reason.choices)
+    hour = models.DateTimeField()  # the hour's start
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "reason", "hour"], name="junk_count_once_per_hour"),
+        ]
+        indexes = [models.Index(fields=["hour"], name="junk_count_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.reason} ×{self.count} from {self.hour:%Y-%m-%d %H:00}"

@@ -4,13 +4,14 @@ secret, and what the staff console says about its hooks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
 from stores.models import Credential, Store
 
-from .models import HookRegistration, WebhookDelivery
+from .models import HookRegistration, JunkDeliveryCount, WebhookDelivery
 from .services.registration import SCOPES
 
 
@@ -83,6 +84,9 @@ class HooksState:
     error: str = ""
     last_delivery_at: datetime | None = None
     last_delivery_outcome: str = ""
+    # Junk (unsigned, malformed, stale, signed by someone else) in the last
+    # 24 hours, counted rather than recorded: {reason: count}.
+    junk_last_day: dict[str, int] | None = None
 
 
 _CHANGE_WORDS = {
@@ -124,4 +128,14 @@ def hooks_state(store: Store) -> HooksState:
         last_delivery_outcome=(f"{last.outcome} ({last.reason})" if last and last.reason else last.outcome)
         if last
         else "",
+        junk_last_day=junk_last_day(store),
     )
+
+
+def junk_last_day(store: Store, *, now: datetime | None = None) -> dict[str, int]:
+    """{reason: count} of the junk deliveries counted in the last 24 hours (whole hours)."""
+    since = (now or timezone.now()) - timedelta(hours=24)
+    totals: dict[str, int] = {}
+    for reason, count in JunkDeliveryCount.objects.filter(store=store, hour__gte=since).values_list("reason", "count"):
+        totals[reason] = totals.get(reason, 0) + count
+    return totals

@@ -52,6 +52,8 @@ from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook
 
+from stores.bigcommerce.storable import storable_text
+
 #: BigCommerce's documented retry schedule (seconds after the previous attempt).
 RETRY_INTERVALS = (60, 180, 300, 600, 900, 1800, 3600, 7200, 21600, 50400, 86400)
 RETRY_WINDOW = timedelta(seconds=sum(RETRY_INTERVALS))  # 48 h 4 min
@@ -96,19 +98,29 @@ def _well_formed(signature_header: str) -> bool:
     return found_v1
 
 
+def ascii_int(value: str) -> int | None:
+    """`value` as a whole number when it is only ASCII digits (at most 20 of
+    them), else None. `str.isdigit()` is true for "²" and "٣", which `int()`
+    refuses or reads as another number: header values are parsed here."""
+    if value and len(value) <= 20 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> Verdict:
     """Check one delivery against a store's Client secret."""
     lowered = {name.lower(): value for name, value in headers.items()}
     msg_id = (lowered.get("webhook-id") or "").strip()
     timestamp = (lowered.get("webhook-timestamp") or "").strip()
     signature = (lowered.get("webhook-signature") or "").strip()
-    clipped = msg_id[:MAX_ID_LENGTH]
+    clipped = storable_text(msg_id[:MAX_ID_LENGTH])  # for the record: no NUL, no lone surrogate
     if not (msg_id and timestamp and signature):
         return Verdict(False, UNSIGNED, clipped)
-    if len(msg_id) > MAX_ID_LENGTH or not timestamp.isdigit() or not _well_formed(signature):
+    seconds = ascii_int(timestamp)
+    if len(msg_id) > MAX_ID_LENGTH or seconds is None or not _well_formed(signature):
         return Verdict(False, MALFORMED, clipped)
     current = time.time() if now is None else now
-    age = current - int(timestamp)
+    age = current - seconds
     if age > MAX_AGE.total_seconds() or -age > FUTURE_TOLERANCE.total_seconds():
         return Verdict(False, STALE, clipped)
     if not secret:
@@ -118,7 +130,7 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float |
     # base64-decoded by the package: the key is the secret's raw bytes.
     try:
         expected = Webhook(secret.encode()).sign(
-            msg_id, datetime.fromtimestamp(int(timestamp), tz=UTC), body.decode()
+            msg_id, datetime.fromtimestamp(seconds, tz=UTC), body.decode()
         )
     except (ValueError, OverflowError, OSError):  # e.g. a body that is not UTF-8, an absurd timestamp
         return Verdict(False, MALFORMED, clipped)

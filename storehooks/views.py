@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 
 from config import metrics
 
-from . import services
+from . import services, signatures
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +61,8 @@ def _plain(status: int, text: str, after=None) -> HttpResponse:
 @require_POST
 def receive(request: HttpRequest, store_hash: str) -> HttpResponse:
     limit = settings.BIGCOMMERCE_WEBHOOK_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
+    declared = signatures.ascii_int((request.META.get("CONTENT_LENGTH") or "").strip())
+    if declared is not None and declared > limit:
         return _plain(413, "Too large.")
     body = request.read(limit + 1)
     if len(body) > limit:

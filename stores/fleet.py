@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from config.logging import bind, checks_recorded
 
@@ -105,6 +106,7 @@ class BatchItem:
     full: bool  # every scope probe, or the light check (GET /v2/store)
 
 
+@sensitive_variables("rows", "row", "access_token")
 def load_batch(
     store_ids: Iterable[int], *, claim_token: str = "", trigger: str = "schedule", now=None
 ) -> tuple[dict[int, BatchItem], list[int]]:

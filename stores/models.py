@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from merchants.models import Merchant
 
@@ -169,6 +170,7 @@ class Credential(models.Model):
     def __repr__(self) -> str:
         return f"<Credential store={self.store_id} token=…{self.access_token_last4}>"
 
+    @sensitive_variables("client_id", "client_secret", "access_token")
     def set_values(self, *, client_id: str, client_secret: str, access_token: str) -> None:
         self.client_id = client_id
         self.client_secret = client_secret

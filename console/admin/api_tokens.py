@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from api.models import ApiToken
 from api.tokens import api_token_issue, api_token_revoke
@@ -74,6 +76,7 @@ class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
             return badge("Revoked", "off", title=f"revoked {token.revoked_at:%Y-%m-%d %H:%M} UTC")
         return badge("Active", "ok")
 
+    @method_decorator(sensitive_variables("_token", "raw"))
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
@@ -81,6 +84,7 @@ class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
         _token, raw = api_token_issue(name=obj.name, created_by=request.user, token=obj)
         request._api_token_raw = raw  # for response_add only; never stored
 
+    @method_decorator(sensitive_variables("raw"))
     def response_add(self, request, obj, post_url_continue=None):
         raw = getattr(request, "_api_token_raw", "")
         return secret_once_response(

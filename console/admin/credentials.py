@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from config.client_address import client_ip
 from connect import onboarding
-from connect.credentials_page import SECRET_POST_FIELDS, credentials_page
+from connect.credentials_page import SECRET_POST_FIELDS, api_path_to_show, credentials_page
 from connect.forms import CredentialsForm
 from console import selectors
 
@@ -101,8 +101,9 @@ class ReplaceCredentialsMixin:
                 "field": form[name],
                 "problems": page.field_problems[name],
                 "kept": page.kept_last4(name),
-                # Only the API path is ever shown back, and only when nothing is wrong with it.
-                "value": form[name].value()
+                # Only the API path is ever shown back, only when nothing is wrong with
+                # it, and only as the canonical path of its store hash (never typed text).
+                "value": api_path_to_show(form[name].value())
                 if name == "api_path" and not page.field_problems[name] and not form[name].errors
                 else "",
             }

@@ -13,7 +13,9 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_variables
 
 from console.display import ago, badge, fingerprint
 from notifications.destinations import url_problem
@@ -157,6 +159,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         webhook_endpoint_save(endpoint=obj)
 
+    @method_decorator(sensitive_variables("secret"))
     def response_add(self, request, obj, post_url_continue=None):
         secret = WebhookEndpoint.objects.filter(pk=obj.pk).values_list("secret", flat=True).get()
         return secret_once_response(
@@ -195,6 +198,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
+    @method_decorator(sensitive_variables("secret"))
     def rotate_secret_view(self, request, object_id):
         endpoint = self.get_object(request, unquote(object_id))
         if endpoint is None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.views.decorators.debug import sensitive_variables
 
 
+@sensitive_variables("secret")
 def secret_once_response(
     request: HttpRequest,
     *,

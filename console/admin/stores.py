@@ -196,10 +196,9 @@ class StoreAdmin(
         below list_max_show_all: "Show all" is offered only for a whole count.)"""
         count_limit = None
         if request.GET.get(SEARCH_VAR):
-            try:
-                page = int(request.GET.get(PAGE_VAR, 1))
-            except ValueError:
-                page = 1
+            raw = str(request.GET.get(PAGE_VAR, "1"))
+            # ASCII digits, bounded: int() also reads "١٢", and a huge page would overflow LIMIT.
+            page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 1
             count_limit = max(self.SEARCH_COUNT_LIMIT, self.list_max_show_all, page * per_page)
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, count_limit=count_limit)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import SeenWebhook, WebhookDelivery
+from ..models import JunkDeliveryCount, SeenWebhook, WebhookDelivery
 from ..signatures import SEEN_RETENTION
 from .receiving import Outcome, delivery_queue_processing
 
@@ -39,4 +39,5 @@ def webhooks_sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str
     seen = SeenWebhook.objects.filter(seen_at__lt=now - SEEN_RETENTION).delete()[0]
     cutoff = now - timedelta(days=settings.BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS)
     deliveries = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()[0]
+    deliveries += JunkDeliveryCount.objects.filter(hour__lt=cutoff).delete()[0]
     return {"requeued": len(stuck), "seen_pruned": seen, "deliveries_pruned": deliveries}

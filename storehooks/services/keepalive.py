@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from stores.bigcommerce.webhooks import CallFailed, Registration
 from stores.crypto import UndecryptableCredential
@@ -122,6 +123,7 @@ def _claim(store_id: int, now: datetime) -> bool:
     )
 
 
+@sensitive_variables("credentials", "credential", "token", "jobs", "claimed")
 def hooks_keep_alive(*, store_ids: list[int], now: datetime | None = None) -> list[SweepResult]:
     """Sweep these stores' hooks now (connected ones with credentials; others are skipped)."""
     now = now or timezone.now()
@@ -178,6 +180,7 @@ def _record_failure(store_id: int, now: datetime, error: str) -> None:
     )
 
 
+@sensitive_variables("credential", "job")
 def _record(
     credential: Credential, job: bigcommerce_api.HookJob, outcome: Registration | CallFailed, now: datetime
 ) -> SweepResult:

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from stores.bigcommerce.webhooks import CallFailed
 from stores.crypto import UndecryptableCredential
@@ -50,6 +51,7 @@ def delivery_process(*, delivery_id: int, final_attempt: bool = True) -> Webhook
     return delivery
 
 
+@sensitive_variables("credential", "token")
 def _refresh_profile(store: Store) -> dict[str, Any]:
     """Re-read GET /v2/store and apply it; what changed.
 

@@ -23,24 +23,34 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
+from stores.bigcommerce.storable import storable_text
 from stores.crypto import UndecryptableCredential, decrypt_decoy
 from stores.models import Credential, Store
 
 from .. import signatures
-from ..models import SeenWebhook, WebhookDelivery
+from ..models import JunkDeliveryCount, SeenWebhook, WebhookDelivery
 from ..tasks import process_delivery as process_delivery_task
 from .registration import ACCOUNT_HEADER, SCOPES, account_key, credential_for
 
 logger = logging.getLogger(__name__)
 
-# Rejected deliveries recorded per store per window: enough for the warning
-# and for staff, bounded when someone floods the receiver.
+# Rejected deliveries recorded per store and reason per window: enough for
+# the warning and for staff, bounded when someone floods the receiver.
 REJECTIONS_RECORDED_PER_WINDOW = 50
 REJECTION_WINDOW = timedelta(minutes=10)
 
 Outcome = WebhookDelivery.Outcome
 Reason = WebhookDelivery.Reason
+
+# What anyone on the internet can post: no signature, a malformed or stale
+# one, or one made with some key by a sender that is not one of Violet's hooks
+# (no X-Violet-Account of this account). Counted per store, reason and hour
+# (`JunkDeliveryCount`), never a row each, so junk can never use up the rows
+# that deliveries signed by BigCommerce with another key need for "the Client
+# secret looks wrong".
+JUNK_REASONS = frozenset({Reason.UNSIGNED, Reason.MALFORMED, Reason.STALE, Reason.UNATTRIBUTED})
 
 
 # --- the Client secret's proof ---------------------------------------------------
@@ -85,16 +95,17 @@ NOT_FOUND = "not_found"
 def _payload(body: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     return data if isinstance(data, dict) else None
 
 
 def _scope_of(payload: dict[str, Any] | None) -> str:
     scope = payload.get("scope") if payload else None
-    return scope[:100] if isinstance(scope, str) else ""
+    return storable_text(scope[:100]) if isinstance(scope, str) else ""
 
 
+@sensitive_variables("credential", "ours")
 def _bad_signature_reason(credential: Credential, headers: Mapping[str, str]) -> str:
     """Who sent a delivery signed with another key.
 
@@ -113,9 +124,24 @@ def _bad_signature_reason(credential: Credential, headers: Mapping[str, str]) ->
     return Reason.BAD_SIGNATURE if hmac.compare_digest(named.encode(), ours.encode()) else Reason.SUPERSEDED
 
 
+def _count_junk(store: Store, reason: str, now: datetime) -> None:
+    """One more junk delivery in this hour's count (one row per store, reason and hour)."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    counts = JunkDeliveryCount.objects.filter(store=store, reason=reason, hour=hour)
+    if counts.update(count=F("count") + 1, last_at=now):
+        return
+    try:
+        with transaction.atomic():
+            JunkDeliveryCount.objects.create(store=store, reason=reason, hour=hour, count=1, last_at=now)
+    except IntegrityError:  # another delivery created it meanwhile
+        counts.update(count=F("count") + 1, last_at=now)
+
+
 def _record_rejection(store: Store, reason: str, webhook_id: str, now: datetime) -> WebhookDelivery | None:
+    """A row for a rejection that says something, within its reason's own
+    budget: a flood of one kind never hides another."""
     recent = WebhookDelivery.objects.filter(
-        store=store, outcome=Outcome.REJECTED, received_at__gte=now - REJECTION_WINDOW
+        store=store, outcome=Outcome.REJECTED, reason=reason, received_at__gte=now - REJECTION_WINDOW
     ).count()
     if recent >= REJECTIONS_RECORDED_PER_WINDOW:
         return None
@@ -135,6 +161,7 @@ def _same_work_as_a_known_store(body: bytes, headers: Mapping[str, str]) -> None
     signatures.verify(DECOY_SECRET, body, headers)
 
 
+@sensitive_variables("credential")
 def _credential_with_secret(store_hash: str) -> tuple[Credential | None, str | None]:
     """The store's credential and its Client secret, read in one query (None
     for the secret when no key decrypts it)."""
@@ -147,15 +174,20 @@ def _credential_with_secret(store_hash: str) -> tuple[Credential | None, str | N
     return credential, (credential.client_secret if credential is not None else None)
 
 
+@sensitive_variables("credential")
 def _reject(credential: Credential, verdict: signatures.Verdict, headers: Mapping[str, str], now: datetime) -> None:
     """Record a rejected delivery (after the answer was sent)."""
     reason = verdict.reason
     if reason == signatures.BAD_SIGNATURE:
         reason = _bad_signature_reason(credential, headers)
-    _record_rejection(credential.store, reason, verdict.webhook_id, now)
+    if reason in JUNK_REASONS:
+        _count_junk(credential.store, reason, now)
+    else:
+        _record_rejection(credential.store, reason, verdict.webhook_id, now)
     logger.info("webhook delivery for store %s rejected: %s", credential.store.store_hash, reason)
 
 
+@sensitive_variables("credential", "secret")
 def delivery_receive(*, store_hash: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
     """Verify and record one delivery; queue its work. Never raises for bad input.
 

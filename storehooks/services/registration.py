@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from stores.bigcommerce.webhooks import CallFailed
 from stores.crypto import UndecryptableCredential
@@ -59,6 +60,7 @@ def receiver_url(store_hash: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse("storehooks:receive", args=[store_hash])
 
 
+@sensitive_variables("access_token")
 def account_key(access_token: str) -> str:
     """A digest naming one API account; it reveals nothing of the token."""
     return hashlib.sha256(b"violet-connect/webhooks:" + access_token.encode()).hexdigest()[:24]
@@ -72,6 +74,7 @@ def hooks_register_queue(*, store: Store) -> bool:
     return True
 
 
+@sensitive_variables("credential", "token")
 def hooks_register(*, store_id: int) -> HookRegistration | None:
     """Register (or repair) the store's hooks; None when there is nothing to do.
 
@@ -170,6 +173,7 @@ class HookRemoval:
     registration_id: int | None
 
 
+@sensitive_variables("credential")
 def hooks_removal_prepare(*, store: Store) -> HookRemoval | None:
     """Read (no network) what `hooks_removal_run` needs; None when there is
     nothing to remove. Called while disconnecting, before the credentials go;
@@ -188,6 +192,7 @@ def hooks_removal_prepare(*, store: Store) -> HookRemoval | None:
     )
 
 
+@sensitive_variables("removal")
 def hooks_removal_run(removal: HookRemoval, *, timeout: float | None = None) -> int:
     """Delete the hooks through BigCommerce; how many went. Never call it inside
     a transaction (it waits on the network, up to `timeout`): the disconnect

@@ -46,6 +46,7 @@ from requests.exceptions import ChunkedEncodingError, ContentDecodingError
 from urllib3.exceptions import ReadTimeoutError
 
 from .report import Exchange
+from .storable import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -539,10 +540,18 @@ class BigCommerceClient:
 
 
 def parse_json(body: bytes | str) -> Any:
-    """A body from BigCommerce as JSON, or ValueError. orjson, not json: json
-    raises RecursionError (not ValueError) on a deeply nested body, which would
-    end the whole check; orjson refuses nesting past 1,024 levels as invalid."""
-    return orjson.loads(body)
+    """A body from BigCommerce as JSON, or ValueError (never RecursionError: a
+    deeply nested body would otherwise end the whole check). orjson first (fast,
+    refuses nesting past 1,024 levels); what it refuses, json reads if it can:
+    lone surrogates (`\ud800`), which `storable` then makes storable."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
 
 
 def error_texts(body: bytes | str | None) -> list[str]:
@@ -552,13 +561,13 @@ def error_texts(body: bytes | str | None) -> list[str]:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = parse_json(text)
-    except ValueError:
-        return [" ".join(text.split())[:500]] if text.strip() else []
+    except ValueError:  # not JSON, or nested deeper than 1,024 levels
+        return [storable_text(" ".join(text.split())[:500])] if text.strip() else []
     found: list[str] = []
 
     def collect(value: Any, depth: int) -> None:
         if isinstance(value, str) and value.strip():
-            found.append(" ".join(value.split())[:500])
+            found.append(storable_text(" ".join(value.split())[:500]))
         elif isinstance(value, dict) and depth < 3:
             for key in _ERROR_TEXT_KEYS:
                 collect(value.get(key), depth + 1)
@@ -582,15 +591,15 @@ def _encode_json(value: Any) -> bytes:
 
 
 def _rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: headers[name] for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
+    return {name: storable_text(headers[name]) for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
 
 
 def _header_seconds(headers: Mapping[str, str], name: str, scale: float = 1.0) -> float | None:
-    try:
-        value = float(headers.get(name) or "")
-    except ValueError:
-        return None
-    return value / scale if 0 <= value < float("inf") else None
+    # ASCII digits only: float() also reads "inf", "nan", "1e400", "١٢" and " 1_0 ".
+    raw = (headers.get(name) or "").strip()
+    if raw and len(raw) <= 12 and raw.isascii() and raw.isdigit():
+        return int(raw) / scale
+    return None
 
 
 def _announced_wait(headers: Mapping[str, str]) -> float | None:

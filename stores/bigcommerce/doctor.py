@@ -589,7 +589,7 @@ def _host(authority: str, name: str) -> str:
             )
         )
     host, colon, port = authority.partition(":")
-    if colon and port and not port.isdigit():
+    if colon and port and not (port.isascii() and port.isdigit()):
         raise _bad_api_path(name, "has a colon (:) where it should not")
     return host.lower().removesuffix(".")
 

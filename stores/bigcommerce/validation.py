@@ -77,6 +77,7 @@ from .report import (
     unknown_scopes,
 )
 from .scopes import scope_label
+from .storable import storable
 
 logger = logging.getLogger(__name__)
 
@@ -361,7 +362,8 @@ def _profile(probe_calls: Answers) -> tuple[dict[str, Any] | None, list[str]]:
         return None, ["GET /v2/store answered with a body that is not JSON; no store profile."]
     if not isinstance(data, dict):
         return None, ["GET /v2/store answered JSON that is not an object; no store profile."]
-    return {key: data[key] for key in PROFILE_FIELDS if key in data}, []
+    # Outside data: made storable here, where it enters (`storable`).
+    return storable({key: data[key] for key in PROFILE_FIELDS if key in data}), []
 
 
 def _surprises(probe_calls: Answers, baseline_call: Call | None) -> list[str]:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from .client import BigCommerceClient, Call, parse_json
 from .report import Exchange
+from .storable import storable
 from .validation import PROFILE_FIELDS
 
 PAGE_SIZE = 250
@@ -291,4 +292,4 @@ async def fetch_profile(
     data = _data(call)
     if not isinstance(data, dict):
         raise CallFailed(call.exchange, "the profile is not a JSON object")
-    return {key: data[key] for key in PROFILE_FIELDS if key in data}
+    return storable({key: data[key] for key in PROFILE_FIELDS if key in data})

@@ -104,6 +104,8 @@ def _read_json_lines(text: str) -> list[ImportRow]:
                 f"Line {number} is not valid JSON: {error.msg} (column {error.colno}). "
                 "JSON Lines has one complete JSON object per line."
             ) from None
+        except RecursionError:
+            raise ImportFileError(f"Line {number} is nested too deeply to be a store's row.") from None
         if not isinstance(data, dict):
             raise ImportFileError(f"Line {number} is a JSON {_json_kind(data)}, not an object.")
         values = {}

@@ -256,6 +256,7 @@ def _same_credentials(items: list[_Item]) -> list[_Item]:
     return same
 
 
+@sensitive_variables("credentials")
 def _last4(credentials: Credentials) -> tuple[str, str, str]:
     return credentials.client_id[-4:], credentials.client_secret[-4:], credentials.access_token[-4:]
 

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from config import metrics
@@ -182,6 +182,61 @@ def store_record_results(
     claim_token: str = "",
     policy: lifecycle.Policy | None = None,
 ) -> RecordedBatch:
+    """Record finished checks and apply the status rules (`_record_results`,
+    one transaction). One store's result the database refuses never fails the
+    batch: if the batch's transaction is refused for its data, each result is
+    recorded in its own, and a result refused alone is logged by its store and
+    its claim released (checked again later); the others are recorded."""
+    try:
+        return _record_results(results=results, trigger=trigger, claim_token=claim_token, policy=policy)
+    except UNSTORABLE as error:
+        if len(results) <= 1:
+            _give_up(results, claim_token, error)
+            return RecordedBatch(checks=[], recorded=0)
+        logger.warning(
+            "a batch of %d checks could not be recorded at once (%s); recording them one by one",
+            len(results),
+            type(error).__name__,
+        )
+    checks: list[Check] = []
+    recorded = 0
+    for result in results:
+        try:
+            batch = _record_results(results=[result], trigger=trigger, claim_token=claim_token, policy=policy)
+        except UNSTORABLE as error:
+            _give_up([result], claim_token, error)
+            continue
+        checks += batch.checks
+        recorded += batch.recorded
+    return RecordedBatch(checks=checks, recorded=recorded)
+
+
+# What the database refuses for a value rather than for its state: a NUL or a
+# lone surrogate the boundary missed (`stores.bigcommerce.storable`), a value
+# out of range. (UnicodeError: the driver cannot encode a lone surrogate.)
+UNSTORABLE = (DataError, UnicodeError)
+
+
+def _give_up(results: list[CheckResult], claim_token: str, error: Exception) -> None:
+    """Name the stores whose result cannot be stored (never the value: it is
+    outside data) and release their claims, to be checked again later."""
+    for result in results:
+        logger.error(
+            "store %s (id %s): its check could not be recorded (%s); the rest of its batch was",
+            result.report.store_hash,
+            result.store_id,
+            type(error).__name__,
+        )
+    stores_release_claims(store_ids=[result.store_id for result in results], claim_token=claim_token)
+
+
+def _record_results(
+    *,
+    results: list[CheckResult],
+    trigger: str,
+    claim_token: str = "",
+    policy: lifecycle.Policy | None = None,
+) -> RecordedBatch:
     """Record finished checks and apply the status rules, all in one transaction.
 
     0. Lock every store of the batch, in id order, in one statement
@@ -237,8 +292,10 @@ def store_record_results(
             )
             checks.append(check)
             if flipped:
-                # A broken status's one text (the store page's card says the same); else the report's words.
-                reason = CAUSES.get(store.status) or problem_text(result.report)
+                # A broken status's one text (the store page's card says the same); else the report's
+                # words. A plan limit (507) is its own cause, and its problem text says what it is.
+                cause = CAUSES.get(store.status) if result.report.outcome != Outcome.PLAN_LIMIT else ""
+                reason = cause or problem_text(result.report)
                 reason = reason or flip_reason(old, store.status, result.report)
                 flips.append((store, old, reason, check))
         Check.objects.bulk_create(checks)

@@ -30,6 +30,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from merchants.models import Merchant
 
@@ -64,6 +65,7 @@ class CredentialsNotUsable(Exception):
     """Only credentials that passed a live check may be stored."""
 
 
+@sensitive_variables("credentials", "credential")
 def _save_credential(store: Store, credentials: Credentials, user) -> None:
     credential = Credential.objects.fingerprints_only().filter(store=store).first() or Credential(store=store)
     credential.set_values(

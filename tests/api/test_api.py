@@ -303,3 +303,11 @@ def test_a_token_works_only_while_its_creator_has_the_rights(token, staff, clien
 def test_the_console_says_a_token_follows_its_creators_rights(admin_client):
     page = admin_client.get(reverse("admin:api_apitoken_add")).content.decode()
     assert "stops working when its creator is deactivated, loses staff status or leaves Operations" in page
+
+
+@pytest.mark.parametrize("value", ["١", "²", " 2", "1_0", "+1", "𝟙"])
+def test_page_numbers_are_ascii_digits_only(api, fleet, value):
+    """Issue 28 item 1's class of bug: int() reads "١" as 1 and `isdigit()` passes "²"."""
+    for name in ("page", "page_size"):
+        response = api.get(url("store_list"), {name: value})
+        assert response.status_code == 400, (name, value)

@@ -351,3 +351,35 @@ def test_the_replace_button_of_a_kept_value_sits_with_its_field(alice, bigcommer
     assert labels["client_id"] < client_id_button < labels["client_secret"]
     assert labels["client_secret"] < secret_button < labels["access_token"]
     assert SECRET[-4:] in body and reverse("connect:forget_kept", args=["acme"]) in body
+
+
+# Issue 28, item 11: a secret pasted into the API path box came back in the
+# page's value="…". Only the canonical path of a store hash is ever shown back.
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        TOKEN,
+        SECRET,
+        CLIENT_ID,
+        f"ACCESS TOKEN: {TOKEN}",
+        f"https://api.bigcommerce.com/stores/{TOKEN}/v3/",
+        f"{API_PATH} {TOKEN}",
+        f"{API_PATH}?token={TOKEN}",
+        TXT,
+    ],
+)
+def test_a_secret_pasted_into_the_api_path_box_is_never_shown_back(alice, bigcommerce, url, pasted):
+    response = client_for(alice).post(url, fields(api_path=pasted), follow=True)
+    body = response.content.decode()
+    assert_no_secret(body)
+    for box in re.findall(r'<input[^>]*name="api_path"[^>]*>', body):
+        assert re.search(r'value="([^"]*)"', box) is None or f'value="{API_PATH}"' in box, box
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [API_PATH, f"https://api.bigcommerce.com/stores/{HASH.upper()}/v2", f"store-{HASH}.mybigcommerce.com", HASH],
+)
+def test_a_typed_api_path_comes_back_as_its_canonical_form(alice, bigcommerce, url, typed):
+    body = client_for(alice).post(url, fields(api_path=typed, access_token=TOKEN[:11] + " " + TOKEN[11:])).content
+    assert f'value="{API_PATH}"' in body.decode()

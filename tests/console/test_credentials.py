@@ -154,3 +154,12 @@ def test_a_disconnected_store_can_be_reconnected_by_staff(ops, acme_store, bigco
     assert store_log(acme_store)[-1].change_message.startswith(
         "Reconnected the store with new credentials"
     )
+
+
+@pytest.mark.parametrize("pasted", [NEW_TOKEN, NEW_SECRET, f"https://api.bigcommerce.com/stores/acme123/v3/?{NEW_TOKEN}"])
+def test_a_secret_pasted_into_the_api_path_box_is_never_shown_back(ops, acme_store, bigcommerce, pasted):
+    """Issue 28, item 11, on the console's replace page too."""
+    response = ops.post(url("stores_store_replace_credentials", acme_store.pk), new_values(api_path=pasted))
+    body = response.content.decode()
+    assert NEW_TOKEN[:8] not in body and NEW_SECRET[:8] not in body and NEW_TOKEN[-8:] not in body
+    assert_no_secret(body)

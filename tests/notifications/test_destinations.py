@@ -178,3 +178,54 @@ def test_responses_still_fakes_deliveries(revoked, dns):
     services.status_changes_process()
     services.notifications_deliver_due()
     assert Notification.objects.get(channel="webhook").state == "delivered"
+
+
+# Issue 28, item 12: IPv6 forms that wrap a private or metadata IPv4 address
+# (NAT64, 6to4, IPv4-compatible, IPv4-mapped) and IPv6 site-local passed;
+# each address is judged by where it leads. (address, refused?)
+ADDRESS_TABLE = [
+    ("64:ff9b::a9fe:a9fe", True),  # NAT64 → 169.254.169.254, the metadata service
+    ("64:ff9b::a00:5", True),  # NAT64 → 10.0.0.5
+    ("64:ff9b::7f00:1", True),  # NAT64 → 127.0.0.1
+    ("64:ff9b:1::a9fe:a9fe", True),  # local-use NAT64 prefix (RFC 8215)
+    ("2002:a9fe:a9fe::1", True),  # 6to4 → 169.254.169.254
+    ("2002:c0a8:101::1", True),  # 6to4 → 192.168.1.1
+    ("2002:7f00:1::", True),  # 6to4 → 127.0.0.1
+    ("::a9fe:a9fe", True),  # IPv4-compatible → 169.254.169.254
+    ("::a00:5", True),  # IPv4-compatible → 10.0.0.5
+    ("::ffff:a9fe:a9fe", True),  # IPv4-mapped → 169.254.169.254
+    ("::ffff:10.0.0.5", True),
+    ("fec0::1", True),  # site-local (deprecated, private)
+    ("fed0::a9fe:a9fe", True),
+    ("fc00::1", True),  # unique local
+    ("fe80::1", True),  # link-local
+    ("2001:db8::1", True),  # documentation
+    ("2001::a9fe:a9fe", True),  # Teredo
+    ("100::1", True),  # discard-only
+    ("ff02::1", True),  # multicast
+    ("::", True),
+    ("::1", True),
+    ("169.254.169.254", True),
+    ("100.64.0.1", True),
+    ("224.0.0.1", True),
+    ("240.0.0.1", True),
+    ("255.255.255.255", True),
+    ("93.184.216.34", False),  # public IPv4
+    ("2606:2800:220:1:248:1893:25c8:1946", False),  # public IPv6
+    ("64:ff9b::5db8:d822", False),  # NAT64 → 93.184.216.34, public
+    ("2002:5db8:d822::1", False),  # 6to4 → 93.184.216.34, public
+    ("::ffff:93.184.216.34", False),
+]
+
+
+@pytest.mark.parametrize("address,refused", ADDRESS_TABLE)
+def test_every_address_is_judged_by_where_it_leads(production, address, refused):
+    assert (destinations.address_problem(address) is not None) is refused
+    host = f"[{address}]" if ":" in address else address
+    assert (destinations.url_problem(f"https://{host}/hooks") is not None) is refused
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::a9fe:a9fe", "fec0::1"])
+def test_a_name_resolving_to_a_wrapped_internal_address_is_refused(production, dns, address):
+    dns["wrapped.example.com"] = [address]
+    assert destinations.url_problem("https://wrapped.example.com/") is not None

@@ -210,3 +210,13 @@ def test_same_receiver():
     assert hooks.same_receiver("https://a.test/bigcommerce/webhooks/abc123/", OURS)
     assert not hooks.same_receiver("https://a.test/bigcommerce/webhooks/abc1234/", OURS)
     assert not hooks.same_receiver("https://a.test/other", OURS)
+
+
+def test_fetch_profile_makes_every_value_storable():
+    """Issue 28, item 3: a re-read profile (after store/information/updated)
+    carries no U+0000 and no lone surrogate into the database."""
+    body = '{"id": "' + HASH + '", "name": "Bad\\u0000Name", "plan_name": "Half \\ud800 pair"}'
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{BASE}/stores/{HASH}/v2/store", body=body, content_type="application/json")
+        profile = run(lambda c: hooks.fetch_profile(c, HASH, access_token=TOKEN))
+    assert profile == {"id": HASH, "name": "BadName", "plan_name": "Half \ufffd pair"}

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from storehooks import services
-from storehooks.models import SeenWebhook, WebhookDelivery
+from storehooks import selectors, services
+from storehooks.models import JunkDeliveryCount, SeenWebhook, WebhookDelivery
 from storehooks.services import receiving
 from stores.models import Credential
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN
@@ -109,7 +109,6 @@ def test_what_fails_verification_is_rejected_and_recorded_without_its_body(store
     response = deliver(store.store_hash, body, headers)
     # Never refused: BigCommerce would retry for 48 h, then deactivate the hook and e-mail the owner.
     assert (response.status_code, response.content) == (200, b"OK.\n")
-    [delivery] = deliveries()
     expected = {
         "wrong_secret": "unattributed",  # anyone can post these: they prove nothing
         "wrong_secret_our_hook": "bad_signature",
@@ -118,8 +117,14 @@ def test_what_fails_verification_is_rejected_and_recorded_without_its_body(store
         "unsigned": "unsigned",
         "malformed": "malformed",
     }[case]
-    assert (delivery.outcome, delivery.reason) == ("rejected", expected)
-    assert delivery.scope == "" and delivery.result == {}  # nothing from an unverified body
+    if expected in receiving.JUNK_REASONS:
+        # Junk anyone could post: counted for the hour, not recorded one by one.
+        assert deliveries() == []
+        assert list(JunkDeliveryCount.objects.values_list("reason", "count")) == [(expected, 1)]
+    else:
+        [delivery] = deliveries()
+        assert (delivery.outcome, delivery.reason) == ("rejected", expected)
+        assert delivery.scope == "" and delivery.result == {}  # nothing from an unverified body
     assert queued == [] and verified_at(store) is None
     assert not SeenWebhook.objects.exists()  # a forged id cannot block the real one
 
@@ -140,7 +145,8 @@ def test_every_well_formed_delivery_gets_the_same_answer(store, queued):
     assert {name: (r.status_code, r.content) for name, r in answers.items()} == {
         name: (200, b"OK.\n") for name in answers
     }
-    assert [d.outcome for d in deliveries()] == ["accepted", "replayed", "ignored", "rejected", "rejected", "rejected"]
+    assert [d.outcome for d in deliveries()] == ["accepted", "replayed", "ignored"]
+    assert dict(JunkDeliveryCount.objects.values_list("reason", "count")) == {"unattributed": 1, "unsigned": 2}
     assert len(queued) == 1  # only the verified, new one is acted on
 
 
@@ -191,15 +197,56 @@ def test_hooks_of_replaced_credentials_are_recognised(store, queued):
 
 def test_a_flood_of_rejections_is_recorded_only_up_to_a_bound(store, queued, monkeypatch):
     monkeypatch.setattr(receiving, "REJECTIONS_RECORDED_PER_WINDOW", 3)
+    body = b"{}"
     for _ in range(5):
-        assert deliver(store.store_hash, b"{}", {}).status_code == 200
+        headers = {**signed_headers(OTHER_SECRET, body), services.ACCOUNT_HEADER: services.account_key(ACME_TOKEN)}
+        assert deliver(store.store_hash, body, headers).status_code == 200
     assert WebhookDelivery.objects.count() == 3
+
+
+def wrong_key_from_our_hook(store_hash: str):
+    """What BigCommerce sends when the stored Client secret is not the account's."""
+    body = json.dumps(event(store_hash)).encode()
+    headers = {**signed_headers(OTHER_SECRET, body), services.ACCOUNT_HEADER: services.account_key(ACME_TOKEN)}
+    return deliver(store_hash, body, headers)
+
+
+def test_junk_never_hides_the_client_secret_warning(store, queued, settings):
+    """Issue 28, item 5: 55 unsigned POSTs used to fill the store's rejection
+    budget, so BigCommerce's own wrong-key deliveries after them were never
+    recorded and "the Client secret looks wrong" never showed."""
+    settings.BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING = 3
+    junk = [
+        lambda: deliver(store.store_hash, b"{}", {}),  # unsigned
+        lambda: deliver(store.store_hash, b"{}", {**signed_headers(OTHER_SECRET, b"{}"), "webhook-signature": "v1"}),
+        lambda: deliver(store.store_hash, b"{}", signed_headers(OTHER_SECRET, b"{}")),  # someone's key, not our hook
+    ]
+    for number in range(60):
+        assert junk[number % 3]().status_code == 200
+    assert WebhookDelivery.objects.count() == 0  # junk is not stored per row...
+    counted = dict(JunkDeliveryCount.objects.values_list("reason", "count"))
+    assert counted == {"unsigned": 20, "malformed": 20, "unattributed": 20}  # ...but counted
+    for _ in range(3):
+        assert wrong_key_from_our_hook(store.store_hash).status_code == 200
+    assert [d.reason for d in deliveries()] == ["bad_signature"] * 3
+    state = selectors.client_secret_state(store)
+    assert state.looks_wrong and state.failures == 3
+    assert selectors.hooks_state(store).junk_last_day == counted
+
+
+def test_junk_counts_are_pruned_with_the_deliveries(store, queued, settings):
+    deliver(store.store_hash, b"{}", {})
+    old = timezone.now() - timedelta(days=settings.BIGCOMMERCE_WEBHOOK_DELIVERY_RETENTION_DAYS + 1)
+    JunkDeliveryCount.objects.update(hour=old)
+    assert services.webhooks_sweep()["deliveries_pruned"] == 1
+    assert not JunkDeliveryCount.objects.exists()
 
 
 def test_no_secret_in_logs_or_records(store, queued, caplog):
     caplog.set_level(logging.DEBUG)
     body = json.dumps(event(store.store_hash, note=ACME_SECRET)).encode()
     deliver(store.store_hash, body, signed_headers(ACME_SECRET, body))
+    wrong_key_from_our_hook(store.store_hash)
     deliver(store.store_hash, body, signed_headers(OTHER_SECRET, body))
     records = json.dumps(list(WebhookDelivery.objects.values()), default=str)
     assert "accepted" in records and "rejected" in records
@@ -241,3 +288,18 @@ def test_an_undecryptable_secret_rejects_without_crashing(store, queued, setting
     [delivery] = deliveries()
     assert (delivery.outcome, delivery.reason) == ("rejected", "unreadable_secret")
     assert "cannot be decrypted" in caplog.text
+
+
+def test_each_kind_of_recorded_rejection_has_its_own_budget(store, queued, monkeypatch, settings):
+    """Deliveries from an API account these credentials replaced (superseded)
+    never use up the rows that the current account's wrong-key deliveries need."""
+    monkeypatch.setattr(receiving, "REJECTIONS_RECORDED_PER_WINDOW", 3)
+    settings.BIGCOMMERCE_WEBHOOK_FAILURES_BEFORE_WARNING = 3
+    body = b"{}"
+    for _ in range(5):
+        old_account = {**signed_headers(OTHER_SECRET, body), services.ACCOUNT_HEADER: services.account_key("old" * 10)}
+        deliver(store.store_hash, body, old_account)
+    for _ in range(3):
+        wrong_key_from_our_hook(store.store_hash)
+    assert [d.reason for d in deliveries()] == ["superseded"] * 3 + ["bad_signature"] * 3
+    assert selectors.client_secret_state(store).looks_wrong

@@ -67,7 +67,7 @@ class Command(BaseCommand):
         if stripped.startswith((b"{", b"[")):
             try:
                 data = json.loads(stripped.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 raise UsageError("The file starts like JSON but is not valid JSON.") from None
             if not isinstance(data, dict):
                 raise UsageError("The JSON must be an object.")
