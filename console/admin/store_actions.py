@@ -232,16 +232,20 @@ class StoreActionsMixin:
         if not self._allowed(request, action, store):
             raise PermissionDenied
         if request.method == "POST":
-            level, message = self._perform(
-                request,
-                action,
-                store,
-                reason=request.POST.get("reason", ""),
-                public_message=request.POST.get("public_message", ""),
-            )
+            level, message = self._perform_posted(request, action, store)
             self.message_user(request, message, level)
             return redirect("admin:stores_store_change", store.pk)
         return self._confirmation(request, action, [store])
+
+    def _perform_posted(self, request, action: str, store):
+        """`_perform` with the confirmation form's staff note and public message."""
+        return self._perform(
+            request,
+            action,
+            store,
+            reason=request.POST.get("reason", ""),
+            public_message=request.POST.get("public_message", ""),
+        )
 
     def _confirmation(self, request, action: str, stores, *, bulk: bool = False):
         spec = self.ACTIONS[action]
@@ -268,13 +272,7 @@ class StoreActionsMixin:
         store is a warning that says why, an informational note stays info."""
         done, notes = 0, []
         for store in queryset:
-            level, message = self._perform(
-                request,
-                action,
-                store,
-                reason=request.POST.get("reason", ""),
-                public_message=request.POST.get("public_message", ""),
-            )
+            level, message = self._perform_posted(request, action, store)
             if level == messages.SUCCESS:
                 done += 1
             else:

@@ -315,20 +315,14 @@ def test_a_check_that_just_failed_is_said_not_hidden_under_connected(alice, stor
 def test_pausing_a_broken_store_keeps_its_fix_on_the_page(alice, store):
     from stores.status import CAUSES
 
-    services.store_record_check(
-        store_id=store.pk,
-        report=report(Outcome.INVALID_TOKEN, store_hash=HASH),
-        trigger="schedule",
-        started_at=timezone_now(),
-        duration_ms=5,
-    )
-    services.store_record_check(
-        store_id=store.pk,
-        report=report(Outcome.INVALID_TOKEN, store_hash=HASH),
-        trigger="schedule",
-        started_at=timezone_now(),
-        duration_ms=5,
-    )
+    for _ in range(2):  # refused, then confirmed
+        services.store_record_check(
+            store_id=store.pk,
+            report=report(Outcome.INVALID_TOKEN, store_hash=HASH),
+            trigger="schedule",
+            started_at=timezone_now(),
+            duration_ms=5,
+        )
     store.refresh_from_db()
     assert store.status == StoreStatus.REVOKED
     services.store_pause(store=store, reason="testing pause")
