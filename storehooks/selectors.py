@@ -102,7 +102,9 @@ def _changes_in_words(changes: dict) -> list[str]:
     """`{"reactivated": ["store/app/uninstalled"], "updated": 2}`
     → `["re-activated store/app/uninstalled", "updated 2"]`."""
     words = []
-    for key, value in changes.items():
+    # In one order whatever the database kept (PostgreSQL's jsonb reorders keys).
+    order = list(_CHANGE_WORDS)
+    for key, value in sorted(changes.items(), key=lambda item: (order.index(item[0]) if item[0] in order else 99)):
         what = ", ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
         words.append(f"{_CHANGE_WORDS.get(key, str(key).replace('_', ' '))} {what}")
     return words
