@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("bigcommerce/webhooks/", include("storehooks.urls")),
+    path("health/live", ops_views.live, name="health_live"),
+    path("health/ready", ops_views.ready, name="health_ready"),
     path("health/", ops_views.health, name="health"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("", include("merchants.urls")),

@@ -3,6 +3,7 @@ so every web process answers the same whatever process did the work."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -57,6 +58,22 @@ def dispatcher_last_run():
     from django_celery_beat.models import PeriodicTask
 
     return PeriodicTask.objects.filter(task=DISPATCHER_TASK, enabled=True).aggregate(last=Max("last_run_at"))["last"]
+
+
+_READY: dict[str, tuple[float, dict]] = {}
+
+
+def readiness() -> dict:
+    """Database and broker, remembered for HEALTH_READY_CACHE_SECONDS in this process."""
+    now = time.monotonic()
+    cached = _READY.get("last")
+    if cached is not None and now - cached[0] < settings.HEALTH_READY_CACHE_SECONDS:
+        return cached[1]
+    db_ok, db_detail = database_ok()
+    broker, broker_detail = broker_ok()
+    report = {"ok": db_ok and broker, "database": db_detail, "broker": broker_detail}
+    _READY["last"] = (now, report)
+    return report
 
 
 def health() -> dict:

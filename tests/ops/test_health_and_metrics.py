@@ -6,6 +6,7 @@ from django_celery_beat.models import PeriodicTask
 from prometheus_client.parser import text_string_to_metric_families
 
 from stores.models import Store
+from tests.conftest import verify_second_factor
 
 
 def test_health_is_503_until_the_dispatcher_has_run(client, db):
@@ -63,3 +64,53 @@ def test_the_first_dispatcher_run_makes_health_green(client, db):
     assert client.get("/health/").status_code == 503
     dispatch_due_checks()
     assert client.get("/health/").json()["beat"] == "ok"
+
+
+def test_live_answers_at_once_without_asking_anything(client, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/health/live")
+    assert response.status_code == 200 and response.json() == {"ok": True}
+    assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_ready_says_database_and_broker_names_no_worker_and_is_cached(client, db, settings, monkeypatch):
+    from ops import checks
+
+    settings.HEALTH_READY_CACHE_SECONDS = 60
+    checks._READY.clear()
+    asked = []
+    monkeypatch.setattr(checks, "live_workers", lambda: asked.append("workers") or ["celery@secret-host"])
+    real_database_ok = checks.database_ok
+    monkeypatch.setattr(checks, "database_ok", lambda: asked.append("database") or real_database_ok())
+    first = client.get("/health/ready")
+    assert first.status_code == 200
+    assert first.json() == {"ok": True, "database": "ok", "broker": "ok"}
+    for _ in range(5):
+        assert client.get("/health/ready").json() == first.json()
+    assert asked == ["database"]  # once in the cache's time, and never a worker ping
+    settings.HEALTH_READY_CACHE_SECONDS = 0
+    assert client.get("/health/ready").status_code == 200 and asked == ["database", "database"]
+
+
+def test_ready_is_503_naming_what_is_down(client, db, settings, monkeypatch):
+    from ops import checks
+
+    settings.HEALTH_READY_CACHE_SECONDS = 0
+    monkeypatch.setattr(checks, "broker_ok", lambda: (False, "OperationalError"))
+    response = client.get("/health/ready")
+    assert response.status_code == 503 and response.json()["broker"] == "OperationalError"
+
+
+@override_settings(METRICS_TOKEN="a-metrics-token-of-at-least-32-characters")
+def test_workers_and_beat_are_for_the_token_or_staff_only(client, db, admin_user):
+    PeriodicTask.objects.filter(task="stores.dispatch_due_checks").update(last_run_at=timezone.now())
+    anonymous = client.get("/health/")
+    assert anonymous.status_code == 401 and b"workers" not in anonymous.content
+    assert client.get("/health/live").status_code == 200  # load balancers need no token
+    assert client.get("/health/ready").status_code == 200
+    scraper = client.get("/health/", headers={"Authorization": "Bearer a-metrics-token-of-at-least-32-characters"})
+    assert scraper.status_code == 200 and "workers" in scraper.json()
+    client.force_login(admin_user)  # staff, but without their second factor
+    assert client.get("/health/").status_code == 401
+    verify_second_factor(client, admin_user)
+    assert client.get("/health/").status_code == 200
