@@ -23,6 +23,7 @@ from stores import services
 from stores.bigcommerce.doctor import diagnose, parse_credentials_text
 from stores.bigcommerce.report import Outcome, Problem, Report
 from stores.models import Store
+from stores.selectors import credential_fingerprint
 from stores.status import StoreStatus
 from stores.verification import verify_credentials
 
@@ -54,6 +55,8 @@ class Attempt:
     kept: dict[str, str] = field(default_factory=dict)  # field → last 4, never more
     throttled_for: int = 0  # seconds to wait, when throttled
     replaced: bool = False
+    # After a replacement: the old API account's Client ID ending, so the merchant can delete it.
+    previous_client_id_last4: str = ""
 
     @property
     def ok(self) -> bool:
@@ -178,6 +181,7 @@ def connect_attempt(
 
     report, duration_ms = verify_credentials(credentials)
     existing = Store.objects.filter(store_hash=credentials.store_hash).first()
+    previous_last4 = ""
     if report.outcome == Outcome.MISSING_SCOPES and _owned_elsewhere(existing, merchant):
         # Ownership first: a merchant told to fix the scopes would build a new API
         # account only to be refused. Said only once the token has proved it opens
@@ -195,10 +199,13 @@ def connect_attempt(
                 and existing.merchant_id == merchant.pk
                 and existing.status != StoreStatus.DISCONNECTED
             ):
+                previous = credential_fingerprint(existing)
                 connected = services.store_replace_credentials(
                     store=existing, credentials=credentials, report=report, user=user, duration_ms=duration_ms
                 )
                 replaced = True
+                if previous is not None and previous.client_id_last4 != credentials.client_id[-4:]:
+                    previous_last4 = previous.client_id_last4
             else:
                 connected = services.store_connect(
                     merchant=merchant, credentials=credentials, report=report, user=user, duration_ms=duration_ms
@@ -208,7 +215,7 @@ def connect_attempt(
     except services.StoreOwnedElsewhere:
         CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
         return Attempt(report=report, problems=[OWNED_ELSEWHERE])
-    return Attempt(store=connected, report=report, replaced=replaced)
+    return Attempt(store=connected, report=report, replaced=replaced, previous_client_id_last4=previous_last4)
 
 
 OWNED_ELSEWHERE = Problem(

@@ -20,9 +20,9 @@ from notifications.events import api_accounts_url
 from stores import services as store_services
 from stores.bigcommerce.scopes import REQUIRED_SCOPES
 from stores.models import Check, StatusChange, Store
-from stores.selectors import check_in_flight, check_state
+from stores.selectors import check_in_flight, check_state, credential_fingerprint
 from stores.services import CheckRequest
-from stores.status import UNCHECKED_STATUSES
+from stores.status import UNCHECKED_STATUSES, StoreStatus
 
 from . import guidance, onboarding, throttle
 from .credentials_page import SECRET_POST_FIELDS, api_path_to_show, credentials_page
@@ -117,6 +117,13 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
             name = attempt.store.display_name
             if attempt.replaced:
                 messages.success(request, f"New credentials saved for {name}. Every scope Violet needs is granted.")
+                if attempt.previous_client_id_last4:
+                    messages.info(
+                        request,
+                        "Violet no longer uses the old API account: delete it in BigCommerce (Settings → API → "
+                        "Store-level API accounts), the one whose Client ID ends in "
+                        f"…{attempt.previous_client_id_last4}.",
+                    )
             else:
                 messages.success(request, f"{name} is connected to Violet. Every scope Violet needs is granted.")
             return redirect(
@@ -179,6 +186,7 @@ def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> H
         "api_accounts_url": api_accounts_url(store.store_hash),
         "checkable": store.status not in UNCHECKED_STATUSES,
         "checking": check_in_flight(store),
+        "credential": credential_fingerprint(store) if store.status != StoreStatus.DISCONNECTED else None,
     }
     return render(request, "connect/store_detail.html", context)
 

@@ -18,8 +18,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from notifications.models import WebhookEndpoint
-from stores.models import Check, Credential, Store
-from stores.selectors import broken_values
+from stores.models import Check, Store
+from stores.selectors import broken_values, credential_fingerprint  # noqa: F401 - the console reads it from here too
 from stores.status import BROKEN_STATUSES, StoreStatus
 
 # What the store list and its CSV export show: never `profile` (a big JSON
@@ -100,11 +100,6 @@ def estimated_row_count(model) -> int | None:
     if row is None or row[0] is None or row[0] < 0:
         return None
     return int(row[0])
-
-
-def credential_fingerprint(store: Store) -> Credential | None:
-    """The store's credential without any secret in it (one query)."""
-    return Credential.objects.fingerprints_only().select_related("created_by").filter(store=store).first()
 
 
 # --- the fleet at a glance (the admin index) ------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from .models import Check, StatusChange, Store
+from .models import Check, Credential, StatusChange, Store
 from .status import BROKEN_STATUSES
 
 
@@ -72,3 +72,8 @@ def status_before_pause(store: Store) -> str:
         .values_list("old_status", flat=True)
         .first()
     ) or "connected"
+
+
+def credential_fingerprint(store: Store) -> Credential | None:
+    """The store's credential without any secret in it (one query): last fours, when, by whom."""
+    return Credential.objects.fingerprints_only().select_related("created_by").filter(store=store).first()

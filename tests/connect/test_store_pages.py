@@ -113,6 +113,25 @@ def test_replace_credentials_validates_then_swaps(alice, store, bigcommerce):
     assert store.checks.filter(trigger="replace").exists()
 
 
+def test_the_store_page_names_the_api_account_in_use_and_replacing_says_delete_the_old(alice, store, bigcommerce):
+    """Step 3 promises the last four characters: the merchant can tell which API account
+    Violet uses, and after replacing it, which one to delete in BigCommerce."""
+    client = client_for(alice)
+    body = page(client, "store_detail", HASH).content.decode()
+    assert f"Client ID ending in <code>…{CLIENT_ID[-4:]}</code>" in body
+    assert f"access token ending in <code>…{TOKEN[-4:]}</code>" in body and "alice@acme.test" in body
+    assert_no_secret(body)
+    new_client_id = "n3wc1ient1dq9w8e7r6t5y4u3i2o1z"
+    url = reverse("connect:store_replace", args=["acme", HASH])
+    response = client.post(
+        url, {"access_token": NEW_TOKEN, "client_id": new_client_id, "client_secret": SECRET}, follow=True
+    )
+    body = response.content.decode()
+    assert "delete it in BigCommerce" in body and f"Client ID ends in …{CLIENT_ID[-4:]}" in body
+    assert f"Client ID ending in <code>…{new_client_id[-4:]}</code>" in body
+    assert_no_secret(body, (NEW_TOKEN, new_client_id, SECRET, TOKEN, CLIENT_ID))
+
+
 def test_replace_with_bad_credentials_keeps_the_old_ones(alice, store, bigcommerce):
     url = reverse("connect:store_replace", args=["acme", HASH])
     response = client_for(alice).post(url, fields(access_token="q" * 31))
