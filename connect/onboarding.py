@@ -55,6 +55,7 @@ class Attempt:
     kept: dict[str, str] = field(default_factory=dict)  # field → last 4, never more
     throttled_for: int = 0  # seconds to wait, when throttled
     replaced: bool = False
+    unchanged: bool = False  # "replaced" by the very credentials already in use
     # After a replacement: the old API account's Client ID ending, so the merchant can delete it.
     previous_client_id_last4: str = ""
 
@@ -134,7 +135,7 @@ def _keep(merchant: Merchant, user: User, target: str, values: dict[str, str], k
     return draft.kept()
 
 
-@sensitive_variables("typed", "file_text", "values", "diagnosis")
+@sensitive_variables("typed", "file_text", "values", "diagnosis", "credentials")
 def connect_attempt(
     *,
     merchant: Merchant,
@@ -181,7 +182,7 @@ def connect_attempt(
 
     report, duration_ms = verify_credentials(credentials)
     existing = Store.objects.filter(store_hash=credentials.store_hash).first()
-    previous_last4 = ""
+    previous_last4, unchanged = "", False
     if report.outcome == Outcome.MISSING_SCOPES and _owned_elsewhere(existing, merchant):
         # Ownership first: a merchant told to fix the scopes would build a new API
         # account only to be refused. Said only once the token has proved it opens
@@ -200,6 +201,7 @@ def connect_attempt(
                 and existing.status != StoreStatus.DISCONNECTED
             ):
                 previous = credential_fingerprint(existing)
+                unchanged = services.credentials_unchanged(existing, credentials)
                 connected = services.store_replace_credentials(
                     store=existing, credentials=credentials, report=report, user=user, duration_ms=duration_ms
                 )
@@ -215,7 +217,9 @@ def connect_attempt(
     except services.StoreOwnedElsewhere:
         CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
         return Attempt(report=report, problems=[OWNED_ELSEWHERE])
-    return Attempt(store=connected, report=report, replaced=replaced, previous_client_id_last4=previous_last4)
+    return Attempt(
+        store=connected, report=report, replaced=replaced, unchanged=unchanged, previous_client_id_last4=previous_last4
+    )
 
 
 OWNED_ELSEWHERE = Problem(

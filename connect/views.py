@@ -115,7 +115,13 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
         )
         if attempt.ok:
             name = attempt.store.display_name
-            if attempt.replaced:
+            if attempt.unchanged:
+                messages.success(
+                    request,
+                    f"These are the credentials Violet already uses for {name}: nothing changed. "
+                    "They still work, and every scope Violet needs is granted.",
+                )
+            elif attempt.replaced:
                 messages.success(request, f"New credentials saved for {name}. Every scope Violet needs is granted.")
                 if attempt.previous_client_id_last4:
                     messages.info(

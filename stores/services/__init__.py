@@ -31,6 +31,7 @@ from .controls import PauseRefused, StoreMoveRefused, store_disconnect, store_mo
 from .onboarding import (
     CredentialsNotUsable,
     StoreOwnedElsewhere,
+    credentials_unchanged,
     store_connect,
     store_keep_missing_scopes,
     store_replace_credentials,
@@ -46,6 +47,7 @@ __all__ = [
     "StoreMoveRefused",
     "StoreOwnedElsewhere",
     "check_policy",
+    "credentials_unchanged",
     "checks_dispatch_due",
     "checks_prune",
     "store_check_request",

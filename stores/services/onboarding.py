@@ -26,6 +26,7 @@ store with `controls.store_move`, which follows the same rule.
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from django.db import transaction
@@ -76,6 +77,21 @@ def _save_credential(store: Store, credentials: Credentials, user) -> None:
     credential.created_at = timezone.now()
     credential.created_by = user
     credential.save()
+
+
+@sensitive_variables("credentials", "stored")
+def credentials_unchanged(store: Store, credentials: Credentials) -> bool:
+    """Whether `credentials` are the ones the store already has (all three values),
+    compared in constant time, so re-sending them is said as "nothing changed"."""
+    stored = Credential.objects.filter(store=store).first()
+    if stored is None:
+        return False
+    pairs = (
+        (stored.access_token, credentials.access_token),
+        (stored.client_id, credentials.client_id),
+        (stored.client_secret, credentials.client_secret),
+    )
+    return all(hmac.compare_digest(a.encode(), b.encode()) for a, b in pairs)
 
 
 def _require_usable(credentials: Credentials, report: Report) -> None:

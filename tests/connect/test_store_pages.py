@@ -132,6 +132,15 @@ def test_the_store_page_names_the_api_account_in_use_and_replacing_says_delete_t
     assert_no_secret(body, (NEW_TOKEN, new_client_id, SECRET, TOKEN, CLIENT_ID))
 
 
+def test_re_sending_the_credentials_in_use_says_nothing_changed(alice, store, bigcommerce):
+    url = reverse("connect:store_replace", args=["acme", HASH])
+    body = client_for(alice).post(url, fields(), follow=True).content.decode()
+    assert "These are the credentials Violet already uses" in body and "nothing changed" in body
+    assert "New credentials saved" not in body and "delete it in BigCommerce" not in body
+    body = client_for(alice).post(url, fields(access_token=NEW_TOKEN), follow=True).content.decode()
+    assert "New credentials saved" in body and "nothing changed" not in body
+
+
 def test_replace_with_bad_credentials_keeps_the_old_ones(alice, store, bigcommerce):
     url = reverse("connect:store_replace", args=["acme", HASH])
     response = client_for(alice).post(url, fields(access_token="q" * 31))
