@@ -35,13 +35,15 @@ def for_store(store: Store, latest: Check | None = None) -> Guidance:
         return Guidance(
             f"The API account is missing: {missing}.",
             "BigCommerce does not let anyone change a store-level API account's scopes. Create a new "
-            "API account with all six scopes, then replace the credentials here.",
+            "API account with all six scopes, then replace the credentials (Replace credentials, on this "
+            "store's page).",
             needs_new_account=True,
         )
     if status == StoreStatus.REVOKED:
         return Guidance(
             CAUSES[StoreStatus.REVOKED],
-            "Create a new API account with all six scopes, then replace the credentials here.",
+            "Create a new API account with all six scopes, then replace the credentials (Replace credentials, "
+            "on this store's page).",
             needs_new_account=True,
         )
     if status == StoreStatus.STORE_UNAVAILABLE:
@@ -96,7 +98,8 @@ def _unconfirmed(store: Store, latest: Check) -> Guidance:
         return Guidance(
             saw,
             f"Violet checks again {when} before it calls this store {label}; nothing changes until then. "
-            "If you deleted or replaced its API account in BigCommerce, replace the credentials here.",
+            "If you deleted or replaced its API account in BigCommerce, replace the credentials (Replace "
+            "credentials, on this store's page).",
         )
     return Guidance(
         saw,
