@@ -29,6 +29,21 @@ def test_invitation_email_carries_a_working_link(invitation, mailoutbox):
     assert 'to join the team "Acme" on Violet Connect' in mailoutbox[0].body
 
 
+def test_an_invitation_says_who_violet_is_its_time_zone_once_and_what_to_do_if_unexpected(invitation, mailoutbox):
+    body = mailoutbox[0].body
+    assert "Violet sells merchants' products through other apps" in body
+    assert "If you did not expect this e-mail" in body and "support@violet.io" in body
+    assert "UTC UTC" not in body and body.count(" UTC") == 1
+
+
+def test_an_invitation_from_violet_staff_says_it_is_violet_and_why(acme, admin_user, mailoutbox):
+    """Import-created owner invitations came "from staff@violet.test" with no context."""
+    services.invitation_create(merchant=acme, email="owner@acme.test", role="owner", invited_by=admin_user)
+    body = mailoutbox[-1].body
+    assert body.startswith(f"Violet's staff ({admin_user.email}) invited you to manage the merchant \"Acme\"")
+    assert "your BigCommerce store is being connected to Violet" in body
+
+
 def test_newcomer_sets_a_password_and_joins(client, invitation):
     path = link_path(invitation)
     assert client.get(path).status_code == 200
