@@ -365,3 +365,14 @@ def timezone_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_a_right_to_left_override_in_a_store_name_stays_inside_it(alice, store):
+    """A store name is BigCommerce's (the merchant's) text: isolated with <bdi>, its
+    U+202E cannot reverse the words around it in a heading or a list."""
+    Store.objects.filter(pk=store.pk).update(name="Evil\u202eemaN")
+    body = page(client_for(alice), "store_detail", HASH).content.decode()
+    assert "<h1><bdi>Evil\u202eemaN</bdi></h1>" in body
+    dashboard = page(client_for(alice), "dashboard").content.decode()
+    assert "<bdi>Evil\u202eemaN</bdi></a>" in dashboard
+    assert "<h1><bdi>Acme</bdi>: stores</h1>" in dashboard

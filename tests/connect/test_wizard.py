@@ -336,7 +336,7 @@ def test_a_missing_scope_names_the_store_and_keeps_its_api_path(alice, bigcommer
     response = client_for(alice).post(url, {"credentials_text": TXT})
     body = response.content.decode()
     assert response.status_code == 422 and "Checkouts: modify" in body
-    assert f"of Acme Outfitters (store hash <code>{HASH}</code>)" in body
+    assert f"of <bdi>Acme Outfitters</bdi> (store hash <code>{HASH}</code>)" in body
     assert api_path_value(body) == API_PATH
     assert_no_secret(body)
 
