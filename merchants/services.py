@@ -179,8 +179,8 @@ def _invitation_allowed(merchant: Merchant, invited_by: User | None) -> None:
     """
     if invited_by is not None and not invited_by.is_staff and invited_by.email_verified_at is None:
         raise InvitationRefused(
-            "Confirm your e-mail address first: open the link we sent you when you signed up. "
-            "Then you can invite people."
+            "Confirm your e-mail address first: open the link we sent you when you signed up "
+            "(\"Send a new link\" at the top of this page sends another). Then you can invite people."
         )
     window = settings.INVITATION_THROTTLE_WINDOW_SECONDS
     limits = [(f"invite:merchant:{merchant.pk}", settings.INVITATION_THROTTLE_PER_MERCHANT)]

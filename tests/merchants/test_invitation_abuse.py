@@ -4,6 +4,7 @@ the inviter chose reaches the subject. The plain-text body is not HTML-escaped."
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from merchants import services
 from merchants.models import Invitation, Membership, Merchant, User
@@ -26,6 +27,16 @@ def test_an_unverified_new_account_cannot_invite(client, db, mailoutbox):
     assert response.status_code == 200
     assert "Confirm your e-mail address first" in response.content.decode()
     assert mailoutbox == [] and not Invitation.objects.exists()
+    # The unconfirmed address is said on every page, with a way to get a new link.
+    body = client_for(spammer).get(reverse("connect:dashboard", args=[merchant.slug])).content.decode()
+    assert "Confirm your e-mail address: open the link we sent to <strong>spammer@x.test</strong>" in body
+    assert f'action="{reverse("email_verify_resend")}"' in body and "Send a new link" in body
+    client_for(spammer).post(reverse("email_verify_resend"))
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["spammer@x.test"]
+    spammer.email_verified_at = timezone.now()
+    spammer.save()
+    body = client_for(spammer).get(reverse("connect:dashboard", args=[merchant.slug])).content.decode()
+    assert "Send a new link" not in body
 
     with pytest.raises(services.InvitationRefused):
         services.invitation_create(merchant=merchant, email="v@example.test", role="member", invited_by=spammer)
