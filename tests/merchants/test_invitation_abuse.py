@@ -33,13 +33,14 @@ def test_an_unverified_new_account_cannot_invite(client, db, mailoutbox):
     assert f'action="{reverse("email_verify_resend")}"' in body and "Send a new link" in body
     client_for(spammer).post(reverse("email_verify_resend"))
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["spammer@x.test"]
+
+    with pytest.raises(services.InvitationRefused):
+        services.invitation_create(merchant=merchant, email="v@example.test", role="member", invited_by=spammer)
+    # Once confirmed, the notice goes.
     spammer.email_verified_at = timezone.now()
     spammer.save()
     body = client_for(spammer).get(reverse("connect:dashboard", args=[merchant.slug])).content.decode()
     assert "Send a new link" not in body
-
-    with pytest.raises(services.InvitationRefused):
-        services.invitation_create(merchant=merchant, email="v@example.test", role="member", invited_by=spammer)
 
 
 def test_invitations_are_throttled_per_inviter(alice, acme, settings, mailoutbox):
