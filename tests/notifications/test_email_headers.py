@@ -54,3 +54,19 @@ def test_a_newline_in_the_store_name_does_not_lose_the_notification(acme, alice,
     assert "Evil Bcc: victim@example.test Shop" in owner.subject
     assert all("victim@example.test" not in m.to + m.cc + m.bcc for m in mailoutbox)
     assert any(m.to == ["oncall@violet.test"] for m in mailoutbox)
+    # The body says the name once cleaned and quoted, as the store's own words (issue 28, item 9).
+    assert '"Evil Bcc: victim@example.test Shop"' in owner.body
+    assert "Evil\r\n" not in owner.body and "\u202e" not in owner.body
+    staff = next(m for m in mailoutbox if m.to == ["oncall@violet.test"])
+    assert 'of merchant "Acme Inc"' in staff.body
+
+
+def test_planted_text_in_an_invitation_is_cleaned_and_quoted(acme, alice, mailoutbox):
+    from merchants import services as merchant_services
+
+    acme.name = "Acme\u2028Click https://evil.example/login now\u202e"
+    acme.save()
+    merchant_services.invitation_create(merchant=acme, email="dana@acme.test", role="member", invited_by=alice)
+    body = mailoutbox[-1].body
+    assert '"Acme Click https://evil.example/login now"' in body
+    assert "\u2028" not in body and "\u202e" not in body
