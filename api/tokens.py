@@ -8,6 +8,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils import timezone
@@ -59,6 +60,7 @@ def api_token_issue(*, name: str, created_by, token: ApiToken | None = None) -> 
     token.prefix = raw[:DISPLAY_CHARS]
     token.token_hash = digest(raw)
     token.created_by = created_by
+    token.expires_at = timezone.now() + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
     token.save()
     return token, raw
 

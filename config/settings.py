@@ -361,6 +361,8 @@ WEBHOOK_ENDPOINTS_ALLOW_LOCAL = env.bool("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", defaul
 
 # /health/ reports beat as stale when the dispatcher has not run for this long.
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
+# A staff API token stops working this many days after it was issued.
+API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=365)
 # /health/ready remembers its answer this long in each process (a probe storm costs one round trip).
 HEALTH_READY_CACHE_SECONDS = env.float("HEALTH_READY_CACHE_SECONDS", default=5.0)
 # When set, /metrics wants "Authorization: Bearer <token>".

@@ -21,7 +21,7 @@ from .secret_once import secret_once_response
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
-    list_display = ["name", "token_prefix", "created_by", "created_at", "last_used", "state"]
+    list_display = ["name", "token_prefix", "created_by", "created_at", "last_used", "expires", "state"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["created_by", "revoked_by"]
     search_fields = ["name", "prefix", "created_by__email"]
@@ -38,6 +38,7 @@ class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
             "created_by",
             "created_at",
             "last_used",
+            "expires",
             "revoked_at",
             "revoked_by",
         ]
@@ -51,6 +52,7 @@ class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
             "created_by",
             "created_at",
             "last_used",
+            "expires",
             "revoked_at",
             "revoked_by",
         ]
@@ -70,10 +72,16 @@ class ApiTokenAdmin(DirectActionCheckboxMixin, admin.ModelAdmin):
     def last_used(self, token):
         return ago(token.last_used_at)
 
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, token):
+        return ago(token.expires_at, never="—")
+
     @admin.display(description="state", ordering="revoked_at")
     def state(self, token):
         if token.revoked_at:
             return badge("Revoked", "off", title=f"revoked {token.revoked_at:%Y-%m-%d %H:%M} UTC")
+        if token.is_expired:
+            return badge("Expired", "off", title="issue a new token")
         return badge("Active", "ok")
 
     @method_decorator(sensitive_variables("_token", "raw"))

@@ -119,6 +119,24 @@ def test_a_revoked_token_is_refused(token, staff, fleet):
     assert response.status_code == 401
 
 
+def test_a_token_expires_a_year_after_it_was_issued(token, fleet, settings):
+    """Issue 28, item 16: API tokens never expired."""
+    from datetime import timedelta
+
+    import time_machine
+
+    issued = token[0]
+    assert settings.API_TOKEN_LIFETIME_DAYS == 365
+    assert abs(issued.expires_at - (issued.created_at + timedelta(days=365))) < timedelta(seconds=5)
+    client = Client(headers={"Authorization": f"Bearer {token[1]}"})
+    with time_machine.travel(issued.expires_at - timedelta(minutes=1)):
+        assert client.get(url("store_list")).status_code == 200
+    with time_machine.travel(issued.expires_at + timedelta(seconds=1)):
+        assert client.get(url("store_list")).status_code == 401
+        issued.refresh_from_db()
+        assert issued.is_expired and not issued.is_active
+
+
 def test_a_good_token_works_and_records_its_use(api, token, fleet):
     assert token[0].last_used_at is None
     assert api.get(url("store_list")).status_code == 200

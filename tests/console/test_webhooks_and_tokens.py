@@ -140,6 +140,9 @@ def test_an_api_token_is_shown_once_stored_hashed_and_revocable(operations):
         assert_no_secret(client.get(page).content.decode(), (raw,))
     for entry in LogEntry.objects.all():
         assert_no_secret(entry.change_message + entry.object_repr, (raw,))
+    listing = client.get(url("api_apitoken_changelist")).content.decode()
+    assert "column-last_used" in listing and "column-expires" in listing  # staff see both
+    assert f'datetime="{token.expires_at.isoformat()}"' in listing
 
     assert client.get(url("api_apitoken_revoke", token.pk)).status_code == 200
     client.post(url("api_apitoken_revoke", token.pk))
