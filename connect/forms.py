@@ -37,12 +37,12 @@ class CredentialsForm(forms.Form):
     client_secret = _secret_field("Client secret", "A long string of letters and digits.")
     access_token = _secret_field("Access token", "A string of letters and digits.")
     credentials_file = forms.FileField(
-        label="Or upload the .txt file BigCommerce downloaded",
+        label="Upload the .txt file BigCommerce downloaded",
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".txt,text/plain"}),
     )
     credentials_text = forms.CharField(
-        label="Or paste the whole .txt file here",
+        label="Paste the whole .txt file here",
         required=False,
         strip=False,
         max_length=MAX_FILE_SIZE,

@@ -4,7 +4,6 @@
 
   // Drop the BigCommerce .txt anywhere on the credentials form.
   document.querySelectorAll("form[data-dropzone]").forEach(function (form) {
-    var details = form.querySelector("details.file-options");
     var fileInput = form.querySelector("input[type=file][name=credentials_file]");
     if (!fileInput) return;
     ["dragenter", "dragover"].forEach(function (type) {
@@ -20,7 +19,6 @@
       event.preventDefault();
       if (!event.dataTransfer || !event.dataTransfer.files.length) return;
       fileInput.files = event.dataTransfer.files;
-      if (details) details.open = true;
       var status = form.querySelector(".drop-status");
       if (!status) {
         status = document.createElement("p");
