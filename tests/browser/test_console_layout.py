@@ -128,3 +128,27 @@ def test_the_store_pages_buttons_do_not_cover_its_name(web, console, viewport):
             assert not overlaps(box, title_box), f"{buttons.nth(i).inner_text()} covers {title.inner_text()!r}"
             assert box["x"] + box["width"] <= viewport["width"], buttons.nth(i).inner_text()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= viewport["width"]
+
+
+INDEX_WIDTHS_JS = """() => {
+  const content = document.querySelector('#content');
+  const fleet = document.querySelector('.vc-fleet') || document.querySelector('#content-main');
+  const words = [...document.querySelectorAll('#content-main th, #content-main td')]
+    .filter(cell => cell.getBoundingClientRect().height > 2.5 * parseFloat(getComputedStyle(cell).lineHeight || 20));
+  return {content: Math.round(content.getBoundingClientRect().width),
+          fleet: Math.round(fleet.getBoundingClientRect().width),
+          page: document.scrollingElement.scrollWidth,
+          wrapped: words.map(cell => cell.innerText.slice(0, 30))};
+}"""
+
+
+def test_the_console_index_gives_the_fleet_the_page_s_width(web, console):
+    """At 1280 px the fleet overview was squeezed into a narrow column
+    ("MER/CHA/NT", "2 min/utes ago") with half the screen empty."""
+    root, _ = console
+    page = web.new_page(DESKTOP, user=root)
+    page.goto("/admin/")
+    web.shot(page, "index-1280")
+    sizes = page.evaluate(INDEX_WIDTHS_JS)
+    assert sizes["page"] <= DESKTOP["width"], sizes
+    assert sizes["fleet"] >= 0.9 * sizes["content"], sizes
