@@ -32,6 +32,9 @@ class InvitationError(Exception):
     """An invitation link that cannot be used, with a message for the visitor."""
 
 
+SENDER_GONE = "This invitation was withdrawn: whoever sent it can no longer invite people. Ask for a new one."
+
+
 @transaction.atomic
 def merchant_create(*, name: str, owner: User) -> Merchant:
     merchant = Merchant.objects.create(name=name, slug=Merchant.unique_slug_for(name))
@@ -194,6 +197,45 @@ def _invitation_allowed(merchant: Merchant, invited_by: User | None) -> None:
             )
 
 
+def _sent_as(invited_by: User | None) -> str:
+    if invited_by is None:
+        return Invitation.Sender.IMPORT
+    return Invitation.Sender.STAFF if invited_by.is_staff else Invitation.Sender.OWNER
+
+
+def invitation_sender_may_send(invitation: Invitation, *, owner_ids: set[int] | None = None) -> bool:
+    """Whether whoever sent the invitation still has the right to send it; if not,
+    the invitation is void (issue 28, item 10).
+
+    - Sent by an owner: only while that person is an active account and still an
+      owner of this merchant. Removed from the team, made a member, deactivated or
+      deleted: void, whatever role it offers (members cannot invite anyone).
+    - Sent by Violet staff (the console's "Invite owner", the console's import):
+      only while that person is active staff. Staff act for Violet, not for the
+      merchant, so they need no membership; but a colleague who left (staff flag
+      taken away, deactivated, deleted) no longer vouches for the link, as an
+      owner who left does not.
+    - Sent by the command-line import (no person): works as before. No one's
+      right can lapse, and the link goes to the owner address Violet was given
+      for the store; withdrawing it is the way to stop it.
+
+    `owner_ids` (the merchant's owners' user ids) saves a query per invitation
+    when a page lists several.
+    """
+    if invitation.sent_as == Invitation.Sender.IMPORT:
+        return True
+    sender = invitation.invited_by
+    if sender is None or not sender.is_active:
+        return False
+    if invitation.sent_as == Invitation.Sender.STAFF:
+        return sender.is_staff
+    if owner_ids is not None:
+        return sender.pk in owner_ids
+    return Membership.objects.filter(
+        merchant_id=invitation.merchant_id, user_id=sender.pk, role=Membership.Role.OWNER
+    ).exists()
+
+
 def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: User | None) -> Invitation:
     """Invite someone by email. Any earlier open invitation for them is revoked.
 
@@ -206,7 +248,9 @@ def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: 
         Invitation.objects.filter(merchant=merchant, email=email, accepted_at=None, revoked_at=None).update(
             revoked_at=timezone.now()
         )
-        invitation = Invitation.objects.create(merchant=merchant, email=email, role=role, invited_by=invited_by)
+        invitation = Invitation.objects.create(
+            merchant=merchant, email=email, role=role, invited_by=invited_by, sent_as=_sent_as(invited_by)
+        )
     context = {"invitation": invitation, "url": invitation_url(invitation)}
     send_mail(
         # Nothing the inviter chose goes in the subject: it is Violet speaking.
@@ -242,7 +286,7 @@ def invitation_from_token(token: str) -> Invitation:
         raise InvitationError("This invitation has expired. Ask for a new one.") from exc
     except signing.BadSignature as exc:
         raise InvitationError("This invitation link is not valid.") from exc
-    invitation = Invitation.objects.select_related("merchant").filter(pk=data.get("id")).first()
+    invitation = Invitation.objects.select_related("merchant", "invited_by").filter(pk=data.get("id")).first()
     if invitation is None or invitation.email != data.get("email"):
         raise InvitationError("This invitation link is not valid.")
     if invitation.accepted_at is not None:
@@ -251,6 +295,8 @@ def invitation_from_token(token: str) -> Invitation:
         raise InvitationError("This invitation was withdrawn. Ask for a new one.")
     if not invitation.is_open:
         raise InvitationError("This invitation has expired. Ask for a new one.")
+    if not invitation_sender_may_send(invitation):
+        raise InvitationError(SENDER_GONE)
     return invitation
 
 
@@ -267,6 +313,13 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
             f"or ask for an invitation to {user.email}."
         )
     with transaction.atomic():
+        # The merchant's row lock orders this with a removal or demotion of the
+        # sender (merchants.team locks it too): either they are still an owner
+        # when the invitation is claimed, or it is refused.
+        Merchant.objects.select_for_update().filter(pk=invitation.merchant_id).first()
+        current = Invitation.objects.select_related("invited_by").get(pk=invitation.pk)
+        if not invitation_sender_may_send(current):
+            raise InvitationError(SENDER_GONE)
         claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(accepted_at=timezone.now())
         if claimed != 1:
             raise InvitationError("This invitation has already been used.")
