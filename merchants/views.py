@@ -105,6 +105,7 @@ def email_verify_resend(request: HttpRequest) -> HttpResponse:
     return redirect("connect:home")
 
 
+@never_cache  # the token is in the URL: no cache keeps the page (issue 28, item 16)
 @sensitive_post_parameters("password")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
