@@ -46,16 +46,47 @@ class InvitationRefused(Exception):
     """An invitation that may not be sent now, with a message for the inviter."""
 
 
-def user_sign_up(*, email: str, password: str, merchant_name: str) -> tuple[User, Merchant] | None:
+class AccountMail:
+    """What an account mail is for: each has its own budgets."""
+
+    SIGN_UP = "signup"
+    PASSWORD_RESET = "password-reset"
+
+
+def account_mail_allowed(kind: str, *, email: str, client_address: str) -> bool:
+    """Whether a sign-up or password-reset request may go ahead (and send its mail):
+    at most ACCOUNT_MAIL_THROTTLE_PER_ADDRESS requests from one client address and
+    ACCOUNT_MAIL_THROTTLE_PER_EMAIL for one e-mail address (in any spelling) in
+    the sliding window, counted apart for each kind (issue 28, item 8).
+
+    Every request counts, whether or not the address has an account, so being
+    refused says nothing about one; and the caller answers a refused request
+    exactly as an accepted one, with no mail. The client address is asked first:
+    a request it refuses does not use up the e-mail address's budget. The e-mail
+    address is keyed by a digest (no address in the cache's keys)."""
+    window = settings.ACCOUNT_MAIL_THROTTLE_WINDOW_SECONDS
+    digest = salted_hmac("merchants.account-mail", canonical_email(email), algorithm="sha256").hexdigest()[:32]
+    limits = [
+        (f"account-mail:{kind}:client:{client_address}", settings.ACCOUNT_MAIL_THROTTLE_PER_ADDRESS),
+        (f"account-mail:{kind}:email:{digest}", settings.ACCOUNT_MAIL_THROTTLE_PER_EMAIL),
+    ]
+    return all(throttle.allow(key, limit=limit, window_seconds=window) for key, limit in limits)
+
+
+def user_sign_up(*, email: str, password: str, merchant_name: str, client_address: str) -> tuple[User, Merchant] | None:
     """Self-service sign-up: a new person and the merchant they own, and a link
     mailed to confirm the address.
 
     An address that already has an account gets a mail saying so instead, and
     the caller shows the same "check your e-mail" page either way (None here):
     sign-up, like login and password reset, never tells a visitor whether an
-    address has an account.
+    address has an account. Over `account_mail_allowed`'s limits nothing is
+    created and nothing sent, and the caller shows that same page (None).
     """
     email = canonical_email(email)
+    if not account_mail_allowed(AccountMail.SIGN_UP, email=email, client_address=client_address):
+        make_password(password)  # the same work as a real sign-up, so timing tells nothing
+        return None
     if User.objects.filter(email__iexact=email).exists():
         make_password(password)  # the same work as a real sign-up, so timing tells nothing
         send_mail(
