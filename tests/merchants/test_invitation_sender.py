@@ -165,3 +165,21 @@ def test_bob_the_member_never_had_the_right(client, acme, bob, mailoutbox):
     """An invitation recorded as sent by a member (no view allows it) is void."""
     invitation = Invitation.objects.create(merchant=acme, email="dana@acme.test", role="owner", invited_by=bob)
     assert_void(client, invitation)
+
+
+def test_acceptance_checks_the_sender_again_under_the_lock(acme, alice, erin, mailoutbox, monkeypatch):
+    """The sender removed after the link was read but before the claim (what a
+    removal racing the acceptance looks like): the locked check refuses it."""
+    invitation = owner_invitation(acme, alice)
+    read = services.invitation_from_token
+
+    def read_then_remove(token):
+        found = read(token)
+        team.membership_remove(merchant=acme, membership_id=Membership.objects.get(user=alice).pk, by=erin)
+        return found
+
+    monkeypatch.setattr(services, "invitation_from_token", read_then_remove)
+    with pytest.raises(services.InvitationError, match="can no longer invite"):
+        services.invitation_accept(token=services.invitation_token(invitation), user=None, password=NEW_PASSWORD)
+    assert not User.objects.filter(email="dana@acme.test").exists()
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
