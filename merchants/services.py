@@ -235,31 +235,41 @@ def _sent_as(invited_by: User | None) -> str:
 
 
 def invitation_sender_may_send(invitation: Invitation, *, owner_ids: set[int] | None = None) -> bool:
-    """Whether whoever sent the invitation still has the right to send it; if not,
-    the invitation is void (issue 28, item 10).
+    """Whether whoever sent the invitation may still send it; if not, the
+    invitation is void (issue 28, item 10). Asked when the link is opened and
+    again, under the merchant's row lock, when it is accepted.
 
-    - Sent by an owner: only while that person is an active account and still an
-      owner of this merchant. Removed from the team, made a member, deactivated or
-      deleted: void, whatever role it offers (members cannot invite anyone).
-    - Sent by Violet staff (the console's "Invite owner", the console's import):
-      only while that person is active staff. Staff act for Violet, not for the
-      merchant, so they need no membership; but a colleague who left (staff flag
-      taken away, deactivated, deleted) no longer vouches for the link, as an
-      owner who left does not.
-    - Sent by the command-line import (no person): works as before. No one's
-      right can lapse, and the link goes to the owner address Violet was given
-      for the store; withdrawing it is the way to stop it.
+    The right to invite is an active account's, as an owner of this merchant or
+    as Violet staff; a person who holds neither any more cannot vouch for a link
+    they sent while they did:
 
-    `owner_ids` (the merchant's owners' user ids) saves a query per invitation
-    when a page lists several.
+    - Sent by an owner (`sent_as` owner): void once they are removed from the
+      team, made a member (members invite no one), deactivated or deleted,
+      whatever role it offers.
+    - Sent by Violet staff (the console's "Invite someone", the console's
+      import): staff act for Violet, not for a merchant, and need no membership;
+      the invitation keeps working as long as they are active staff, and is void
+      once they are not (the staff flag taken away, deactivated, deleted), as an
+      owner's is once they leave: a colleague who left no longer vouches for it.
+      (Either right will do: staff who own this merchant, or an owner who is
+      now staff, may send it now, so theirs stays.)
+    - Sent by the command-line import (`sent_as` import, no sender): keeps
+      working as before. No person's right can lapse; the link goes to the owner
+      address Violet was given for the store, and it is how the merchant gets its
+      first owner. Withdrawing it stops it.
+
+    `sent_as` is kept apart from `invited_by` because deleting an account
+    empties `invited_by`: an owner's invitation must not then pass for the
+    import's. `owner_ids` (the merchant's owners' user ids) saves a query per
+    invitation when a page lists several.
     """
     if invitation.sent_as == Invitation.Sender.IMPORT:
         return True
     sender = invitation.invited_by
     if sender is None or not sender.is_active:
         return False
-    if invitation.sent_as == Invitation.Sender.STAFF:
-        return sender.is_staff
+    if sender.is_staff:
+        return True
     if owner_ids is not None:
         return sender.pk in owner_ids
     return Membership.objects.filter(

@@ -183,3 +183,22 @@ def test_acceptance_checks_the_sender_again_under_the_lock(acme, alice, erin, ma
         services.invitation_accept(token=services.invitation_token(invitation), user=None, password=NEW_PASSWORD)
     assert not User.objects.filter(email="dana@acme.test").exists()
     assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+
+
+def test_an_owner_who_is_also_staff_keeps_either_right(client, acme, alice, erin, mailoutbox):
+    """Either right will do: an owner's invitation stays while they are staff."""
+    invitation = owner_invitation(acme, alice)
+    User.objects.filter(pk=alice.pk).update(is_staff=True)
+    team.membership_remove(merchant=acme, membership_id=Membership.objects.get(user=alice).pk, by=erin)
+    assert_works(client, invitation)
+
+
+def test_the_console_shows_a_void_invitation(acme, alice, erin, mailoutbox, admin_client):
+    invitation = owner_invitation(acme, alice)
+    page = reverse("admin:merchants_invitation_change", args=[invitation.pk])
+    assert "void" not in admin_client.get(page).content.decode()
+    team.membership_remove(merchant=acme, membership_id=Membership.objects.get(user=alice).pk, by=erin)
+    content = admin_client.get(page).content.decode()
+    assert "void (its sender can no longer invite)" in content
+    assert "an owner of the merchant" in content  # sent_as
+    assert "void (its sender" in admin_client.get(reverse("admin:merchants_invitation_changelist")).content.decode()
