@@ -74,6 +74,8 @@ _SECRET_SHAPES = [
         r"(?i)((?:x-auth-token|access_token|client_secret|password|secret_key|fernet_keys)['\"]?\s*[:=]\s*['\"]?)"
         r"[^\s'\",}]+"
     ),
+    # A link's token in a path (Django logs a 4xx with its path: "Gone: /invitations/<token>/").
+    re.compile(r"(/(?:invitations|verify-email|password-reset/[^/\s'\"]+)/)[^/\s'\",}]+"),
 ]
 
 

@@ -222,6 +222,13 @@ INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", default=7
 INVITATION_THROTTLE_WINDOW_SECONDS = env.int("INVITATION_THROTTLE_WINDOW_SECONDS", default=60 * 60)
 INVITATION_THROTTLE_PER_MERCHANT = env.int("INVITATION_THROTTLE_PER_MERCHANT", default=20)
 INVITATION_THROTTLE_PER_USER = env.int("INVITATION_THROTTLE_PER_USER", default=10)
+# Sign-up and password reset mail any address Violet-branded mail, and sign-up
+# creates accounts: each is limited per e-mail address (mails to it) and per
+# client address (requests from it) in a sliding window. Over a limit, the
+# visitor sees the usual "check your e-mail" page and nothing is sent.
+ACCOUNT_MAIL_THROTTLE_WINDOW_SECONDS = env.int("ACCOUNT_MAIL_THROTTLE_WINDOW_SECONDS", default=60 * 60)
+ACCOUNT_MAIL_THROTTLE_PER_EMAIL = env.int("ACCOUNT_MAIL_THROTTLE_PER_EMAIL", default=5)
+ACCOUNT_MAIL_THROTTLE_PER_ADDRESS = env.int("ACCOUNT_MAIL_THROTTLE_PER_ADDRESS", default=20)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

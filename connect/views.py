@@ -273,7 +273,7 @@ def people(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     context = {
         "form": form,
         "memberships": tenant.merchant.memberships.select_related("user").order_by("user__email"),
-        "invitations": tenant.merchant.invitations.filter(accepted_at=None, revoked_at=None),
+        "invitations": team.open_invitations(tenant.merchant),
         "roles": Membership.Role.choices,
     }
     return render(request, "connect/people.html", context)

@@ -117,12 +117,21 @@ class Membership(models.Model):
 class Invitation(models.Model):
     """An invitation to join a merchant. The link is signed and expires; it works once."""
 
+    class Sender(models.TextChoices):
+        OWNER = "owner", "an owner of the merchant"
+        STAFF = "staff", "Violet staff"
+        IMPORT = "import", "the store import (command line)"
+
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # In which right `invited_by` sent it, fixed when it is sent: the link works
+    # only while that right lasts (merchants.services.invitation_sender_may_send).
+    # Kept apart from `invited_by`, which a deleted account empties.
+    sent_as = models.CharField(max_length=10, choices=Sender.choices, default=Sender.OWNER)
     created_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(

@@ -32,6 +32,9 @@ class InvitationError(Exception):
     """An invitation link that cannot be used, with a message for the visitor."""
 
 
+SENDER_GONE = "This invitation was withdrawn: whoever sent it can no longer invite people. Ask for a new one."
+
+
 @transaction.atomic
 def merchant_create(*, name: str, owner: User) -> Merchant:
     merchant = Merchant.objects.create(name=name, slug=Merchant.unique_slug_for(name))
@@ -43,16 +46,47 @@ class InvitationRefused(Exception):
     """An invitation that may not be sent now, with a message for the inviter."""
 
 
-def user_sign_up(*, email: str, password: str, merchant_name: str) -> tuple[User, Merchant] | None:
+class AccountMail:
+    """What an account mail is for: each has its own budgets."""
+
+    SIGN_UP = "signup"
+    PASSWORD_RESET = "password-reset"
+
+
+def account_mail_allowed(kind: str, *, email: str, client_address: str) -> bool:
+    """Whether a sign-up or password-reset request may go ahead (and send its mail):
+    at most ACCOUNT_MAIL_THROTTLE_PER_ADDRESS requests from one client address and
+    ACCOUNT_MAIL_THROTTLE_PER_EMAIL for one e-mail address (in any spelling) in
+    the sliding window, counted apart for each kind (issue 28, item 8).
+
+    Every request counts, whether or not the address has an account, so being
+    refused says nothing about one; and the caller answers a refused request
+    exactly as an accepted one, with no mail. The client address is asked first:
+    a request it refuses does not use up the e-mail address's budget. The e-mail
+    address is keyed by a digest (no address in the cache's keys)."""
+    window = settings.ACCOUNT_MAIL_THROTTLE_WINDOW_SECONDS
+    digest = salted_hmac("merchants.account-mail", canonical_email(email), algorithm="sha256").hexdigest()[:32]
+    limits = [
+        (f"account-mail:{kind}:client:{client_address}", settings.ACCOUNT_MAIL_THROTTLE_PER_ADDRESS),
+        (f"account-mail:{kind}:email:{digest}", settings.ACCOUNT_MAIL_THROTTLE_PER_EMAIL),
+    ]
+    return all(throttle.allow(key, limit=limit, window_seconds=window) for key, limit in limits)
+
+
+def user_sign_up(*, email: str, password: str, merchant_name: str, client_address: str) -> tuple[User, Merchant] | None:
     """Self-service sign-up: a new person and the merchant they own, and a link
     mailed to confirm the address.
 
     An address that already has an account gets a mail saying so instead, and
     the caller shows the same "check your e-mail" page either way (None here):
     sign-up, like login and password reset, never tells a visitor whether an
-    address has an account.
+    address has an account. Over `account_mail_allowed`'s limits nothing is
+    created and nothing sent, and the caller shows that same page (None).
     """
     email = canonical_email(email)
+    if not account_mail_allowed(AccountMail.SIGN_UP, email=email, client_address=client_address):
+        make_password(password)  # the same work as a real sign-up, so timing tells nothing
+        return None
     if User.objects.filter(email__iexact=email).exists():
         make_password(password)  # the same work as a real sign-up, so timing tells nothing
         send_mail(
@@ -194,6 +228,55 @@ def _invitation_allowed(merchant: Merchant, invited_by: User | None) -> None:
             )
 
 
+def _sent_as(invited_by: User | None) -> str:
+    if invited_by is None:
+        return Invitation.Sender.IMPORT
+    return Invitation.Sender.STAFF if invited_by.is_staff else Invitation.Sender.OWNER
+
+
+def invitation_sender_may_send(invitation: Invitation, *, owner_ids: set[int] | None = None) -> bool:
+    """Whether whoever sent the invitation may still send it; if not, the
+    invitation is void (issue 28, item 10). Asked when the link is opened and
+    again, under the merchant's row lock, when it is accepted.
+
+    The right to invite is an active account's, as an owner of this merchant or
+    as Violet staff; a person who holds neither any more cannot vouch for a link
+    they sent while they did:
+
+    - Sent by an owner (`sent_as` owner): void once they are removed from the
+      team, made a member (members invite no one), deactivated or deleted,
+      whatever role it offers.
+    - Sent by Violet staff (the console's "Invite someone", the console's
+      import): staff act for Violet, not for a merchant, and need no membership;
+      the invitation keeps working as long as they are active staff, and is void
+      once they are not (the staff flag taken away, deactivated, deleted), as an
+      owner's is once they leave: a colleague who left no longer vouches for it.
+      (Either right will do: staff who own this merchant, or an owner who is
+      now staff, may send it now, so theirs stays.)
+    - Sent by the command-line import (`sent_as` import, no sender): keeps
+      working as before. No person's right can lapse; the link goes to the owner
+      address Violet was given for the store, and it is how the merchant gets its
+      first owner. Withdrawing it stops it.
+
+    `sent_as` is kept apart from `invited_by` because deleting an account
+    empties `invited_by`: an owner's invitation must not then pass for the
+    import's. `owner_ids` (the merchant's owners' user ids) saves a query per
+    invitation when a page lists several.
+    """
+    if invitation.sent_as == Invitation.Sender.IMPORT:
+        return True
+    sender = invitation.invited_by
+    if sender is None or not sender.is_active:
+        return False
+    if sender.is_staff:
+        return True
+    if owner_ids is not None:
+        return sender.pk in owner_ids
+    return Membership.objects.filter(
+        merchant_id=invitation.merchant_id, user_id=sender.pk, role=Membership.Role.OWNER
+    ).exists()
+
+
 def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: User | None) -> Invitation:
     """Invite someone by email. Any earlier open invitation for them is revoked.
 
@@ -206,7 +289,9 @@ def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: 
         Invitation.objects.filter(merchant=merchant, email=email, accepted_at=None, revoked_at=None).update(
             revoked_at=timezone.now()
         )
-        invitation = Invitation.objects.create(merchant=merchant, email=email, role=role, invited_by=invited_by)
+        invitation = Invitation.objects.create(
+            merchant=merchant, email=email, role=role, invited_by=invited_by, sent_as=_sent_as(invited_by)
+        )
     context = {"invitation": invitation, "url": invitation_url(invitation)}
     send_mail(
         # Nothing the inviter chose goes in the subject: it is Violet speaking.
@@ -242,7 +327,7 @@ def invitation_from_token(token: str) -> Invitation:
         raise InvitationError("This invitation has expired. Ask for a new one.") from exc
     except signing.BadSignature as exc:
         raise InvitationError("This invitation link is not valid.") from exc
-    invitation = Invitation.objects.select_related("merchant").filter(pk=data.get("id")).first()
+    invitation = Invitation.objects.select_related("merchant", "invited_by").filter(pk=data.get("id")).first()
     if invitation is None or invitation.email != data.get("email"):
         raise InvitationError("This invitation link is not valid.")
     if invitation.accepted_at is not None:
@@ -251,6 +336,8 @@ def invitation_from_token(token: str) -> Invitation:
         raise InvitationError("This invitation was withdrawn. Ask for a new one.")
     if not invitation.is_open:
         raise InvitationError("This invitation has expired. Ask for a new one.")
+    if not invitation_sender_may_send(invitation):
+        raise InvitationError(SENDER_GONE)
     return invitation
 
 
@@ -267,6 +354,13 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
             f"or ask for an invitation to {user.email}."
         )
     with transaction.atomic():
+        # The merchant's row lock orders this with a removal or demotion of the
+        # sender (merchants.team locks it too): either they are still an owner
+        # when the invitation is claimed, or it is refused.
+        Merchant.objects.select_for_update().filter(pk=invitation.merchant_id).first()
+        current = Invitation.objects.select_related("invited_by").get(pk=invitation.pk)
+        if not invitation_sender_may_send(current):
+            raise InvitationError(SENDER_GONE)
         claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(accepted_at=timezone.now())
         if claimed != 1:
             raise InvitationError("This invitation has already been used.")

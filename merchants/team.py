@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Invitation, Membership, Merchant, User
+from .services import invitation_sender_may_send
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,18 @@ def _owners_left(merchant_id: int, *, without: int) -> int:
 
 def _lock_merchant(merchant_id: int) -> Merchant:
     return Merchant.objects.select_for_update().get(pk=merchant_id)
+
+
+def open_invitations(merchant: Merchant) -> list[Invitation]:
+    """The invitations not yet used nor withdrawn, for the People page, each with
+    `void` set when its sender can no longer send it (the link says withdrawn)."""
+    owner_ids = set(
+        Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER).values_list("user_id", flat=True)
+    )
+    invitations = list(merchant.invitations.filter(accepted_at=None, revoked_at=None).select_related("invited_by"))
+    for invitation in invitations:
+        invitation.void = not invitation_sender_may_send(invitation, owner_ids=owner_ids)
+    return invitations
 
 
 def invitation_withdraw(*, merchant: Merchant, invitation_id: int) -> Invitation:

@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
-from .forms import PasswordResetForm
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -14,9 +13,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            email_template_name="registration/password_reset_email.txt", form_class=PasswordResetForm
-        ),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -13,9 +13,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config import throttle
+from config.client_address import client_ip
 
 from . import services
-from .forms import AcceptInvitationForm, LoginForm, SignUpForm
+from .forms import AcceptInvitationForm, LoginForm, PasswordResetForm, SignUpForm
 from .two_factor import services as two_factor
 from .two_factor.middleware import redirect_with_next
 
@@ -43,6 +44,24 @@ class LoginView(auth_views.LoginView):
         return super().get_context_data(signup_enabled=settings.SIGNUP_ENABLED, **kwargs)
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with `services.account_mail_allowed`'s limits: over them, the
+    same redirect to "if an account exists we sent a mail", and no mail."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    form_class = PasswordResetForm
+
+    def form_valid(self, form):
+        allowed = services.account_mail_allowed(
+            services.AccountMail.PASSWORD_RESET,
+            email=form.cleaned_data["email"],
+            client_address=client_ip(self.request),
+        )
+        if not allowed:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 @sensitive_post_parameters("password")
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.SIGNUP_ENABLED:
@@ -56,6 +75,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password"],
             merchant_name=form.cleaned_data["merchant_name"],
+            client_address=client_ip(request),
         )
         return render(request, "registration/signup_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "registration/signup.html", {"form": form})
@@ -105,6 +125,7 @@ def email_verify_resend(request: HttpRequest) -> HttpResponse:
     return redirect("connect:home")
 
 
+@never_cache  # the token is in the URL: no cache keeps the page (issue 28, item 16)
 @sensitive_post_parameters("password")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:

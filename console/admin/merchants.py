@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from console.display import ago, status_badge
 from merchants.forms import InvitationForm
 from merchants.models import Invitation, Membership, Merchant, User
-from merchants.services import InvitationRefused, invitation_create
+from merchants.services import InvitationRefused, invitation_create, invitation_sender_may_send
 from stores.models import Store
 from stores.selectors import broken_values
 
@@ -157,7 +157,9 @@ def _invitation_state(invitation: Invitation) -> str:
         return "accepted"
     if invitation.revoked_at:
         return "withdrawn"
-    return "open" if invitation.is_open else "expired"
+    if not invitation.is_open:
+        return "expired"
+    return "open" if invitation_sender_may_send(invitation) else "void (its sender can no longer invite)"
 
 
 @admin.register(Merchant)
@@ -292,6 +294,7 @@ class InvitationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "merchant",
         "role",
         "invited_by",
+        "sent_as",
         "created_at",
         "state",
         "accepted_at",
