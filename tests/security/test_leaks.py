@@ -142,7 +142,7 @@ def test_no_secret_anywhere_the_portal_speaks(alice, bob, charlie, sandbox, debu
     emitted["emails"] = "\n".join(f"{m.subject}\n{m.body}\n{m.to}\n{[a for a in m.alternatives]}" for m in mail.outbox)
 
     # 4. A check queued for a worker: the message as it sits in the broker.
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # the settings fixture restores it (monkeypatch on it leaked past the test)
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the fixture restores it (a monkeypatch on it outlived the test)
     assert store_services.store_check_request(store=store, trigger="merchant").queued
     emitted["broker"] = broker_bytes()
     assert emitted["broker"], "the queued message should be in the broker"
