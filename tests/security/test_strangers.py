@@ -1,32 +1,18 @@
 """Every merchant-facing URL, asked for with another merchant's ids: 404 for a
 signed-in stranger, the login page for an anonymous visitor, never data."""
 
-import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from merchants.models import Invitation, Membership
 from stores.models import Credential, Store
 from tests.conftest import ACME_TOKEN, client_for
-
-KWARG = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+from tests.security.routes import KWARG, routes
 
 
 def merchant_routes() -> list[tuple[str, str]]:
     """(name, route) of every pattern under /m/<merchant_slug>/."""
-    found = []
-
-    def walk(patterns, prefix):
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and "<slug:merchant_slug>" in route:
-                found.append((pattern.name, route))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    return routes(lambda route: "<slug:merchant_slug>" in route)
 
 
 def fill(route: str, values: dict[str, str]) -> str:

@@ -8,37 +8,27 @@ covered (or the test says how to fill it)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.contrib.auth.tokens import default_token_generator
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from merchants import services
 from merchants.models import User
+from tests.security.routes import KWARG, kwarg_names, routes
 
-KWARG = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 TOKEN_KWARGS = {"token", "uidb64"}
 
 
 def token_routes() -> list[tuple[str, str]]:
     """(name, route) of every pattern outside /m/ and the console whose URL carries a token."""
-    found = []
 
-    def walk(patterns, prefix):
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern):
-                names = {match.group("name") for match in KWARG.finditer(route)}
-                if names & TOKEN_KWARGS and "merchant_slug" not in names and not route.startswith("admin/"):
-                    found.append((pattern.name, route))
+    def wanted(route: str) -> bool:
+        names = kwarg_names(route)
+        return bool(names & TOKEN_KWARGS) and "merchant_slug" not in names and not route.startswith("admin/")
 
-    walk(get_resolver().url_patterns, "")
-    return found
+    return routes(wanted)
 
 
 ROUTES = token_routes()
