@@ -20,7 +20,7 @@ from notifications.events import api_accounts_url
 from stores import services as store_services
 from stores.bigcommerce.scopes import REQUIRED_SCOPES
 from stores.models import Check, StatusChange, Store
-from stores.selectors import check_in_flight, check_state, credential_fingerprint
+from stores.selectors import check_in_flight, check_state, credential_fingerprint, latest_checks_by_store
 from stores.services import CheckRequest
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 
@@ -55,12 +55,14 @@ def merchant_picker(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest, merchant_slug: str) -> HttpResponse:
-    stores = [
-        (store, guidance.for_store(store), check_in_flight(store))
-        # Not the profile: the dashboard shows its columns, never the whole
-        # document (~1 KB of JSON to parse per store).
-        for store in request.tenant.scope(Store.objects.exclude(status="disconnected").defer("profile"))
-    ]
+    # Not the profile: the dashboard shows its columns, never the whole
+    # document (~1 KB of JSON to parse per store).
+    rows = list(request.tenant.scope(Store.objects.exclude(status="disconnected").defer("profile")))
+    # A connected store whose newest check failed (awaiting its confirming check, or a
+    # passing outage) says so, as its page does: one query, only when there is such a store.
+    doubtful = [s.pk for s in rows if s.status == StoreStatus.CONNECTED and (s.failure_count or s.suspected_status)]
+    latest = latest_checks_by_store(doubtful)
+    stores = [(store, guidance.for_store(store, latest.get(store.pk)), check_in_flight(store)) for store in rows]
     disconnected = request.tenant.scope(Store.objects.filter(status="disconnected"))
     return render(request, "connect/dashboard.html", {"stores": stores, "disconnected": disconnected})
 

@@ -312,6 +312,8 @@ def test_the_dashboard_asks_the_database_as_often_for_many_stores_as_for_one(ali
         for i in range(5)
     )
     assert queries() == one
+    Store.objects.filter(store_hash__startswith="more").update(failure_count=1)  # newest checks to read
+    assert queries() == one + 1  # one query for all their latest checks, not one a store
 
 
 def test_a_check_that_just_failed_is_said_not_hidden_under_connected(alice, store):
@@ -334,6 +336,8 @@ def test_a_check_that_just_failed_is_said_not_hidden_under_connected(alice, stor
     assert "Every scope it needs is granted" not in body
     assert "did not pass: Access token refused." in body
     assert "Violet checks again at " in body and "before it calls this store revoked" in body
+    dashboard = page(client_for(alice), "dashboard").content.decode()
+    assert "did not pass: Access token refused." in dashboard and "Every scope it needs is granted" not in dashboard
     Store.objects.filter(pk=store.pk).update(suspected_status="", failure_count=0)
     Check.objects.create(store=store, started_at=now + timedelta(seconds=5), outcome="connected", trigger="schedule")
     body = page(client_for(alice), "store_detail", store.store_hash).content.decode()
