@@ -304,11 +304,14 @@ def invitation_withdraw(request: HttpRequest, merchant_slug: str, invitation_id:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def membership_remove(request: HttpRequest, merchant_slug: str, membership_id: int) -> HttpResponse:
+    """GET asks first (the People page's "Remove" leads here); the POST removes."""
     merchant = request.tenant.merchant
     membership = get_object_or_404(Membership.objects.select_related("user"), merchant=merchant, pk=membership_id)
     request.tenant.require_owner()
+    if request.method == "GET":
+        return render(request, "connect/membership_remove.html", {"membership": membership})
     return _team_change(
         request,
         lambda: team.membership_remove(merchant=merchant, membership_id=membership.pk, by=request.user),

@@ -40,6 +40,12 @@ def test_an_owner_removes_a_member_and_changes_a_role(alice, bob):
     response = client.post(people_url("membership_role", membership(bob).pk), {"role": "owner"}, follow=True)
     assert "bob@acme.test is now owner" in response.content.decode()
     assert membership(bob).is_owner
+    # "Remove" asks first: the page it leads to changes nothing, its button removes.
+    people = client.get(people_url("people")).content.decode()
+    assert f'href="{people_url("membership_remove", membership(bob).pk)}"' in people
+    confirm = client.get(people_url("membership_remove", membership(bob).pk)).content.decode()
+    assert "Remove <bdi>bob@acme.test</bdi>?" in confirm and 'method="post"' in confirm
+    assert Membership.objects.filter(user=bob).exists()
     response = client.post(people_url("membership_remove", membership(bob).pk), follow=True)
     assert "bob@acme.test is no longer on the team" in response.content.decode()
     assert not Membership.objects.filter(user=bob).exists()
