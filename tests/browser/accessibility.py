@@ -50,6 +50,35 @@ def axe_violations(page) -> list[dict]:
     return page.evaluate(RUN_AXE_JS, WCAG_21_AA)
 
 
+OVERFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const sticksOut = el => el.getBoundingClientRect().right > width + 1 || el.scrollWidth > el.clientWidth + 1;
+  const wide = [...document.querySelectorAll('main *, header *')]
+    .filter(el => sticksOut(el) && getComputedStyle(el).position !== 'fixed')
+    .filter(el => ![...el.children].some(sticksOut))
+    .slice(0, 5)
+    .map(el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '')
+               + ': ' + (el.innerText || '').slice(0, 60));
+  return {page: document.scrollingElement.scrollWidth, width, wide};
+}"""
+
+
+def overflow(page) -> list[dict]:
+    """The page as a pseudo-violation when it is wider than its viewport (a phone
+    user would scroll sideways), naming the widest elements; [] when it fits."""
+    sizes = page.evaluate(OVERFLOW_JS)
+    if sizes["page"] <= sizes["width"]:
+        return []
+    return [
+        {
+            "id": "page-wider-than-viewport",
+            "impact": "serious",
+            "help": f"the page is {sizes['page']} px wide in a {sizes['width']} px viewport",
+            "nodes": sizes["wide"],
+        }
+    ]
+
+
 def describe(violations_by_url: dict[str, list[dict]]) -> str:
     lines = []
     for url, violations in violations_by_url.items():

@@ -21,7 +21,7 @@ from stores.status import StoreStatus
 from tests.conftest import PASSWORD
 from tests.reports import report
 
-from .accessibility import axe_violations, describe
+from .accessibility import axe_violations, describe, overflow
 from .conftest import MOBILE, connect_in_db
 
 pytestmark = pytest.mark.browser
@@ -35,9 +35,14 @@ def links_on(page) -> list[str]:
     return page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
 
 
-def crawl(page, start: str, prefix: str, limit: int = MAX_PAGES) -> dict[str, list[dict]]:
+def axe_and_overflow(page) -> list[dict]:
+    return axe_violations(page) + overflow(page)
+
+
+def crawl(page, start: str, prefix: str, limit: int = MAX_PAGES, check=axe_and_overflow) -> dict[str, list[dict]]:
     """Visit every page under `prefix` reachable from `start` (one visit per
-    path, query strings aside, except filters' first), run axe on each."""
+    path, query strings aside, except filters' first), run `check` on each
+    (axe, and whether the page is wider than its viewport)."""
     seen_paths: set[str] = set()
     queue = [start]
     found: dict[str, list[dict]] = {}
@@ -51,7 +56,7 @@ def crawl(page, start: str, prefix: str, limit: int = MAX_PAGES) -> dict[str, li
         response = page.goto(url)
         assert response is not None and response.status == 200, f"{url}: {response and response.status}"
         visited += 1
-        if violations := axe_violations(page):
+        if violations := check(page):
             found[url] = violations
         for href in links_on(page):
             target = urljoin(page.url, href)
@@ -106,7 +111,7 @@ def test_every_merchant_page_has_no_axe_violation(web, fleet, alice, viewport):
     found = crawl(page, "/m/acme/", "/m/acme/")
     for extra in ("/account/two-factor/", "/merchants/"):
         page.goto(extra)
-        if violations := axe_violations(page):
+        if violations := axe_violations(page) + overflow(page):
             found[extra] = violations
     assert not found, describe(found)
 
@@ -116,6 +121,25 @@ def test_every_console_page_has_no_axe_violation(web, fleet):
     page = web.new_page(user=root)
     found = crawl(page, "/admin/", "/admin/")
     assert not found, describe(found)
+
+
+def test_every_console_page_fits_a_phone(web, fleet):
+    """No console page is wider than a 390 px phone (staff on call read it there)."""
+    root = User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
+    page = web.new_page(MOBILE, user=root)
+    found = crawl(page, "/admin/", "/admin/", check=overflow)
+    assert not found, describe(found)
+
+
+def test_the_wizard_s_commonest_error_fits_a_phone(web, fleet, alice):
+    """The API path error quotes the example path, which did not wrap (470 px at 390)."""
+    page = web.new_page(MOBILE, user=alice)
+    page.goto("/m/acme/connect/credentials/")
+    page.get_by_label("API path").fill("https://api.bigcommerce.com/stores/v3/")
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_selector("text=has no store hash between")
+    web.shot(page, "api-path-error-390")
+    assert not overflow(page), describe({"wizard error": overflow(page)})
 
 
 def test_the_pages_around_signing_in_have_no_axe_violation(web, transactional_db):
