@@ -44,3 +44,20 @@ def report(outcome: Outcome = Outcome.CONNECTED, *, store_hash: str = "acme123",
         store=(profile or dict(PROFILE, id=store_hash)) if outcome == Outcome.CONNECTED else None,
         problems=problems,
     )
+
+
+def revoke_by_two_checks(store) -> None:
+    """A connected store's token refused twice by scheduled checks (the second
+    confirms): the store is revoked and its status change waits to be told."""
+    from django.utils import timezone
+
+    from stores import services
+
+    for _ in range(2):
+        services.store_record_check(
+            store_id=store.pk,
+            report=report(Outcome.INVALID_TOKEN),
+            trigger="schedule",
+            started_at=timezone.now(),
+            duration_ms=1,
+        )

@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from notifications import services as notification_services
 from stores import services as store_services
-from stores.bigcommerce.report import Outcome
 from stores.models import StatusChange
 from tests.conftest import client_for
-from tests.reports import credentials, report
+from tests.reports import credentials, report, revoke_by_two_checks
 
 PUBLIC = "https://connect.violet.io"
 ATTACKER = "attacker.example"
@@ -65,14 +64,7 @@ def test_every_email_the_portal_sends_links_to_public_base_url_only(client, alic
     # A status e-mail (owners and staff), from a worker: no request at all.
     store = store_services.store_connect(merchant=acme, credentials=credentials(), report=report())
     StatusChange.objects.update(processed_at=timezone.now())
-    for _ in range(2):
-        store_services.store_record_check(
-            store_id=store.pk,
-            report=report(Outcome.INVALID_TOKEN),
-            trigger="schedule",
-            started_at=timezone.now(),
-            duration_ms=1,
-        )
+    revoke_by_two_checks(store)
     notification_services.status_changes_process()
     notification_services.notifications_deliver_due()
 

@@ -12,9 +12,8 @@ from django.utils import timezone
 from notifications import destinations, services
 from notifications.models import Notification, WebhookEndpoint
 from stores import services as store_services
-from stores.bigcommerce.report import Outcome
 from stores.models import StatusChange
-from tests.reports import credentials, report
+from tests.reports import credentials, report, revoke_by_two_checks
 
 PUBLIC = "93.184.215.14"
 
@@ -111,14 +110,7 @@ def test_the_save_service_refuses_too(production, dns, db):
 def revoked(acme, alice):
     store = store_services.store_connect(merchant=acme, credentials=credentials(), report=report())
     StatusChange.objects.update(processed_at=timezone.now())
-    for _ in range(2):
-        store_services.store_record_check(
-            store_id=store.pk,
-            report=report(Outcome.INVALID_TOKEN),
-            trigger="schedule",
-            started_at=timezone.now(),
-            duration_ms=1,
-        )
+    revoke_by_two_checks(store)
     return store
 
 

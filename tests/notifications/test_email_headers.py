@@ -9,9 +9,8 @@ from config.mail import header_text
 from notifications import services
 from notifications.models import Notification
 from stores import services as store_services
-from stores.bigcommerce.report import Outcome
 from stores.models import StatusChange, Store
-from tests.reports import credentials, report
+from tests.reports import credentials, report, revoke_by_two_checks
 
 
 @pytest.mark.parametrize(
@@ -35,14 +34,7 @@ def test_a_newline_in_the_store_name_does_not_lose_the_notification(acme, alice,
     store = store_services.store_connect(merchant=acme, credentials=credentials(), report=report())
     Store.objects.filter(pk=store.pk).update(name="Evil\r\nBcc: victim@example.test\nShop")
     StatusChange.objects.update(processed_at=timezone.now())
-    for _ in range(2):
-        store_services.store_record_check(
-            store_id=store.pk,
-            report=report(Outcome.INVALID_TOKEN),
-            trigger="schedule",
-            started_at=timezone.now(),
-            duration_ms=1,
-        )
+    revoke_by_two_checks(store)
     Store.objects.filter(pk=store.pk).update(name="Evil\r\nBcc: victim@example.test\nShop")
     services.status_changes_process()
     services.notifications_deliver_due()

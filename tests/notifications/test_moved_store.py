@@ -12,9 +12,8 @@ from django.utils import timezone
 from notifications import services
 from notifications.models import Notification
 from stores import services as store_services
-from stores.bigcommerce.report import Outcome
 from stores.models import StatusChange
-from tests.reports import credentials, report
+from tests.reports import credentials, report, revoke_by_two_checks
 
 
 @pytest.fixture
@@ -25,14 +24,7 @@ def store(acme, alice, charlie):
 
 
 def revoke(store):
-    for _ in range(2):
-        store_services.store_record_check(
-            store_id=store.pk,
-            report=report(Outcome.INVALID_TOKEN),
-            trigger="schedule",
-            started_at=timezone.now(),
-            duration_ms=1,
-        )
+    revoke_by_two_checks(store)
     return StatusChange.objects.get(store=store, new_status="revoked")
 
 
