@@ -129,6 +129,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# Wider limits beside axes' (issue 28, item 7; merchants/login_limits.py):
+# wrong passwords for one account from any address, and from one address for
+# any accounts, each in its own sliding window. A browser that logged in to
+# the account before (a signed cookie) is held by neither.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_PER_ACCOUNT_WINDOW_SECONDS = env.int("LOGIN_FAILURES_PER_ACCOUNT_WINDOW_SECONDS", default=15 * 60)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_FAILURES_PER_ADDRESS_WINDOW_SECONDS = env.int("LOGIN_FAILURES_PER_ADDRESS_WINDOW_SECONDS", default=60 * 60)
+LOGIN_KNOWN_BROWSER_DAYS = env.int("LOGIN_KNOWN_BROWSER_DAYS", default=90)
+LOGIN_KNOWN_BROWSER_COOKIE_NAME = "__Host-known_browser" if PRODUCTION else "known_browser"
 
 # --- Second factor (django-otp) ---------------------------------------------
 # Staff must, merchants may, sign in with a second factor: a TOTP app plus

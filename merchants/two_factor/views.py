@@ -17,6 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django_otp import login as otp_login
 
+from config.client_address import client_ip
+from merchants import login_limits
+
 from . import services
 from .forms import CodeForm, EnrolmentCodeForm
 from .middleware import redirect_with_next
@@ -73,8 +76,9 @@ def verify(request: HttpRequest) -> HttpResponse:
                     f"You used a recovery code; {left} left. "
                     "If your phone is lost, set up the second factor again from your account page.",
                 )
-            return redirect(_next_url(request, user))
+            return login_limits.browser_remember(request, redirect(_next_url(request, user)), user.email)
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        login_limits.login_failure_record(email=user.email, client_address=client_ip(request))
         form.add_error("code", THROTTLED if result.throttled else WRONG_CODE)
     return render(
         request,
