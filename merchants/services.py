@@ -380,4 +380,40 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
             membership.role = Membership.Role.OWNER
             membership.save(update_fields=["role"])
         Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+    if current.sent_as == Invitation.Sender.STAFF:
+        staff_addition_tell_owners(invitation=current, joined=user)
     return membership
+
+
+def staff_addition_tell_owners(*, invitation: Invitation, joined: User) -> int:
+    """Someone joined a merchant's team on an invitation from Violet's staff:
+    each of the merchant's other active owners gets an e-mail saying who, in
+    what role, invited by which staff member, and what to do if they did not
+    expect it (issue 28, item 16). Staff can invite anyone, themselves
+    included, to any merchant; this way it never happens without the
+    merchant's owners hearing of it. Returns how many owners were told."""
+    owners = (
+        User.objects.filter(
+            memberships__merchant_id=invitation.merchant_id,
+            memberships__role=Membership.Role.OWNER,
+            is_active=True,
+        )
+        .exclude(pk=joined.pk)
+        .order_by("pk")
+    )
+    context = {
+        "invitation": invitation,
+        "joined": joined,
+        "people_url": _absolute(reverse("connect:people", args=[invitation.merchant.slug])),
+    }
+    message = render_to_string("merchants/email/staff_addition.txt", context)
+    told = 0
+    for owner in owners:
+        send_mail(
+            subject="Violet's staff added someone to your team on Violet Connect",
+            message=message,
+            from_email=None,
+            recipient_list=[owner.email],
+        )
+        told += 1
+    return told
