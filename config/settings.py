@@ -159,6 +159,9 @@ OTP_TOTP_ISSUER = "Violet Connect"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# After a colleague resets a staff member's second factor, only the one-time
+# link they hand over lets that person enrol again; it lasts this long.
+SECOND_FACTOR_ENROLMENT_LINK_MINUTES = env.int("SECOND_FACTOR_ENROLMENT_LINK_MINUTES", default=60)
 # Wrong codes count as failed logins for django-axes; never store the code.
 AXES_SENSITIVE_PARAMETERS = ["code"]
 

@@ -14,21 +14,26 @@ device is confirmed.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from merchants.models import User
+from merchants.models import EnrolmentLink, User
 
 APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
@@ -193,6 +198,60 @@ def second_factor_reset(user: User) -> int:
         _, per_model = model.objects.filter(user=user).delete()
         removed += per_model.get(model._meta.label, 0)
     return removed
+
+
+# --- the enrolment link after a reset (staff) -------------------------------------------
+
+ENROLMENT_LINK_SESSION_KEY = "two_factor_enrolment_link"
+
+
+def _link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def enrolment_link_issue(*, user: User, by: User) -> tuple[str, datetime]:
+    """A new one-time enrolment link for `user` (any earlier unused one stops
+    working): its URL, for `by` to hand over, and when it expires. Only a
+    digest of its token is stored; the URL is built from PUBLIC_BASE_URL."""
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    expires_at = now + timedelta(minutes=settings.SECOND_FACTOR_ENROLMENT_LINK_MINUTES)
+    with transaction.atomic():
+        EnrolmentLink.objects.filter(user=user, used_at=None).update(used_at=now, expires_at=now)
+        EnrolmentLink.objects.create(
+            user=user, created_by=by, token_digest=_link_digest(token), created_at=now, expires_at=expires_at
+        )
+    path = reverse("two_factor_enrol_link", args=[token])
+    return f"{settings.PUBLIC_BASE_URL}{path}", expires_at
+
+
+def enrolment_needs_link(user: User) -> bool:
+    """Staff whose second factor a colleague reset enrol only through the link
+    they were given (`enrolment_link_claim`), never with their password alone."""
+    return bool(
+        user.is_staff
+        and not has_second_factor(user)
+        and EnrolmentLink.objects.filter(user=user).exists()
+    )
+
+
+def enrolment_link_claim(request: HttpRequest, *, token: str) -> bool:
+    """Use the link (once: a conditional update claims it) for the person
+    logged in on `request`, who must be the one it was made for, before it
+    expires. True: this session may now enrol a device."""
+    claimed = EnrolmentLink.objects.filter(
+        token_digest=_link_digest(token), user=request.user, used_at=None, expires_at__gt=timezone.now()
+    ).update(used_at=timezone.now())
+    if claimed != 1:
+        return False
+    request.session[ENROLMENT_LINK_SESSION_KEY] = request.user.pk
+    return True
+
+
+def enrolment_allowed(request: HttpRequest) -> bool:
+    """Whether the logged-in person may enrol a device in this session."""
+    user = request.user
+    return not enrolment_needs_link(user) or request.session.get(ENROLMENT_LINK_SESSION_KEY) == user.pk
 
 
 def second_factor_turn_off(user: User, code: str) -> None:

@@ -100,6 +100,13 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if not _is_verified(user):
             return redirect_with_next("two_factor_verify", _next_url(request, user))
         return redirect("two_factor_account")
+    if not services.enrolment_allowed(request):
+        return render(
+            request,
+            "two_factor/enrol_link_needed.html",
+            {"minutes": settings.SECOND_FACTOR_ENROLMENT_LINK_MINUTES},
+            status=403,
+        )
     device = services.enrolment_device(user)
     form = EnrolmentCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -107,6 +114,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if codes is not None:
             device.refresh_from_db()
             otp_login(request, device)
+            request.session.pop(services.ENROLMENT_LINK_SESSION_KEY, None)
             return render(
                 request,
                 "two_factor/recovery_codes.html",
@@ -125,6 +133,20 @@ def enrol(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+@never_cache
+@login_required
+@sensitive_variables("token")
+def enrol_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time link a colleague gave after resetting this person's second
+    factor. Opening it changes nothing; its button (a POST) claims it and
+    opens enrolment for this session."""
+    if request.method == "POST":
+        if services.enrolment_link_claim(request, token=token):
+            return redirect("two_factor_enrol")
+        return render(request, "two_factor/enrol_link.html", {"refused": True}, status=410)
+    return render(request, "two_factor/enrol_link.html", {"refused": False})
 
 
 @never_cache
