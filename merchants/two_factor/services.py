@@ -29,6 +29,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -41,6 +42,7 @@ RECOVERY_CODE_COUNT = 10
 # Lower-case base32 without look-alikes' ambiguity beyond what base32 already removes.
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _RECOVERY_LENGTH = 10  # 50 bits each; shown as xxxxx-xxxxx
+RECOVERY_DIGEST_SALT = "merchants.two_factor.recovery-code"
 
 # Between the password and the code: the person is not logged in yet.
 PENDING_SESSION_KEY = "two_factor_pending"
@@ -108,13 +110,32 @@ def recovery_code_display(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
+def recovery_code_digest(code: str, *, secret: str | None = None) -> str:
+    """What is stored of a recovery code (issue 28, item 14): a keyed digest,
+    never the code. A code is only ever compared, never shown again, so a
+    digest is enough, and unlike an encrypted value it cannot be turned back
+    into the code by anyone holding the keys.
+
+    HMAC-SHA256 under SECRET_KEY (`secret`: one of SECRET_KEY_FALLBACKS), cut
+    to the 16 characters django-otp's StaticToken column holds (64 bits). A
+    code has 50 random bits: with the database but not SECRET_KEY, no guess
+    can be checked offline."""
+    return salted_hmac(RECOVERY_DIGEST_SALT, code, secret=secret, algorithm="sha256").hexdigest()[:16]
+
+
+def _recovery_code_candidates(code: str) -> list[str]:
+    """The code's digest under SECRET_KEY and each fallback, so codes stored
+    before SECRET_KEY was rotated still work."""
+    return [recovery_code_digest(code, secret=key) for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
+
+
 @transaction.atomic
 def recovery_codes_replace(user: User) -> list[str]:
-    """Ten new recovery codes; the old ones stop working."""
+    """Ten new recovery codes, shown once (only their digests are stored); the old ones stop working."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
     codes = [_random_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=recovery_code_digest(code)) for code in codes)
     return [recovery_code_display(code) for code in codes]
 
 
@@ -136,6 +157,16 @@ class Verification:
         return isinstance(self.device, StaticDevice)
 
 
+def _stored_form(device: TOTPDevice | StaticDevice, code: str) -> str:
+    """What `device.verify_token` compares: the code itself for the app, its
+    stored digest for a recovery code (under SECRET_KEY or a fallback)."""
+    if not isinstance(device, StaticDevice):
+        return code
+    candidates = _recovery_code_candidates(code)
+    stored = device.token_set.filter(token__in=candidates).values_list("token", flat=True).first()
+    return stored or candidates[0]
+
+
 def code_verify(user: User, code: str) -> Verification:
     """Check a code from the app (6 digits) or a recovery code (used up on
     success) against this person's confirmed devices. A device that is in its
@@ -149,7 +180,7 @@ def code_verify(user: User, code: str) -> Verification:
             if not allowed:
                 throttled = True
                 continue
-            if device.verify_token(code):
+            if device.verify_token(_stored_form(device, code)):
                 return Verification(device)
     return Verification(None, throttled=throttled)
 
