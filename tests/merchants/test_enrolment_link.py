@@ -5,37 +5,52 @@ person only, logged (issue 28, item 16)."""
 
 from __future__ import annotations
 
+import importlib
 import re
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection, connections
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from merchants.models import EnrolmentLink, User
+from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
 from tests.conftest import PASSWORD, client_for
 from tests.merchants.test_two_factor import enrolled, password_step, reset_action
 
 
 @pytest.fixture
-def operations(db) -> User:
+def staff_groups(db) -> dict[str, Group]:
+    """The groups the data migrations made (made again if a transactional test flushed them)."""
+    if Group.objects.filter(name__in=["Support", "Operations"]).count() != 2:
+        importlib.import_module("stores.migrations.0002_staff_groups").create_staff_groups(django_apps, None)
+        importlib.import_module("merchants.migrations.0002_second_factor").grant(django_apps, None)
+    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
+
+
+@pytest.fixture
+def operations(staff_groups) -> User:
     user = User.objects.create_user(email="ops@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Operations"))
+    user.groups.add(staff_groups["Operations"])
     return user
 
 
 @pytest.fixture
-def lost(db) -> User:
+def lost(staff_groups) -> User:
     """A staff member who lost their phone and their recovery codes."""
     user = User.objects.create_user(email="lost@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Support"))
+    user.groups.add(staff_groups["Support"])
     enrolled(user)
     return user
 
@@ -145,3 +160,32 @@ def test_a_merchant_reset_needs_no_link(operations, alice):
     client = Client()
     client.force_login(alice)
     assert client.get(reverse("two_factor_enrol")).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_browsers_using_the_link_at_once_enrol_one(operations, lost):
+    """The link is claimed by a conditional update (used_at still empty): of
+    two claims racing on their own connections, exactly one wins."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a race of two transactions needs PostgreSQL; SQLite runs one writer at a time")
+    link, _ = reset(operations, lost)
+    token = urlsplit(link).path.rstrip("/").rsplit("/", 1)[1]
+    start = threading.Barrier(2, timeout=5)
+    outcomes = []
+
+    def claim():
+        request = RequestFactory().post("/")
+        request.user = lost
+        request.session = SessionStore()
+        try:
+            start.wait()
+            outcomes.append(services.enrolment_link_claim(request, token=token))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == [False, True], outcomes
