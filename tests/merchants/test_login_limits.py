@@ -13,9 +13,11 @@ from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from merchants.models import User
 from tests.conftest import PASSWORD
+from tests.merchants.test_two_factor import enrolled, wrong_code
 
 FIFTH = "192.0.2.55"
 
@@ -136,3 +138,16 @@ def test_the_normal_path_still_logs_in_after_a_few_mistakes(alice):
     assert attempt(client, alice.email, PASSWORD, "203.0.113.7").status_code == 302
     assert logged_in(client)
     assert User.objects.get(pk=alice.pk).last_login is not None
+
+
+def test_wrong_codes_at_the_second_step_count_for_the_account_too(alice, settings):
+    """Someone who has the password guesses codes from many addresses: each
+    wrong code counts as a failed login for the account, as a wrong password does."""
+    device, _ = enrolled(alice)
+    for n in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+        client = Client()
+        address = f"198.51.100.{n % 4 + 1}"
+        assert attempt(client, alice.email, PASSWORD, address).status_code == 302
+        client.post(reverse("two_factor_verify"), {"code": wrong_code(device)}, REMOTE_ADDR=address)
+        TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    assert attempt(Client(), alice.email, PASSWORD, FIFTH).status_code == 429
