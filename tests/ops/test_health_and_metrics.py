@@ -27,6 +27,8 @@ def test_health_is_200_when_everything_ran_recently(client, db):
         "dispatcher_last_run": response.json()["dispatcher_last_run"],
         "beat": "ok",
         "workers": [],  # none runs in unit tests; tests/integration/test_many_machines.py has two
+        "incident": "none",
+        "incidents": [],
     }
 
 
