@@ -15,7 +15,7 @@ minute (`stores.models.CheckTally`):
   store per episode, so it counts distinct stores without a distinct query;
 - `failed:<kind>`: every check answering that way from a store not already in
   the kind's status (first sightings, confirmations, retries);
-- `reference:<kind>`: the same, from reference stores (canaries) only.
+- `reference:<kind>`: first sightings of reference stores (canaries) only.
 
 **Opening** (`should_open`), over the last `window` minutes, either
 1. *statistics*: at least `min_stores` first sightings, from at least
@@ -23,12 +23,13 @@ minute (`stores.models.CheckTally`):
    its stores is one merchant), making at least `min_share` of the window's
    checks and at least `rate_factor` times the kind's normal share (its
    share of checks over the last `baseline_days`); or
-2. *references*: a reference store failing that way while another store
-   (of the fleet, or another reference) fails that way too.
+2. *references*: a reference store's first sighting of that kind, with
+   another store's (of the fleet, or another reference) in the same window.
+   A lone reference failing (its own API account deleted) opens nothing.
 
 **Closing** (`should_close`): over the last `close_window` minutes at least
-`close_min_checks` checks were recorded, no reference store failed that way,
-and the kind's failures are back below what opens an incident: fewer than
+`close_min_checks` checks were recorded, and the kind's failures are back
+below what opens an incident: fewer than
 `min_stores`, or at most `close_share` of the checks (BigCommerce answers
 again; a few stores really broken meanwhile do not keep it open).
 
@@ -165,9 +166,9 @@ def statistics_say_open(
 
 
 def references_say_open(window: Window, kind: IncidentKind) -> bool:
-    """Rule 2: a reference store fails this way, and so does another store."""
+    """Rule 2: a reference store newly fails this way, and so does another store."""
     references = window.get(tally_key("reference", kind))
-    others = window.get(tally_key("failed", kind)) - references
+    others = window.get(tally_key("first", kind)) - references
     return references >= 2 or (references >= 1 and others >= 1)
 
 
@@ -188,8 +189,8 @@ def should_open(
         references = window.get(tally_key("reference", kind))
         return Verdict(
             True,
-            f"{references} reference store(s) and {window.get(tally_key('failed', kind)) - references} other "
-            f"check(s) in {thresholds.window_minutes} minutes: {KIND_WORDS[kind]}.",
+            f"{references} reference store(s) and {window.get(tally_key('first', kind)) - references} other "
+            f"store(s) in the last {thresholds.window_minutes} minutes: {KIND_WORDS[kind]}.",
             by_reference=True,
         )
     if statistics_say_open(window, baseline, kind, thresholds) and merchants >= thresholds.min_merchants:
@@ -204,7 +205,7 @@ def should_open(
 
 def should_close(window: Window, kind: IncidentKind, thresholds: IncidentThresholds = IncidentThresholds()) -> bool:
     """Whether an open incident of `kind` closes: checks go through again."""
-    if window.checks < thresholds.close_min_checks or window.get(tally_key("reference", kind)):
+    if window.checks < thresholds.close_min_checks:
         return False
     failed = window.get(tally_key("failed", kind))
     return failed < thresholds.min_stores or window.share("failed", kind) <= thresholds.close_share

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from ..incident_rule import (
@@ -88,8 +88,8 @@ def failure_counts(*, outcome: str, status: str, suspected: str, failures: int, 
     seen_before = suspected == target if target != StoreStatus.UNREACHABLE else failures > 0
     if not seen_before:
         counts[tally_key("first", kind)] = 1
-    if reference:
-        counts[tally_key("reference", kind)] = 1
+        if reference:
+            counts[tally_key("reference", kind)] = 1
     return counts
 
 
@@ -175,32 +175,48 @@ def _examples(kind: IncidentKind, since: datetime) -> list[dict]:
     return examples
 
 
-def _last_closed(kind: IncidentKind) -> datetime | None:
-    return (
-        Incident.objects.filter(kind=kind, closed_at__isnull=False).order_by("-closed_at").values_list(
-            "closed_at", flat=True
+class _Fleet:
+    """What one evaluation reads once for every kind: the open incidents, the
+    last closing of each kind, and the window's tallies (two or three small
+    queries; a kind closed within the window reads its own, shorter, window)."""
+
+    def __init__(self, limits: IncidentThresholds, now: datetime, pending: Counter[str]):
+        self.limits, self.now, self.pending = limits, now, pending
+        self.since = _minute(now) - timedelta(minutes=limits.window_minutes - 1)
+        self.open = open_incidents()
+        self.closed = dict(
+            Incident.objects.filter(closed_at__isnull=False, closed_at__gte=self.since)
+            .values_list("kind")
+            .annotate(last=Max("closed_at"))
         )
-    ).first()
+        self._window: Window | None = None
+        self._baseline: Window | None = None
 
+    def window(self, kind: IncidentKind) -> Window:
+        # What an incident of this kind saw before it closed opens no new one:
+        # its window starts after the last closing (by the rule or by hand).
+        closed = self.closed.get(kind)
+        if closed is not None:
+            return add(window(minutes=self.limits.window_minutes, now=self.now, after=closed).counts, self.pending)
+        if self._window is None:
+            self._window = add(window(minutes=self.limits.window_minutes, now=self.now).counts, self.pending)
+        return self._window
 
-def _verdict(
-    kind: IncidentKind, limits: IncidentThresholds, now: datetime, pending: Counter[str], pending_merchants: set[int]
-) -> tuple[Verdict, Window]:
-    # What an incident of this kind saw before it closed opens no new one:
-    # the window starts after the last closing (by the rule or by hand).
-    closed = _last_closed(kind)
-    recent = add(window(minutes=limits.window_minutes, now=now, after=closed).counts, pending)
-    if not references_say_open(recent, kind) and not (
-        could_open(recent, kind, limits) and statistics_say_open(recent, baseline(limits=limits, now=now), kind, limits)
-    ):
-        return Verdict(False), recent  # the common answer, from this window's tallies alone
-    since = _minute(now) - timedelta(minutes=limits.window_minutes - 1)
-    if closed is not None:
-        since = max(since, closed)
-    merchants = set(pending_merchants)
-    merchants.update(_failing_checks(kind, since).values_list("store__merchant_id", flat=True).distinct())
-    verdict = should_open(recent, baseline(limits=limits, now=now), kind, merchants=len(merchants), thresholds=limits)
-    return verdict, recent
+    def baseline(self) -> Window:
+        if self._baseline is None:
+            self._baseline = baseline(limits=self.limits, now=self.now)
+        return self._baseline
+
+    def verdict(self, kind: IncidentKind, pending_merchants: set[int]) -> tuple[Verdict, Window]:
+        limits, recent = self.limits, self.window(kind)
+        if not references_say_open(recent, kind) and not (
+            could_open(recent, kind, limits) and statistics_say_open(recent, self.baseline(), kind, limits)
+        ):
+            return Verdict(False), recent  # the common answer, from this window's tallies alone
+        since = max(self.since, self.closed.get(kind, self.since))
+        merchants = set(pending_merchants)
+        merchants.update(_failing_checks(kind, since).values_list("store__merchant_id", flat=True).distinct())
+        return should_open(recent, self.baseline(), kind, merchants=len(merchants), thresholds=limits), recent
 
 
 def incidents_evaluate(
@@ -215,22 +231,20 @@ def incidents_evaluate(
     (and `pending_merchants`, merchants of first sightings) of a batch not yet
     committed, the caller's. Safe inside a transaction (the insert runs in a
     savepoint)."""
-    now = now or timezone.now()
-    opened = open_incidents()
-    limits = thresholds()
+    fleet = _Fleet(thresholds(), now or timezone.now(), pending or Counter())
+    opened = fleet.open
     for kind in sorted({IncidentKind(kind) for kind in kinds} - {IncidentKind(kind) for kind in opened}):
-        verdict, recent = _verdict(kind, limits, now, pending or Counter(), pending_merchants or set())
+        verdict, recent = fleet.verdict(kind, pending_merchants or set())
         if not verdict.open:
             continue
-        since = _minute(now) - timedelta(minutes=limits.window_minutes - 1)
         incident = Incident(
             kind=kind,
-            opened_at=now,
+            opened_at=fleet.now,
             reason=verdict.reason,
             by_reference=verdict.by_reference,
             stores_at_open=recent.get(tally_key("first", kind)),
             checks_at_open=recent.checks,
-            examples=_examples(kind, since),
+            examples=_examples(kind, fleet.since),
         )
         try:
             with transaction.atomic():
