@@ -1,11 +1,14 @@
-"""The Operations-only permissions of fleet-wide incidents: marking a store as
-a reference store (checked every minute), and closing an incident by hand."""
+"""Fleet-wide incidents in the console: every staff group sees them (Support
+and Operations); Operations alone mark a store as a reference store (checked
+every minute) and close an incident by hand."""
 
 from django.db import migrations
 
 PERMISSIONS = (
-    ("store", "mark_reference_store", "Can mark a store as a reference store"),
-    ("incident", "close_incident", "Can close a fleet-wide incident"),
+    # (model, codename, name, groups)
+    ("incident", "view_incident", "Can view incident", ("Support", "Operations")),
+    ("store", "mark_reference_store", "Can mark a store as a reference store", ("Operations",)),
+    ("incident", "close_incident", "Can close a fleet-wide incident", ("Operations",)),
 )
 
 
@@ -13,18 +16,18 @@ def grant(apps, schema_editor):
     ContentType = apps.get_model("contenttypes", "ContentType")
     Permission = apps.get_model("auth", "Permission")
     Group = apps.get_model("auth", "Group")
-    for model, codename, name in PERMISSIONS:
+    for model, codename, name, groups in PERMISSIONS:
         content_type, _ = ContentType.objects.get_or_create(app_label="stores", model=model)
         permission, _ = Permission.objects.get_or_create(
             content_type=content_type, codename=codename, defaults={"name": name}
         )
-        for group in Group.objects.filter(name="Operations"):
+        for group in Group.objects.filter(name__in=groups):
             group.permissions.add(permission)
 
 
 def revoke(apps, schema_editor):
     apps.get_model("auth", "Permission").objects.filter(
-        content_type__app_label="stores", codename__in=[codename for _, codename, _ in PERMISSIONS]
+        content_type__app_label="stores", codename__in=["mark_reference_store", "close_incident"]
     ).delete()
 
 

@@ -333,7 +333,7 @@ def store_set_reference(*, store: Store, reference: bool, now: datetime | None =
     if changed and reference:
         # Due within the minute, unless a check is in flight (its result reschedules it).
         soon = now + timedelta(seconds=settings.REFERENCE_CHECK_INTERVAL_SECONDS)
-        Store.objects.filter(pk=store.pk, next_check_at__gt=soon).filter(
+        Store.objects.filter(pk=store.pk).filter(Q(next_check_at__isnull=True) | Q(next_check_at__gt=soon)).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
         ).update(next_check_at=soon)
     store.is_reference = reference
