@@ -13,7 +13,6 @@ merchant_patterns = [
     path("connect/scopes/", views.wizard_step, {"step": 2}, name="wizard_scopes"),
     path("connect/save/", views.wizard_step, {"step": 3}, name="wizard_save"),
     path("connect/credentials/", views.wizard_credentials, name="wizard_credentials"),
-    path("connect/forget/", views.forget_kept, name="forget_kept"),
     path("stores/<str:store_hash>/", views.store_detail, name="store_detail"),
     path("stores/<str:store_hash>/check/", views.store_check_now, name="store_check_now"),
     path("stores/<str:store_hash>/status.json", views.store_status, name="store_status"),

@@ -106,7 +106,17 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
     posted = request.method == "POST"
     form = CredentialsForm(request.POST if posted else None, request.FILES if posted else None)
     attempt = None
-    if posted and form.is_valid():
+    replacing = posted and request.POST.get("replace_kept") in onboarding.SECRET_FIELDS
+    if replacing and form.is_valid():
+        # "Replace the kept …": that value is forgotten; what was typed and the last problems stay.
+        attempt = onboarding.kept_replace(
+            merchant=tenant.merchant,
+            user=request.user,
+            typed=form.typed(),
+            field=request.POST["replace_kept"],
+            store=store,
+        )
+    elif posted and form.is_valid():
         attempt = onboarding.connect_attempt(
             merchant=tenant.merchant,
             user=request.user,
@@ -137,13 +147,20 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
             return redirect(
                 "connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash
             )
-    page = credentials_page(posted=posted, attempt=attempt, merchant=tenant.merchant, user=request.user, store=store)
+    page = credentials_page(
+        posted=posted and not (replacing and attempt),  # a "Replace" only edits what is kept: 200
+        attempt=attempt,
+        merchant=tenant.merchant,
+        user=request.user,
+        store=store,
+    )
     context = _wizard_context(
         request,
         4,
         form=form,
         store=store,
         kept=page.kept,
+        kept_store_hash=page.kept_store_hash,
         field_problems=page.field_problems,
         general_problems=page.general_problems,
         missing_scopes=page.missing_scopes,
@@ -154,22 +171,6 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
         api_path_shown=api_path_to_show(form["api_path"].value()) or page.api_path,
     )
     return render(request, "connect/wizard_credentials.html", context, status=page.status)
-
-
-@sensitive_post_parameters(*SECRET_POST_FIELDS)
-@require_POST
-def forget_kept(request: HttpRequest, merchant_slug: str) -> HttpResponse:
-    """ "Replace" on a kept secret: forget it, so the merchant pastes a new one."""
-    request.tenant.require_owner()
-    field = request.POST.get("field", "")
-    target = request.POST.get("target", "")
-    if target:
-        request.tenant.get_object_or_404(Store, store_hash=target)
-    if field in onboarding.SECRET_FIELDS:
-        onboarding.draft_discard(request.tenant.merchant, request.user, target, fields=[field])
-    if target:
-        return redirect("connect:store_replace", merchant_slug=merchant_slug, store_hash=target)
-    return redirect("connect:wizard_credentials", merchant_slug=merchant_slug)
 
 
 # --- store pages ------------------------------------------------------------------

@@ -192,9 +192,9 @@ def test_strangers_get_404_on_every_store_page(charlie, store):
     assert store.status == "connected"
 
 
-def test_forget_kept_cannot_target_another_merchants_store(charlie, store, globex):
+def test_replace_kept_cannot_target_another_merchants_store(charlie, store, globex):
     response = client_for(charlie).post(
-        reverse("connect:forget_kept", args=["globex"]), {"field": "access_token", "target": HASH}
+        reverse("connect:store_replace", args=["globex", HASH]), {"replace_kept": "access_token"}
     )
     assert response.status_code == 404
 
