@@ -17,6 +17,7 @@ merchant_patterns = [
     path("stores/<str:store_hash>/check/", views.store_check_now, name="store_check_now"),
     path("stores/<str:store_hash>/status.json", views.store_status, name="store_status"),
     path("stores/<str:store_hash>/replace/", views.store_replace, name="store_replace"),
+    path("stores/<str:store_hash>/connect-again/", views.store_reconnect, name="store_reconnect"),
     path("stores/<str:store_hash>/disconnect/", views.store_disconnect, name="store_disconnect"),
     path("people/", views.people, name="people"),
     path("people/<int:membership_id>/role/", views.membership_role, name="membership_role"),
