@@ -117,8 +117,9 @@ class ImportReport:
 
     def summary_words(self) -> str:
         """The counts in words, for the report page: "3 rows: 2 connected, 1 missing scopes"."""
+        words = {**OUTCOME_WORDS, ImportOutcome.MALFORMED_INPUT: "not usable"}  # "2 not usable"
         counts = ", ".join(
-            f"{count} {OUTCOME_WORDS[ImportOutcome(outcome)].lower()}" for outcome, count in self.summary.items()
+            f"{count} {words[ImportOutcome(outcome)].lower()}" for outcome, count in self.summary.items()
         )
         rows = f"{len(self.rows)} row{'s' if len(self.rows) != 1 else ''}"
         kept = sum(1 for r in self.rows if r.kept)

@@ -162,7 +162,7 @@ def test_the_report_speaks_words_not_codes(operations, shops):
     page = client.post(URL, {"file": upload(content), "check": "1"}).content.decode()
     summary = page[page.index('<p id="import-summary">') :]
     summary = summary[: summary.index("</p>")]
-    assert "3 rows: 1 connected, 1 missing scopes, 1 row not usable." in summary
+    assert "3 rows: 1 connected, 1 missing scopes, 1 not usable." in summary
     table = page[page.index('<table id="import-rows">') :]
     table = table[: table.index("</table>")]
     assert "unknown merchant" in table and "?" not in table
