@@ -109,7 +109,7 @@ def fleet(acme, alice, bob, bc_store):
 def test_every_merchant_page_has_no_axe_violation(web, fleet, alice, viewport):
     page = web.new_page(viewport, user=alice)
     found = crawl(page, "/m/acme/", "/m/acme/")
-    for extra in ("/account/two-factor/", "/merchants/"):
+    for extra in ("/account/two-factor/", "/account/time-zone/", "/merchants/"):
         page.goto(extra)
         if violations := axe_violations(page) + overflow(page):
             found[extra] = violations
