@@ -184,9 +184,9 @@ def _keep(
 @sensitive_variables("typed", "values", "draft", "gathered")
 def kept_replace(*, merchant: Merchant, user: User, typed: dict[str, str], field: str, store: Store | None = None):
     """ "Replace the kept …": forget that kept value, and keep what came with the
-    press — the other values typed, the store they are for, the last problems —
-    so the page comes back as it was, that box empty. A value typed into the
-    replaced box itself is its replacement."""
+    press — the other values typed, the store they are for, the last problems
+    (but those about a secret typed anew) — so the page comes back as it was,
+    that box empty. A value typed into the replaced box itself is its replacement."""
     target = store.store_hash if store else ""
     draft = draft_for(merchant, user, target)
     gathered = _gather(typed, None, draft, store)
@@ -194,6 +194,8 @@ def kept_replace(*, merchant: Merchant, user: User, typed: dict[str, str], field
     if field in SECRET_FIELDS and not (typed.get(field) or "").strip():
         values.pop(field, None)
     problems = [Problem(**row) for row in draft.last_problems] if draft is not None and gathered.draft_used else []
+    # A secret typed anew with the press is not the one its last problem was about.
+    problems = [p for p in problems if not (p.field in SECRET_FIELDS and (typed.get(p.field) or "").strip())]
     kept = _keep(merchant, user, target, values, SECRET_FIELDS, store_hash=gathered.store_hash, problems=problems)
     return Attempt(problems=problems, kept=kept, kept_store_hash=gathered.store_hash if kept else "")
 

@@ -152,11 +152,18 @@ def test_replacing_a_kept_value_keeps_what_was_typed_and_the_last_error(alice, b
     client = client_for(alice)
     broken = TOKEN[:11] + " " + TOKEN[11:]
     client.post(url, fields(access_token=broken))  # refused: the Client ID and secret are kept
-    response = client.post(url, {"api_path": API_PATH, "access_token": TOKEN, "replace_kept": "client_secret"})
+    response = client.post(url, {"api_path": API_PATH, "replace_kept": "client_secret"})
     body = response.content.decode()
     assert response.status_code == 200
     assert api_path_value(body) == API_PATH
     assert "character 12" in body  # the last error, still beside its box
+    assert "Replace the kept Client secret" not in body and "Replace the kept Client ID" in body
+    # The token typed anew with a press is kept, and its old error goes.
+    response = client.post(url, {"api_path": API_PATH, "access_token": TOKEN, "replace_kept": "client_id"})
+    body = response.content.decode()
+    assert "character 12" not in body
+    response = client.post(url, {"api_path": API_PATH, "client_id": CLIENT_ID, "replace_kept": "client_id"})
+    body = response.content.decode()
     draft = CredentialDraft.objects.get()
     assert (draft.client_id, draft.client_secret, draft.access_token) == (CLIENT_ID, "", TOKEN)
     assert f"…{TOKEN[-4:]}" in body and f"…{CLIENT_ID[-4:]}" in body
