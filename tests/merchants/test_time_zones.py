@@ -133,3 +133,8 @@ def test_an_invitation_gives_its_expiry_in_the_recipients_zone(acme, alice, djan
     assert f"{tokyo:%Y-%m-%d %H:%M} JST" in mailoutbox[0].body
     utc = timezone.localtime(invitation.expires_at, zoneinfo.ZoneInfo("UTC"))
     assert f"{utc:%Y-%m-%d %H:%M} UTC" in mailoutbox[1].body  # no account: UTC
+
+
+def test_the_console_links_to_the_time_zone_page(admin_user):
+    body = client_for(admin_user).get(reverse("admin:index")).content.decode()
+    assert f'<a href="{URL}">Time zone</a>' in body
