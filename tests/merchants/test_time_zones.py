@@ -138,3 +138,13 @@ def test_an_invitation_gives_its_expiry_in_the_recipients_zone(acme, alice, djan
 def test_the_console_links_to_the_time_zone_page(admin_user):
     body = client_for(admin_user).get(reverse("admin:index")).content.decode()
     assert f'<a href="{URL}">Time zone</a>' in body
+
+
+def test_the_console_index_names_the_readers_zone_on_its_hourly_chart(admin_user, store):
+    store_services.store_record_check(
+        store_id=store.pk, report=report(store_hash=HASH), trigger="schedule", started_at=timezone.now(), duration_ms=5
+    )
+    User.objects.filter(pk=admin_user.pk).update(time_zone="Europe/Paris")
+    body = client_for(admin_user).get(reverse("admin:index")).content.decode()
+    assert 'aria-label="Checks per hour"' in body
+    assert " CET: " in body and " UTC: " not in body
