@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Times in the signed-in person's zone (their account page sets it).
+    "merchants.timezones.UserTimeZoneMiddleware",
     "merchants.tenancy.TenantMiddleware",
     "config.security.SecurityHeadersMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its response.

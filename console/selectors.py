@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from merchants.timezones import written
 from notifications.models import WebhookEndpoint
 from stores.incident_rule import KIND_WORDS, IncidentKind
 from stores.models import Check, Incident, Store
@@ -185,4 +186,5 @@ def open_incidents() -> list[Incident]:
     incidents = list(Incident.objects.filter(closed_at__isnull=True).order_by("opened_at").only("kind", "opened_at"))
     for incident in incidents:
         incident.words = KIND_WORDS[IncidentKind(incident.kind)]
+        incident.since = written(incident.opened_at)  # in the reader's zone, named
     return incidents

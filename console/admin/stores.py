@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 
 from console import selectors
 from console.display import ago, outcome_badge, scope_badge, short_timesince, status_badge
+from merchants import timezones
 from storehooks.selectors import client_secret_state, hooks_state
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Store
@@ -197,7 +198,7 @@ class StoreAdmin(
     def in_status_for(self, store):
         return format_html(
             '<span title="since {}">{}</span>',
-            timezone.localtime(store.status_changed_at).strftime("%Y-%m-%d %H:%M %Z"),
+            timezones.written(store.status_changed_at),
             short_timesince(store.status_changed_at, timezone.now()),
         )
 
@@ -270,7 +271,7 @@ class StoreAdmin(
     def status_since(self, store):
         return format_html(
             "{} ({} ago)",
-            timezone.localtime(store.status_changed_at).strftime("%Y-%m-%d %H:%M %Z"),
+            timezones.written(store.status_changed_at),
             short_timesince(store.status_changed_at, timezone.now()),
         )
 
