@@ -103,3 +103,18 @@ def test_the_store_page_says_when_an_incident_holds_the_store(ops, acme_store):
     assert f"incident #{incident.pk}" in page
     listing = ops.get(reverse("admin:stores_store_changelist") + f"?held_by__id__exact={incident.pk}")
     assert listing.status_code == 200 and "Acme Outfitters" in listing.content.decode()
+
+
+def test_an_incidents_notifications_show_in_the_console(ops, settings):
+    from notifications import services as notifications
+    from notifications.models import Notification
+
+    settings.STAFF_NOTIFICATION_EMAILS = ["oncall@violet.test"]
+    incident = open_incident()
+    notifications.incidents_process()
+    notification = Notification.objects.get(incident=incident)
+    assert notification.event_type == "incident.opened" and notification.status_change is None
+    listing = ops.get(reverse("admin:notifications_notification_changelist")).content.decode()
+    assert f"incident #{incident.pk}" in listing
+    page = ops.get(reverse("admin:notifications_notification_change", args=[notification.pk]))
+    assert page.status_code == 200 and f"incident #{incident.pk}" in page.content.decode()
