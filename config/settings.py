@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Times in the signed-in person's zone (their account page sets it).
+    "merchants.timezones.UserTimeZoneMiddleware",
     "merchants.tenancy.TenantMiddleware",
     "config.security.SecurityHeadersMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its response.
@@ -347,6 +349,26 @@ STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
 STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)
 CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
+
+# --- Fleet-wide incidents (stores/incident_rule.py, docs/incidents.md) ----
+# When one kind of failure (503, 401, unreachable…) rises far above normal
+# across many stores at once, an incident opens: that kind flips no store and
+# tells no merchant until it closes; staff hear once.
+INCIDENT_DETECTION = env.bool("INCIDENT_DETECTION", default=True)
+INCIDENT_WINDOW_MINUTES = env.int("INCIDENT_WINDOW_MINUTES", default=10)
+INCIDENT_MIN_STORES = env.int("INCIDENT_MIN_STORES", default=5)
+INCIDENT_MIN_MERCHANTS = env.int("INCIDENT_MIN_MERCHANTS", default=3)
+INCIDENT_MIN_SHARE = env.float("INCIDENT_MIN_SHARE", default=0.05)
+INCIDENT_RATE_FACTOR = env.float("INCIDENT_RATE_FACTOR", default=10.0)
+INCIDENT_BASELINE_DAYS = env.int("INCIDENT_BASELINE_DAYS", default=7)
+INCIDENT_CLOSE_WINDOW_MINUTES = env.int("INCIDENT_CLOSE_WINDOW_MINUTES", default=5)
+INCIDENT_CLOSE_MIN_CHECKS = env.int("INCIDENT_CLOSE_MIN_CHECKS", default=3)
+INCIDENT_CLOSE_SHARE = env.float("INCIDENT_CLOSE_SHARE", default=0.025)
+# A held failure is checked again somewhere between these (spread).
+INCIDENT_RECHECK_MIN_MINUTES = env.int("INCIDENT_RECHECK_MIN_MINUTES", default=10)
+INCIDENT_RECHECK_MAX_MINUTES = env.int("INCIDENT_RECHECK_MAX_MINUTES", default=60)
+# Reference stores (canaries) are checked this often.
+REFERENCE_CHECK_INTERVAL_SECONDS = env.int("REFERENCE_CHECK_INTERVAL_SECONDS", default=60)
 
 # --- BigCommerce webhooks (storehooks) ----------------------------------
 # Connecting a store registers store/information/updated and

@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import timezones
 from .identity import canonical_email
 
 
@@ -50,6 +51,11 @@ class User(AbstractUser):
     # When the person proved they read this mailbox (sign-up's link, or an
     # invitation accepted from its e-mail). Unverified accounts cannot invite.
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # The zone their pages and mails write times in (an IANA name; guessed by the
+    # browser at sign-up, changed on their account page).
+    time_zone = models.CharField(
+        max_length=timezones.MAX_LENGTH, default=timezones.DEFAULT, validators=[timezones.validate_time_zone]
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -17,7 +17,7 @@ from config import throttle
 from config.client_address import client_ip
 
 from . import login_limits, services
-from .forms import AcceptInvitationForm, LoginForm, PasswordResetForm, SignUpForm
+from .forms import AcceptInvitationForm, LoginForm, PasswordResetForm, SignUpForm, TimeZoneForm
 from .identity import canonical_email
 from .two_factor import services as two_factor
 from .two_factor.middleware import redirect_with_next
@@ -106,6 +106,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password"],
             merchant_name=form.cleaned_data["merchant_name"],
             client_address=client_ip(request),
+            time_zone=form.cleaned_data["time_zone"],
         )
         return render(request, "registration/signup_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "registration/signup.html", {"form": form})
@@ -177,3 +178,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"You've joined {membership.merchant.name}.")
         return redirect("connect:dashboard", merchant_slug=membership.merchant.slug)
     return render(request, "merchants/invitation_accept.html", {"invitation": invitation, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_time_zone(request: HttpRequest) -> HttpResponse:
+    """The person's time zone: every time on their pages and in their e-mails is written in it."""
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        services.user_set_time_zone(request.user, form.cleaned_data["time_zone"])
+        messages.success(request, f"Times are now shown in {form.cleaned_data['time_zone']}.")
+        return redirect("account_time_zone")
+    return render(request, "registration/time_zone.html", {"form": form}, status=400 if form.errors else 200)

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from stores.crypto import EncryptedTextField
-from stores.models import StatusChange
+from stores.models import Incident, StatusChange
 
 
 def new_signing_secret() -> str:
@@ -46,7 +46,8 @@ class WebhookEndpoint(models.Model):
 
 
 class Notification(models.Model):
-    """One message about one status change to one destination."""
+    """One message about one status change, or one fleet-wide incident's
+    opening or closing, to one destination."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -57,7 +58,12 @@ class Notification(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
-    status_change = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="notifications")
+    status_change = models.ForeignKey(
+        StatusChange, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     event_type = models.CharField(max_length=40)
     # Stable per status change: receivers deduplicate on it.
     event_id = models.CharField(max_length=64)
@@ -81,7 +87,16 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["status_change", "audience"], name="notification_once_per_destination")
+            models.UniqueConstraint(fields=["status_change", "audience"], name="notification_once_per_destination"),
+            # An incident is announced once when it opens and once when it closes, per destination.
+            models.UniqueConstraint(
+                fields=["incident", "event_type", "audience"], name="notification_incident_once_per_destination"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status_change__isnull=False, incident__isnull=True)
+                | models.Q(status_change__isnull=True, incident__isnull=False),
+                name="notification_about_one_thing",
+            ),
         ]
         indexes = [
             models.Index(

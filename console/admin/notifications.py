@@ -310,8 +310,11 @@ class NotificationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
             return format_html('<a href="{}">{}</a>', url, notification.endpoint.name)
         return ", ".join(notification.recipients) or notification.audience
 
-    @admin.display(description="store")
+    @admin.display(description="about")
     def store(self, notification):
+        if notification.incident_id:  # a fleet-wide incident's opening or closing
+            url = reverse("admin:stores_incident_change", args=[notification.incident_id])
+            return format_html('<a href="{}">incident #{}</a>', url, notification.incident_id)
         store = notification.status_change.store
         url = reverse("admin:stores_store_change", args=[store.pk])
         return format_html('<a href="{}">{}</a>', url, store.display_name)

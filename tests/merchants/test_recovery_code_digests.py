@@ -15,8 +15,8 @@ from merchants.two_factor import services
 from tests.conftest import PASSWORD
 from tests.merchants.test_two_factor import later
 
-BEFORE = [("merchants", "0005_second_factor_enrolment_link"), ("otp_static", "0003_add_timestamps")]
-AFTER = [("merchants", "0006_recovery_codes_to_digests")]
+BEFORE = [("merchants", "0006_second_factor_enrolment_link"), ("otp_static", "0003_add_timestamps")]
+AFTER = [("merchants", "0007_recovery_codes_to_digests")]
 
 
 @pytest.fixture

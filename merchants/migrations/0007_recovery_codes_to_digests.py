@@ -24,7 +24,7 @@ def to_digests(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("merchants", "0005_second_factor_enrolment_link"),
+        ("merchants", "0006_second_factor_enrolment_link"),
         ("otp_static", "0003_add_timestamps"),
     ]
 

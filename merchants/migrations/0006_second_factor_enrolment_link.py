@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('merchants', '0004_invitation_sent_as'),
+        ('merchants', '0005_user_time_zone'),
     ]
 
     operations = [
