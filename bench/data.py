@@ -50,9 +50,11 @@ def staff_client():
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from merchants.two_factor.services import device_create
+
     user = staff_user()
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-        user=user, name="Bench authenticator", confirmed=True
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or device_create(
+        user, name="Bench authenticator", confirmed=True
     )
     client = Client()
     client.force_login(user)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Membership, Merchant, User
+from .models import Membership, Merchant, SecondFactorKey, User
 
 # The demo staff login's authenticator key (hex, 20 bytes). Public: a
 # development-only value, like the demo passwords.
@@ -60,19 +60,15 @@ def _demo_second_factor(user: User) -> None:
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from merchants.two_factor.services import device_create
+
     StaticDevice.objects.filter(user=user).delete()
-    TOTPDevice.objects.filter(user=user).exclude(name=DEMO_TOTP_DEVICE_NAME).delete()
-    TOTPDevice.objects.update_or_create(
-        user=user,
-        name=DEMO_TOTP_DEVICE_NAME,
-        defaults={
-            "key": DEMO_TOTP_KEY,
-            "confirmed": True,
-            "throttling_failure_count": 0,
-            "throttling_failure_timestamp": None,
-        },
-    )
+    TOTPDevice.objects.filter(user=user).delete()
+    device_create(user, name=DEMO_TOTP_DEVICE_NAME, confirmed=True, seed=DEMO_TOTP_KEY)
 
 
 def is_demo_device(device) -> bool:
-    return device.name == DEMO_TOTP_DEVICE_NAME and device.key == DEMO_TOTP_KEY
+    if device.name != DEMO_TOTP_DEVICE_NAME:
+        return False
+    key = SecondFactorKey.objects.filter(device_id=device.pk).first()  # encrypted: compared once decrypted
+    return key is not None and key.seed == DEMO_TOTP_KEY

@@ -7,12 +7,16 @@ single-use link.
 
 from __future__ import annotations
 
+from binascii import unhexlify
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
+
+from config.crypto import EncryptedTextField
 
 from . import timezones
 from .identity import canonical_email
@@ -162,15 +166,50 @@ class Invitation(models.Model):
 
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402 - the second factor's console page
 
+# What django-otp's clear `key` column holds instead of a seed (issue 28, item
+# 14): the seed itself is in SecondFactorKey, encrypted. Not hex, so django-otp's
+# own `bin_key` raises on it: code reading the clear column fails loudly
+# instead of verifying codes computed from a guessable key (an empty key would
+# be a valid HMAC key anyone could compute codes for).
+SEED_PLACEHOLDER = "encrypted: merchants.SecondFactorKey"
+
 
 class SecondFactor(TOTPDevice):
-    """A person's authenticator app (django-otp's TOTPDevice), as the staff
-    console lists it: who has one, never its key. See merchants/two_factor/."""
+    """A person's authenticator app (django-otp's TOTPDevice): the staff
+    console lists it (who has one, never its key), and the second factor's
+    code reads and verifies through it, its seed coming from SecondFactorKey.
+    See merchants/two_factor/."""
 
     class Meta:
         proxy = True
         verbose_name = "second factor"
         verbose_name_plural = "second factors"
+
+    @property
+    def bin_key(self) -> bytes:
+        """The seed, decrypted (django-otp's `verify_token` and `config_url` read this)."""
+        return self.second_factor_key.bin_key
+
+
+class SecondFactorKey(models.Model):
+    """The seed of one TOTP device, encrypted under FERNET_KEYS (rotated with
+    every other encrypted value by `rotate_credentials`). django-otp's clear
+    `key` column holds SEED_PLACEHOLDER."""
+
+    device = models.OneToOneField(
+        TOTPDevice, primary_key=True, on_delete=models.CASCADE, related_name="second_factor_key"
+    )
+    seed = EncryptedTextField(help_text="hex, as django-otp's key column held it")
+
+    class Meta:
+        verbose_name = "second-factor key"
+
+    def __str__(self) -> str:
+        return f"key of device {self.device_id}"
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.seed.encode())
 
 
 class EnrolmentLink(models.Model):

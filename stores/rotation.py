@@ -1,5 +1,5 @@
 """Re-encrypt every encrypted value (credentials, kept wizard secrets, webhook
-signing secrets) under the first of FERNET_KEYS.
+signing secrets, second-factor seeds) under the first of FERNET_KEYS.
 
 Rotation: put the new key first in FERNET_KEYS (keep the old one after it),
 deploy, run `manage.py rotate_credentials`, then remove the old key.
@@ -52,7 +52,8 @@ class RotationResult:
 
 def encrypted_tables() -> list[tuple[type[models.Model], list[str]]]:
     """Every model with encrypted fields, and those fields' columns: credentials,
-    the wizard's kept secrets, webhook signing secrets."""
+    the wizard's kept secrets, webhook signing secrets, second-factor seeds
+    (found by their field, `config.crypto.EncryptedTextField`)."""
     tables: dict[type[models.Model], list[str]] = {}
     for model in apps.get_models():
         columns = [field.column for field in model._meta.concrete_fields if isinstance(field, EncryptedTextField)]

@@ -75,9 +75,11 @@ def verify_second_factor(client: Client, user: User):
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from merchants.two_factor.services import device_create
+
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+        device = device_create(user, name="Test authenticator", confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

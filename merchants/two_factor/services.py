@@ -8,7 +8,9 @@ wrong codes as failed logins for django-axes (see views.verify).
 
 Nothing here logs or returns a TOTP key except `enrolment_secret` and
 `enrolment_qr_data_uri`, which only the enrolment page shows, before the
-device is confirmed.
+device is confirmed. Seeds are stored encrypted (SecondFactorKey, under
+FERNET_KEYS): devices are made by `device_create` and read as SecondFactor,
+whose `bin_key` decrypts; django-otp's clear `key` column holds a placeholder.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from merchants.models import EnrolmentLink, User
+from merchants.models import SEED_PLACEHOLDER, EnrolmentLink, SecondFactor, SecondFactorKey, User
 
 APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
@@ -65,25 +68,43 @@ def recovery_codes_left(user: User) -> int:
 # --- enrolment ----------------------------------------------------------------------
 
 
-def enrolment_device(user: User) -> TOTPDevice:
+@sensitive_variables("seed")
+@transaction.atomic
+def device_create(user: User, *, name: str, confirmed: bool, seed: str | None = None) -> SecondFactor:
+    """A TOTP device with its seed (hex; a new random one unless given)
+    encrypted in SecondFactorKey, never in django-otp's clear column."""
+    device = SecondFactor.objects.create(user=user, name=name, confirmed=confirmed, key=SEED_PLACEHOLDER)
+    SecondFactorKey.objects.create(device=device, seed=seed or default_key())
+    return device
+
+
+def enrolment_device(user: User) -> SecondFactor:
     """The unconfirmed device this person is enrolling (the same one on every
     reload, so the QR code they scanned stays valid)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    device = SecondFactor.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+        device = device_create(user, name=APP_DEVICE_NAME, confirmed=False)
     return device
+
+
+def _second_factor(device: TOTPDevice) -> SecondFactor:
+    """`device` read as SecondFactor (whose `bin_key` decrypts its seed):
+    django-otp's own TOTPDevice would read the clear column's placeholder."""
+    return device if isinstance(device, SecondFactor) else SecondFactor.objects.get(pk=device.pk)
 
 
 def enrolment_secret(device: TOTPDevice) -> str:
     """The key in base32, in groups of four, for typing into an app by hand."""
-    text = base64.b32encode(device.bin_key).decode().rstrip("=")
+    text = base64.b32encode(_second_factor(device).bin_key).decode().rstrip("=")
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 def enrolment_qr_data_uri(device: TOTPDevice) -> str:
     """The otpauth:// URL as an SVG QR code in a data: URI (the CSP allows
     `img-src data:`; nothing inline runs)."""
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    image = qrcode.make(
+        _second_factor(device).config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2
+    )
     buffer = io.BytesIO()
     image.save(buffer)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -93,7 +114,7 @@ def enrolment_qr_data_uri(device: TOTPDevice) -> str:
 def enrolment_confirm(device: TOTPDevice, code: str) -> list[str] | None:
     """Confirm `device` with a current code from the app. Returns the new
     recovery codes (to show once), or None if the code is wrong."""
-    device = TOTPDevice.objects.select_for_update().filter(pk=device.pk, confirmed=False).first()
+    device = SecondFactor.objects.select_for_update().filter(pk=device.pk, confirmed=False).first()
     if device is None or not device.verify_token(normalise(code)):
         return None
     device.confirmed = True
@@ -110,6 +131,7 @@ def recovery_code_display(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
+@sensitive_variables("code", "secret")
 def recovery_code_digest(code: str, *, secret: str | None = None) -> str:
     """What is stored of a recovery code (issue 28, item 14): a keyed digest,
     never the code. A code is only ever compared, never shown again, so a
@@ -149,7 +171,7 @@ def normalise(code: str) -> str:
 
 @dataclass(frozen=True)
 class Verification:
-    device: TOTPDevice | StaticDevice | None
+    device: SecondFactor | StaticDevice | None
     throttled: bool = False
 
     @property
@@ -172,7 +194,7 @@ def code_verify(user: User, code: str) -> Verification:
     success) against this person's confirmed devices. A device that is in its
     back-off after wrong codes refuses every code, right or wrong."""
     code = normalise(code)
-    model = TOTPDevice if (len(code) == 6 and code.isdigit()) else StaticDevice
+    model = SecondFactor if (len(code) == 6 and code.isdigit()) else StaticDevice
     throttled = False
     with transaction.atomic():
         for device in model.objects.select_for_update().filter(user=user, confirmed=True):

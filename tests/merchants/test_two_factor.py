@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from merchants.models import User
+from merchants.models import SecondFactor, SecondFactorKey, User
 from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
 from tests.conftest import PASSWORD, client_for
@@ -59,8 +59,9 @@ def wrong_code(device: TOTPDevice) -> str:
 
 def key_fragments(device: TOTPDevice) -> list[str]:
     """The key as hex and as base32 (with and without the enrolment page's spaces)."""
-    b32 = base64.b32encode(device.bin_key).decode().rstrip("=")
-    return [device.key, b32, services.enrolment_secret(device)]
+    seed = SecondFactorKey.objects.get(device_id=device.pk).seed
+    b32 = base64.b32encode(bytes.fromhex(seed)).decode().rstrip("=")
+    return [seed, b32, services.enrolment_secret(SecondFactor.objects.get(pk=device.pk))]
 
 
 def assert_no_key(text: str, device: TOTPDevice) -> None:
