@@ -18,7 +18,7 @@ SECRET_NAMES = {"access_token", "client_secret", "client_id", "secret"}
 SKIPPED_DIRS = {"tests", "migrations", "sandbox", "bench", ".venv", ".venv-tools", "scripts", "docs"}
 SKIPPED_FILES = {
     "stores/bigcommerce",  # no Django; its callers are marked
-    "stores/crypto.py",  # the field itself: decrypts into the model, holds nothing
+    "config/crypto.py",  # the field itself: decrypts into the model, holds nothing
     "stores/rotation.py",  # ciphertext, re-encrypted without a plaintext local named for it
     # Pure (no Django, by design); called with a real secret only from the
     # marked `receiving.delivery_receive` (tests/storehooks/test_receiver_fuzz.py
