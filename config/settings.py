@@ -334,6 +334,9 @@ STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
 STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)
 CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
+# The store event feed (docs/events.md) keeps this many days; a reader whose
+# cursor is older than what was pruned is told to start again (HTTP 410).
+STORE_EVENT_RETENTION_DAYS = env.int("STORE_EVENT_RETENTION_DAYS", default=30)
 
 # --- BigCommerce webhooks (storehooks) ----------------------------------
 # Connecting a store registers store/information/updated and

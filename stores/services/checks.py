@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from config import metrics
 
-from .. import claims, lifecycle
+from .. import claims, events, lifecycle
 from ..bigcommerce.report import Outcome, Report
 from ..bigcommerce.scopes import scope_label
 from ..models import PROFILE_COLUMNS, Check, StatusChange, Store
@@ -252,7 +252,8 @@ def _record_results(
        and another worker re-claimed it): one store is never decided twice.
     3. Decide each store's status with `lifecycle.decide`.
     4. Write the checks, the stores and the status changes in three bulk
-       statements, whatever the batch's size. A Check row is kept for every
+       statements, whatever the batch's size, and their events (`stores.events`)
+       in a fourth, only when a status or the missing scopes changed. A Check row is kept for every
        full check, every check that saw anything but a healthy answer, and
        every status flip.
     """
@@ -306,8 +307,28 @@ def _record_results(
             )
             for store, old, reason, check in flips
         )
+        events.record(_events_of(flips, changed, before, now))
         metrics.status_flips(flips)
     return RecordedBatch(checks=checks, recorded=len(done) + len(changed))
+
+
+_MISSING_SCOPES_AT = RECORDED_STORE_FIELDS.index("missing_scopes")
+
+
+def _events_of(flips: list[tuple], changed: list[Store], before: dict[int, tuple], now: datetime) -> list:
+    """A recorded batch's events: `status_changed` per flip, `scopes_changed` per
+    store whose missing scopes changed. Saved in ONE insert, and none at all
+    for a batch that changed neither (nearly every batch)."""
+    flipped = [
+        events.status_changed(store, old=old, new=store.status, reason=reason, now=now)
+        for store, old, reason, _ in flips
+    ]
+    rescoped = [
+        events.scopes_changed(store, missing_before=before[store.pk][_MISSING_SCOPES_AT], now=now)
+        for store in changed
+        if store.missing_scopes != before[store.pk][_MISSING_SCOPES_AT]
+    ]
+    return flipped + rescoped
 
 
 # A full check with one of these outcomes said, scope by scope, what the API
