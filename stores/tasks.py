@@ -54,3 +54,10 @@ def prune_checks() -> int:
     from .services import checks_prune
 
     return checks_prune()
+
+
+@shared_task(name="stores.prune_events", ignore_result=True)
+def prune_events() -> int:
+    from .events import store_events_prune
+
+    return store_events_prune()
