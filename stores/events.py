@@ -254,7 +254,10 @@ def store_events_prune(*, now: datetime | None = None, batch_size: int = 5000) -
             )
             if not batch:
                 return deleted
-            count = StoreEvent.objects.filter(id__in=[event_id for _, event_id in batch]).delete()[0]
+            # (Not delete()[0]: that counts the rows deleted with them too, e.g. their webhook deliveries.)
+            count = StoreEvent.objects.filter(id__in=[event_id for _, event_id in batch]).delete()[1][
+                StoreEvent._meta.label
+            ]
             deleted += count
             if batch[-1] > (horizon.txid, horizon.event_id):
                 horizon.txid, horizon.event_id = batch[-1]
