@@ -307,8 +307,8 @@ class StoreEvent(models.Model):
         DISCONNECTED = "disconnected", "Disconnected"
         MOVED = "moved", "Moved to another merchant"
 
-    tenant_path = "store__merchant"
-
+    # Not tenant-owned (no `tenant_path`): an event belongs to the merchant of
+    # its time (`merchant_id`), not to whoever has the store now.
     kind = models.CharField(max_length=30, choices=Kind.choices)
     store = models.ForeignKey(Store, null=True, on_delete=models.SET_NULL, related_name="events")
     store_hash = models.CharField(max_length=20)
