@@ -183,6 +183,15 @@ class EventsPage:
     has_more: bool
 
 
+def page_json(page: EventsPage) -> dict[str, Any]:
+    """The page as `GET /api/v1/events/` returns it (docs/events.md)."""
+    return {
+        "events": [event_json(event) for event in page.events],
+        "next_cursor": page.next_cursor,
+        "has_more": page.has_more,
+    }
+
+
 def after_position(position: tuple[int, int]) -> Q:
     txid, event_id = position
     # `txid >= t` lets the planner walk the (txid, id) index from the cursor.

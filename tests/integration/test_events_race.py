@@ -5,7 +5,8 @@ took the lower id can commit after one that took a higher id. A reader
 that read the higher one and then asks for what comes after it must still
 get the lower one when it commits. `stores.events` shows only rows whose
 transaction is below every running one (`pg_snapshot_xmin`), in (txid, id)
-order.
+order. Both writers are the real service (`store_pause`, whose `flip_status`
+writes the event); A's pause runs inside a transaction held open.
 
 Mutation tried: `events_page` without `.filter(finished())` (plain order by
 position, as `id > after` would be): the reader takes B's event and its
@@ -19,10 +20,10 @@ import time
 
 import pytest
 from django.db import connection, connections, transaction
-from django.utils import timezone
 
-from stores import events
-from stores.models import StoreEvent
+from stores import events, services
+from stores.models import Store, StoreEvent
+from stores.status import StoreStatus
 
 ROUNDS = 5
 WAIT = 10
@@ -34,22 +35,28 @@ def postgres(transactional_db):
         pytest.skip("the race needs PostgreSQL (DATABASE_URL), as in .ci/run's second pass")
 
 
-def _event(store, reason: str) -> StoreEvent:
-    return events.status_changed(store, old="connected", new="revoked", reason=reason, now=timezone.now())
+def _pause(store) -> int:
+    """Pause the store through the real service (its status_changed event
+    written by `flip_status`); the event's id, read in the same transaction."""
+    services.store_pause(store=store, reason="race")
+    return StoreEvent.objects.filter(store=store).latest("id").pk
 
 
-def test_a_reader_following_the_cursor_never_misses_an_event_committed_out_of_id_order(postgres, acme_store):
+def test_a_reader_following_the_cursor_never_misses_an_event_committed_out_of_id_order(postgres, acme):
     cursor = None
     for round_ in range(ROUNDS):
+        store_a, store_b = Store.objects.bulk_create(
+            Store(merchant=acme, store_hash=f"r{round_}{party}", status=StoreStatus.CONNECTED) for party in "ab"
+        )
         a_inserted, a_may_commit = threading.Event(), threading.Event()
         written: dict[str, int] = {}
         errors: list[BaseException] = []
 
-        def writer_a(round_=round_, a_inserted=a_inserted, a_may_commit=a_may_commit, written=written, errors=errors):
-            """Inserts first (the lower id), then waits with its transaction open."""
+        def writer_a(store_a=store_a, a_inserted=a_inserted, a_may_commit=a_may_commit, written=written, errors=errors):
+            """Pauses first (the lower event id), then waits with its transaction open."""
             try:
                 with transaction.atomic():
-                    written["a"] = events.record([_event(acme_store, f"A{round_}")])[0].pk
+                    written["a"] = _pause(store_a)
                     a_inserted.set()
                     assert a_may_commit.wait(WAIT), "A was never told to commit"
             except BaseException as error:  # noqa: BLE001 - re-raised in the main thread
@@ -57,11 +64,10 @@ def test_a_reader_following_the_cursor_never_misses_an_event_committed_out_of_id
             finally:
                 connections.close_all()
 
-        def writer_b(round_=round_, written=written):
-            """Inserts after A (a higher id) and commits at once."""
+        def writer_b(store_b=store_b, written=written):
+            """Pauses another store after A (a higher event id) and commits at once."""
             try:
-                with transaction.atomic():
-                    written["b"] = events.record([_event(acme_store, f"B{round_}")])[0].pk
+                written["b"] = _pause(store_b)
             finally:
                 connections.close_all()
 

@@ -141,6 +141,9 @@ def test_one_event_as_the_feed_gives_it(acme_store):
         "data": {"old": "connected", "new": "revoked", "reason": "r"},
     }
     assert as_json["id"] == events.event_id_for(StoreEvent.objects.get(pk=row.pk))  # stable
+    page = events.events_page(after=None)
+    assert events.page_json(page) == {"events": [as_json], "next_cursor": as_json["cursor"], "has_more": False}
+    assert json.loads(json.dumps(events.page_json(page))) == events.page_json(page)  # plain JSON
 
 
 def test_no_event_body_holds_a_secret(acme, acme_store, globex):
