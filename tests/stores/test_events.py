@@ -265,3 +265,20 @@ def test_a_move_rolled_back_or_refused_leaves_no_event(acme_store, acme, globex)
         services.store_move(store=acme_store, to_merchant=acme)
     acme_store.refresh_from_db()
     assert acme_store.merchant == acme and not StoreEvent.objects.exists()
+
+
+def test_keeping_a_store_with_missing_scopes_rolled_back_leaves_no_event(acme):
+    rolled_back(
+        lambda: services.store_keep_missing_scopes(
+            merchant=acme, credentials=credentials(), report=report(Outcome.MISSING_SCOPES, missing=["store_v2_orders"])
+        )
+    )
+    assert not Store.objects.exists() and not StoreEvent.objects.exists()
+
+
+def test_a_resume_rolled_back_leaves_only_the_pauses_event(acme_store):
+    services.store_pause(store=acme_store)
+    rolled_back(lambda: services.store_resume(store=acme_store))
+    acme_store.refresh_from_db()
+    assert acme_store.status == StoreStatus.PAUSED
+    assert [e.payload["new"] for e in StoreEvent.objects.all()] == ["paused"]
