@@ -93,6 +93,7 @@ def acme_store(acme) -> Store:
         domain="acme.example",
         plan_name="Plus",
         status=StoreStatus.CONNECTED,
+        credentials_version=1,  # it has credentials (stores.models.Store.credentials_version)
     )
     credential = Credential(store=store)
     credential.set_values(client_id=ACME_CLIENT_ID, client_secret=ACME_SECRET, access_token=ACME_TOKEN)
