@@ -11,11 +11,12 @@
    commits, and a transaction that took id 10 may commit after one that
    took id 11. A reader that saw 11 and then asked for "after 11" would
    never see 10. Here a row is shown only once its transaction's id is below
-   `pg_snapshot_xmin(pg_current_snapshot())`: every transaction below it has
-   finished, so no row can ever appear before the cursor later (the same
-   rule PgQ's ticks and other PostgreSQL outbox readers use). The price: the
-   feed waits for the oldest running transaction (of the cluster) that has an
-   id, typically milliseconds. On SQLite (one writer at a time, so rows
+   that of every transaction still running in this database (in effect
+   `pg_snapshot_xmin(pg_current_snapshot())`, see FINISHED_BELOW_SQL): every
+   transaction below it has finished, so no row can ever appear before the
+   cursor later (the rule PgQ's snapshots and other PostgreSQL outbox
+   readers use). The price: the feed waits for the oldest running write
+   transaction of this database, typically milliseconds. On SQLite (one writer at a time, so rows
    commit in id order) txid is 0 and the order is the id's.
 3. Pruning (`store_events_prune`): events older than STORE_EVENT_RETENTION_DAYS
    go; a cursor from before what was pruned raises `CursorGone` (HTTP 410).
@@ -113,15 +114,40 @@ class CursorGone(Exception):
     missed them and must start again (without a cursor)."""
 
 
-class SnapshotXmin(models.Func):
-    """Every transaction with a lower id has finished (PostgreSQL); elsewhere
-    no row is held back (SQLite commits in id order)."""
+# Below this transaction id, every transaction that could have written to
+# this database had finished when the statement's snapshot was taken: the
+# snapshot's oldest running transaction (`pg_snapshot_xip`), leaving out those
+# running in another database of the server (a transaction writes to one
+# database only; an xid's database never changes, so a possibly older view of
+# pg_stat_activity is still right about it), else the snapshot's xmax. Without
+# the leaving out it is `pg_snapshot_xmin(pg_current_snapshot())`, which a
+# transaction held open in any other database on the server would hold back.
+# pg_stat_activity's `backend_xid` has 32 bits, the snapshot's 64 (with the
+# epoch): compared modulo 2^32 (running transactions span less than 2^31).
+# A role that may not read other sessions' `backend_xid` leaves nothing out:
+# the feed then waits for every database's transactions, and loses nothing.
+# The reader's own transaction is not in its snapshot's xip: LEAST adds it
+# (when it has an id), so a reader never shows its own uncommitted events.
+FINISHED_BELOW_SQL = """LEAST(
+    COALESCE(
+        (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+         WHERE mod(x::text::bigint, 4294967296) NOT IN (
+            SELECT a.backend_xid::text::bigint FROM pg_stat_activity AS a
+            WHERE a.backend_xid IS NOT NULL AND a.datname IS NOT NULL AND a.datname <> current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint),
+    pg_current_xact_id_if_assigned()::text::bigint)"""
+
+
+class FinishedBelow(models.Func):
+    """Every transaction with a lower id that could have written here has
+    finished (PostgreSQL, FINISHED_BELOW_SQL); elsewhere no row is held back
+    (SQLite commits in id order)."""
 
     output_field = models.BigIntegerField()
     template = "9223372036854775807"
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", []
+        return FINISHED_BELOW_SQL, []
 
 
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -200,7 +226,7 @@ def after_position(position: tuple[int, int]) -> Q:
 
 def finished() -> Q:
     """Events whose transaction has finished (see the module's docstring)."""
-    return Q(txid__lt=SnapshotXmin())
+    return Q(txid__lt=FinishedBelow())
 
 
 def events_page(*, after: str | None = None, limit: int = DEFAULT_LIMIT) -> EventsPage:

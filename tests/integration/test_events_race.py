@@ -4,7 +4,7 @@ Sequences hand out ids at insert, rows appear at commit: a transaction that
 took the lower id can commit after one that took a higher id. A reader
 that read the higher one and then asks for what comes after it must still
 get the lower one when it commits. `stores.events` shows only rows whose
-transaction is below every running one (`pg_snapshot_xmin`), in (txid, id)
+transaction is below every one running in this database (FINISHED_BELOW_SQL), in (txid, id)
 order. Both writers are the real service (`store_pause`, whose `flip_status`
 writes the event); A's pause runs inside a transaction held open.
 
@@ -102,3 +102,29 @@ def test_a_reader_following_the_cursor_never_misses_an_event_committed_out_of_id
         missed = sorted({written["a"], written["b"]} - set(seen))
         assert not missed, f"round {round_}: the reader following its cursor missed events {missed} (A: {written['a']})"
         assert seen.index(written["a"]) < seen.index(written["b"])
+
+
+def test_a_transaction_open_in_another_database_does_not_hold_the_feed_back(postgres, acme_store):
+    """A transaction writes to one database only: one left open in another
+    database of the server (another app, another test run) cannot add rows
+    here, and the feed does not wait for it. Mutation: FINISHED_BELOW_SQL as
+    plain `pg_snapshot_xmin(pg_current_snapshot())`: the page is empty until
+    that transaction ends. A transaction open in this database still holds
+    the feed back (the test above)."""
+    import psycopg
+
+    config = connection.settings_dict
+    other = psycopg.connect(
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+        dbname="postgres",  # the server's maintenance database
+    )
+    try:
+        other.execute("SELECT pg_current_xact_id()")  # an open transaction with an id, older than ours
+        services.store_pause(store=acme_store)  # commits (transactional_db)
+        assert [event.kind for event in events.events_page(after=None).events] == [StoreEvent.Kind.STATUS_CHANGED]
+    finally:
+        other.rollback()
+        other.close()
