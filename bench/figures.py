@@ -450,6 +450,43 @@ def fleet(*, stores: int, naive_sample: int, latency_ms: int = 100) -> dict:
     }
 
 
+def incident_rule(*, stores: int, rounds: int = 3, latency_ms: int = 100) -> dict:
+    """The fleet-wide incident rule's cost on the fleet pass (issue 26): light
+    passes of the same stores with INCIDENT_DETECTION on and off, interleaved
+    (on, off, on, off…) in one run so the machine's drift hits both alike;
+    the best pass of each, and their ratio (target: ≤ 5 % slower with it)."""
+    from django.conf import settings
+
+    with running_sandbox(fixture=None, latency_ms=latency_ms, mode="subprocess") as sandbox:
+        rows = sandbox.control.bulk(stores, prefix="i")["stores"]
+        data.wipe()
+        store_ids = data.connected_stores(rows)
+        knobs = fleet_env()
+        settings.DISPATCH_BATCH_SIZE = int(knobs["DISPATCH_BATCH_SIZE"])
+        passes: dict[str, list[float]] = {"on": [], "off": []}
+        for _ in range(rounds):
+            for mode in ("on", "off"):
+                _make_due(store_ids)
+                run = _run_workers(
+                    2,
+                    sandbox.url,
+                    store_ids,
+                    stores / 20 + 120,
+                    env_extra={**knobs, "INCIDENT_DETECTION": "1" if mode == "on" else "0"},
+                    warm_up=True,
+                )
+                passes[mode].append(run["stores_per_second"])
+    with_rule, without_rule = max(passes["on"]), max(passes["off"])
+    return {
+        "stores": stores,
+        "latency_ms": latency_ms,
+        "passes_stores_per_second": passes,
+        "with_rule_stores_per_second": with_rule,
+        "without_rule_stores_per_second": without_rule,
+        "cost_percent": round(100 * (1 - with_rule / max(0.01, without_rule)), 1),
+    }
+
+
 # --- 3. dispatcher at scale --------------------------------------------------------------
 
 

@@ -75,7 +75,7 @@ _SECRET_SHAPES = [
         r"[^\s'\",}]+"
     ),
     # A link's token in a path (Django logs a 4xx with its path: "Gone: /invitations/<token>/").
-    re.compile(r"(/(?:invitations|verify-email|password-reset/[^/\s'\"]+)/)[^/\s'\",}]+"),
+    re.compile(r"(/(?:invitations|verify-email|account/two-factor/link|password-reset/[^/\s'\"]+)/)[^/\s'\",}]+"),
 ]
 
 

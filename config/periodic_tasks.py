@@ -14,7 +14,7 @@ from connect.tasks import forget_expired_drafts
 from notifications.tasks import dispatch as dispatch_notifications
 from storehooks.tasks import keep_hooks_alive
 from storehooks.tasks import sweep as sweep_webhooks
-from stores.tasks import dispatch_due_checks, prune_checks, prune_events
+from stores.tasks import dispatch_due_checks, prune_checks, prune_events, review_incidents
 
 PERIODIC_TASKS = (
     # (name, task, every, period)
@@ -27,6 +27,7 @@ PERIODIC_TASKS = (
     ("Prune old checks", prune_checks, 1, IntervalSchedule.DAYS),
     # STORE_EVENT_RETENTION_DAYS; a feed reader's cursor from before what went answers 410.
     ("Prune old store events", prune_events, 1, IntervalSchedule.DAYS),
+    ("Review fleet-wide incidents", review_incidents, 1, IntervalSchedule.MINUTES),
 )
 
 

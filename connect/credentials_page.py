@@ -41,6 +41,8 @@ class CredentialsPage:
     # (a missing scope needs a new API account on the same store).
     checked_store: dict[str, str] | None = None
     api_path: str = ""
+    # The store the kept values were typed for (they are offered for it alone).
+    kept_store_hash: str = ""
 
     def kept_last4(self, name: str) -> str:
         return self.kept.get(name, {}).get("last4", "")
@@ -91,18 +93,23 @@ def credentials_page(
 ) -> CredentialsPage:
     """The page after `attempt` (None when nothing was tried: a GET, or an invalid form)."""
     if attempt is not None:
-        kept = attempt.kept
+        kept, kept_store_hash = attempt.kept, attempt.kept_store_hash
     else:
-        kept = onboarding.kept_for(merchant, user, store.store_hash if store else "")
+        draft = onboarding.kept_draft(merchant, user, store.store_hash if store else "")
+        kept, kept_store_hash = (draft.kept(), draft.store_hash) if draft else ({}, "")
     field_problems, general = problems_by_field(attempt.problems if attempt else [])
     report = attempt.report if attempt else None
     checked_store = None
     if report is not None and report.store_hash and report.outcome != Outcome.STORE_NOT_FOUND:
         name = (report.store or {}).get("name") or ""
         checked_store = {"name": str(name), "hash": report.store_hash}
+    # The API path to put back (no secret: the store's own address): the store the
+    # check reached, else the one the kept values are for, else the replaced store.
+    shown_hash = (checked_store or {}).get("hash") or (kept_store_hash if kept else "") or (store and store.store_hash)
     return CredentialsPage(
         checked_store=checked_store,
-        api_path=API_PATH.format(store_hash=checked_store["hash"]) if checked_store else "",
+        api_path=API_PATH.format(store_hash=shown_hash) if shown_hash else "",
+        kept_store_hash=kept_store_hash if kept else "",
         status=response_status(posted=posted, attempt=attempt),
         kept={name: {"label": FIELD_LABELS[name], "last4": last4} for name, last4 in kept.items()},
         field_problems=field_problems,

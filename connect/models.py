@@ -34,6 +34,12 @@ class CredentialDraft(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # "" for a new connection, else the store hash whose credentials are replaced.
     target = models.CharField(max_length=20, blank=True)
+    # The store the kept values were typed for (its hash; "" when no store was
+    # named): they are offered for that store only, and the page names it.
+    store_hash = models.CharField(max_length=20, blank=True)
+    # The last attempt's problems ([{"field", "code", "message"}], never a secret),
+    # shown again when "Replace the kept …" brings the page back.
+    last_problems = models.JSONField(default=list, blank=True)
     client_id = EncryptedTextField(blank=True)
     client_secret = EncryptedTextField(blank=True)
     access_token = EncryptedTextField(blank=True)
@@ -56,6 +62,10 @@ class CredentialDraft(models.Model):
     def kept(self) -> dict[str, str]:
         """{field: last 4 characters} of what this draft holds."""
         return {name: getattr(self, f"{name}_last4") for name in self.SECRET_FIELDS if getattr(self, f"{name}_last4")}
+
+    def applies_to(self, store_hash: str) -> bool:
+        """Whether these values may complete an attempt for `store_hash`."""
+        return not self.store_hash or self.store_hash == store_hash
 
     @classmethod
     def new_expiry(cls):

@@ -2,7 +2,8 @@
 the merchant typed, pasted or uploaded to a connected store or precise problems.
 
 1. Gather the values: the uploaded or pasted `.txt`, then the fields typed
-   (a typed value wins), then the secrets kept from the last attempt.
+   (a typed value wins), then the secrets kept from the last attempt, when
+   they were kept for the store this attempt names.
 2. The doctor: paste mistakes are caught without any network call.
 3. The throttle: live checks are limited per merchant and per address.
 4. The live check (token, store hash, every scope).
@@ -20,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from merchants.models import Merchant, User
 from stores import services
-from stores.bigcommerce.doctor import diagnose, parse_credentials_text
+from stores.bigcommerce.doctor import DoctorError, diagnose, parse_credentials_text, store_hash_from_api_path
 from stores.bigcommerce.report import Outcome, Problem, Report
 from stores.models import Store
 from stores.selectors import credential_fingerprint
@@ -53,6 +54,7 @@ class Attempt:
     report: Report | None = None
     problems: list[Problem] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # field → last 4, never more
+    kept_store_hash: str = ""  # the store they were kept for ("" when none was named)
     throttled_for: int = 0  # seconds to wait, when throttled
     replaced: bool = False
     unchanged: bool = False  # "replaced" by the very credentials already in use
@@ -71,13 +73,28 @@ def draft_for(merchant: Merchant, user: User, target: str = "") -> CredentialDra
 
 def kept_for(merchant: Merchant, user: User, target: str = "") -> dict[str, str]:
     """{field: last 4 characters} of what is kept, without decrypting anything."""
-    draft = (
-        CredentialDraft.objects.live()
-        .fingerprints_only()
-        .filter(merchant=merchant, user=user, target=target)
-        .first()
-    )
+    draft = kept_draft(merchant, user, target)
     return draft.kept() if draft else {}
+
+
+def kept_draft(merchant: Merchant, user: User, target: str = "") -> CredentialDraft | None:
+    """The kept draft with its secrets left unread (their ends, its store, its last problems)."""
+    return (
+        CredentialDraft.objects.live().fingerprints_only().filter(merchant=merchant, user=user, target=target).first()
+    )
+
+
+def named_store_hash(values: dict[str, str], store: Store | None = None) -> str:
+    """The store an attempt is for: the store whose credentials are replaced, else
+    the one its API path (or store hash) names; "" when it names none."""
+    if store is not None:
+        return store.store_hash
+    for name in ("api_path", "store_hash"):
+        try:
+            return store_hash_from_api_path(values.get(name, ""))
+        except DoctorError:
+            continue
+    return ""
 
 
 def drafts_forget_expired() -> int:
@@ -98,28 +115,55 @@ def draft_discard(merchant: Merchant, user: User, target: str = "", fields=SECRE
         draft.delete()
 
 
-@sensitive_variables("values", "typed", "parsed", "draft", "diagnosis")
-def _gather(typed: dict[str, str], file_text: str | bytes | None, draft: CredentialDraft | None):
+@dataclass
+class _Gathered:
+    values: dict[str, str]
+    problems: list[Problem]
+    store_hash: str  # the store these values name ("" when none)
+    draft_used: bool  # whether the kept values were for that store (and so filled the gaps)
+
+
+@sensitive_variables("values", "typed", "parsed", "draft", "file_text")
+def _gather(
+    typed: dict[str, str], file_text: str | bytes | None, draft: CredentialDraft | None, store: Store | None
+) -> _Gathered:
     values: dict[str, str] = {}
-    problems: list[Problem] = []
     if file_text:
         parsed, problems = parse_credentials_text(file_text)
         if problems:
-            return values, problems
+            return _Gathered({}, problems, "", False)
         values.update({k: v for k, v in parsed.items() if v})
     for name, value in typed.items():
         if value and value.strip():
             values[name] = value
-    if draft is not None:
+    store_hash = named_store_hash(values, store)
+    # Kept values belong to the store they were typed for: a Client ID kept while
+    # connecting one store never completes an attempt at another.
+    draft_used = draft is not None and draft.applies_to(store_hash)
+    if draft_used:
         for name in SECRET_FIELDS:
             if not values.get(name) and getattr(draft, name):
                 values[name] = getattr(draft, name)
-    return values, problems
+    return _Gathered(values, [], store_hash, draft_used)
+
+
+def _problem_rows(problems: list[Problem]) -> list[dict[str, str]]:
+    return [{"field": p.field, "code": p.code, "message": p.message} for p in problems]
 
 
 @sensitive_variables("values", "keep", "draft")
-def _keep(merchant: Merchant, user: User, target: str, values: dict[str, str], keep) -> dict[str, str]:
-    """Keep these secrets (encrypted, short-lived) for the next attempt; forget the rest."""
+def _keep(
+    merchant: Merchant,
+    user: User,
+    target: str,
+    values: dict[str, str],
+    keep,
+    *,
+    store_hash: str,
+    problems: list[Problem] = (),
+) -> dict[str, str]:
+    """Keep these secrets (encrypted, short-lived) for the next attempt at
+    `store_hash`, with the problems they met; forget the rest."""
     keep = [name for name in keep if values.get(name)]
     if not keep:
         CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
@@ -130,12 +174,40 @@ def _keep(merchant: Merchant, user: User, target: str, values: dict[str, str], k
         value = values.get(name, "").strip() if name in keep else ""
         setattr(draft, name, value)
         setattr(draft, f"{name}_last4", value[-4:])
+    draft.store_hash = store_hash
+    draft.last_problems = _problem_rows(list(problems))
     draft.expires_at = CredentialDraft.new_expiry()
     draft.save()
     return draft.kept()
 
 
-@sensitive_variables("typed", "file_text", "values", "diagnosis", "credentials")
+@sensitive_variables("typed", "values", "draft", "gathered")
+def kept_replace(*, merchant: Merchant, user: User, typed: dict[str, str], field: str, store: Store | None = None):
+    """ "Replace the kept …": forget that kept value, and keep what came with the
+    press — the other values typed, the store they are for, the last problems
+    (but those about a secret typed anew) — so the page comes back as it was,
+    that box empty. A value typed into the replaced box itself is its replacement."""
+    target = store.store_hash if store else ""
+    draft = draft_for(merchant, user, target)
+    gathered = _gather(typed, None, draft, store)
+    values = gathered.values
+    if field in SECRET_FIELDS and not (typed.get(field) or "").strip():
+        values.pop(field, None)
+    problems = [Problem(**row) for row in draft.last_problems] if draft is not None and gathered.draft_used else []
+    # A secret typed anew with the press is not the one its last problem was about.
+    problems = [p for p in problems if not (p.field in SECRET_FIELDS and (typed.get(p.field) or "").strip())]
+    kept = _keep(merchant, user, target, values, SECRET_FIELDS, store_hash=gathered.store_hash, problems=problems)
+    return Attempt(problems=problems, kept=kept, kept_store_hash=gathered.store_hash if kept else "")
+
+
+@sensitive_variables("values")
+def _refused(draft_key, values: dict[str, str], store_hash: str, problems: list[Problem], keep, **more) -> Attempt:
+    """A refused attempt: keep what was fine (for `store_hash`), say what was not."""
+    kept = _keep(*draft_key, values, keep, store_hash=store_hash, problems=problems)
+    return Attempt(problems=problems, kept=kept, kept_store_hash=store_hash if kept else "", **more)
+
+
+@sensitive_variables("typed", "file_text", "values", "gathered", "diagnosis", "credentials")
 def connect_attempt(
     *,
     merchant: Merchant,
@@ -148,12 +220,16 @@ def connect_attempt(
     """Connect a new store, or with `store`, replace that store's credentials."""
     target = store.store_hash if store else ""
     draft = draft_for(merchant, user, target)
-    values, file_problems = _gather(typed, file_text, draft)
-    if file_problems:
-        return Attempt(problems=file_problems, kept=draft.kept() if draft else {})
+    gathered = _gather(typed, file_text, draft, store)
+    if gathered.problems:
+        kept = draft.kept() if draft else {}
+        return Attempt(problems=gathered.problems, kept=kept, kept_store_hash=draft.store_hash if kept else "")
+    values, named = gathered.values, gathered.store_hash
     if store is not None and not values.get("api_path") and not values.get("store_hash"):
         values["store_hash"] = store.store_hash
 
+    # Closures would hold `values` in frames sensitive_variables does not cover: plain calls only.
+    draft_key = (merchant, user, target)
     diagnosis = diagnose(
         api_path=values.get("api_path", ""),
         store_hash=values.get("store_hash", ""),
@@ -163,22 +239,21 @@ def connect_attempt(
     )
     if not diagnosis.ok:
         flawed = {problem.field for problem in diagnosis.problems}
-        kept = _keep(merchant, user, target, values, [n for n in SECRET_FIELDS if n not in flawed])
-        return Attempt(problems=diagnosis.problems, kept=kept)
+        fine = [n for n in SECRET_FIELDS if n not in flawed]
+        return _refused(draft_key, values, named, diagnosis.problems, fine)
     credentials = diagnosis.credentials
     if store is not None and credentials.store_hash != store.store_hash:
-        kept = _keep(merchant, user, target, values, SECRET_FIELDS)
         problem = Problem(
             "api_path",
             "other_store",
             f"These credentials are for another store ({credentials.store_hash}), not "
             f"{store.store_hash}. Create the API account in this store's control panel.",
         )
-        return Attempt(problems=[problem], kept=kept)
+        return _refused(draft_key, values, named, [problem], SECRET_FIELDS)
 
     wait = _throttled(merchant, client_address)
     if wait:
-        return Attempt(throttled_for=wait, kept=_keep(merchant, user, target, values, SECRET_FIELDS))
+        return _refused(draft_key, values, named, [], SECRET_FIELDS, throttled_for=wait)
 
     report, duration_ms = verify_credentials(credentials)
     existing = Store.objects.filter(store_hash=credentials.store_hash).first()
@@ -190,8 +265,7 @@ def connect_attempt(
         CredentialDraft.objects.filter(merchant=merchant, user=user, target=target).delete()
         return Attempt(problems=[OWNED_ELSEWHERE])  # not the report: its scopes are not this merchant's to fix
     if not report.ok:
-        kept = _keep(merchant, user, target, values, KEEP_AFTER.get(report.outcome, ()))
-        return Attempt(report=report, problems=report.problems, kept=kept)
+        return _refused(draft_key, values, named, report.problems, KEEP_AFTER.get(report.outcome, ()), report=report)
 
     try:
         with transaction.atomic():

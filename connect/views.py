@@ -1,10 +1,12 @@
 """Merchant-facing pages. Thin: tenancy comes from `request.tenant` (set by
 the middleware before any view here runs), the work is in services."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -70,19 +72,58 @@ def dashboard(request: HttpRequest, merchant_slug: str) -> HttpResponse:
 # --- the wizard -------------------------------------------------------------------
 
 
-def _wizard_context(request: HttpRequest, step: int, **extra) -> dict:
+STORE_HASH = re.compile(r"[0-9a-z]{1,20}")
+
+# Which step each person reached last, per merchant and store ("" for a new
+# store): "Connect it again" resumes there. Step numbers only, nothing typed.
+WIZARD_PROGRESS_KEY = "wizard_progress"
+
+
+def _wizard_key(request: HttpRequest, store: Store | None) -> str:
+    return f"{request.tenant.merchant.pk}:{store.store_hash if store else ''}"
+
+
+def _wizard_step_url(request: HttpRequest, number: int, store: Store | None) -> str:
+    """A step's address; with `store` (replacing or reconnecting it), steps 1–3 keep
+    to that store's flow and step 4 is its credentials page, never the new-store wizard's."""
     slug = request.tenant.merchant.slug
+    name = WIZARD_STEPS[number - 1][1]
+    if store is None:
+        return reverse(name, args=[slug])
+    if number == 4:
+        return reverse("connect:store_replace", args=[slug, store.store_hash])
+    return f"{reverse(name, args=[slug])}?store={store.store_hash}"
+
+
+def _wizard_context(request: HttpRequest, step: int, store: Store | None = None, **extra) -> dict:
+    progress = request.session.get(WIZARD_PROGRESS_KEY, {})
+    request.session[WIZARD_PROGRESS_KEY] = {**progress, _wizard_key(request, store): step}
     steps = [
-        {"number": n, "url": reverse(name, args=[slug]), "title": title, "current": n == step}
-        for n, name, title in WIZARD_STEPS
+        {"number": n, "url": _wizard_step_url(request, n, store), "title": title, "current": n == step}
+        for n, _name, title in WIZARD_STEPS
     ]
-    return {"steps": steps, "step": step, "scopes": REQUIRED_SCOPES, **extra}
+    return {"steps": steps, "step": step, "scopes": REQUIRED_SCOPES, "store": store, **extra}
 
 
 def wizard_step(request: HttpRequest, merchant_slug: str, step: int) -> HttpResponse:
+    store = None
+    if "store" in request.GET:  # replacing or reconnecting that store: its steps
+        wanted = request.GET["store"]
+        if not STORE_HASH.fullmatch(wanted):  # no NUL byte (or other junk) reaches the query
+            raise Http404
+        store = request.tenant.get_object_or_404(Store, store_hash=wanted)
     request.tenant.require_owner()
     templates = {1: "connect/wizard_account.html", 2: "connect/wizard_scopes.html", 3: "connect/wizard_save.html"}
-    return render(request, templates[step], _wizard_context(request, step))
+    return render(request, templates[step], _wizard_context(request, step, store))
+
+
+def store_reconnect(request: HttpRequest, merchant_slug: str, store_hash: str) -> HttpResponse:
+    """ "Connect it again": the step this person reached last for this store, else
+    its credentials page (the store was connected once: steps 1–3 are a click away)."""
+    store = request.tenant.get_object_or_404(Store, store_hash=store_hash)
+    request.tenant.require_owner()
+    step = request.session.get(WIZARD_PROGRESS_KEY, {}).get(_wizard_key(request, store), 4)
+    return redirect(_wizard_step_url(request, step if step in (1, 2, 3, 4) else 4, store))
 
 
 @sensitive_post_parameters(*SECRET_POST_FIELDS)
@@ -106,7 +147,17 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
     posted = request.method == "POST"
     form = CredentialsForm(request.POST if posted else None, request.FILES if posted else None)
     attempt = None
-    if posted and form.is_valid():
+    replacing = posted and request.POST.get("replace_kept") in onboarding.SECRET_FIELDS
+    if replacing and form.is_valid():
+        # "Replace the kept …": that value is forgotten; what was typed and the last problems stay.
+        attempt = onboarding.kept_replace(
+            merchant=tenant.merchant,
+            user=request.user,
+            typed=form.typed(),
+            field=request.POST["replace_kept"],
+            store=store,
+        )
+    elif posted and form.is_valid():
         attempt = onboarding.connect_attempt(
             merchant=tenant.merchant,
             user=request.user,
@@ -137,13 +188,20 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
             return redirect(
                 "connect:store_detail", merchant_slug=tenant.merchant.slug, store_hash=attempt.store.store_hash
             )
-    page = credentials_page(posted=posted, attempt=attempt, merchant=tenant.merchant, user=request.user, store=store)
+    page = credentials_page(
+        posted=posted and not (replacing and attempt),  # a "Replace" only edits what is kept: 200
+        attempt=attempt,
+        merchant=tenant.merchant,
+        user=request.user,
+        store=store,
+    )
     context = _wizard_context(
         request,
         4,
+        store,
         form=form,
-        store=store,
         kept=page.kept,
+        kept_store_hash=page.kept_store_hash,
         field_problems=page.field_problems,
         general_problems=page.general_problems,
         missing_scopes=page.missing_scopes,
@@ -154,22 +212,6 @@ def _credentials_page(request: HttpRequest, *, store: Store | None) -> HttpRespo
         api_path_shown=api_path_to_show(form["api_path"].value()) or page.api_path,
     )
     return render(request, "connect/wizard_credentials.html", context, status=page.status)
-
-
-@sensitive_post_parameters(*SECRET_POST_FIELDS)
-@require_POST
-def forget_kept(request: HttpRequest, merchant_slug: str) -> HttpResponse:
-    """ "Replace" on a kept secret: forget it, so the merchant pastes a new one."""
-    request.tenant.require_owner()
-    field = request.POST.get("field", "")
-    target = request.POST.get("target", "")
-    if target:
-        request.tenant.get_object_or_404(Store, store_hash=target)
-    if field in onboarding.SECRET_FIELDS:
-        onboarding.draft_discard(request.tenant.merchant, request.user, target, fields=[field])
-    if target:
-        return redirect("connect:store_replace", merchant_slug=merchant_slug, store_hash=target)
-    return redirect("connect:wizard_credentials", merchant_slug=merchant_slug)
 
 
 # --- store pages ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.debug import sensitive_variables
 
+from merchants import timezones
 from stores.status import StoreStatus
 
 # The badge colour family of each store status (see static/css/admin.css).
@@ -72,7 +73,7 @@ def ago(moment: datetime | None, *, now: datetime | None = None, never: str = "n
     if moment is None:
         return format_html('<span class="vc-muted">{}</span>', never)
     now = now or timezone.now()
-    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+    exact = timezones.written(moment)
     if moment <= now:
         if now - moment < timedelta(minutes=1):
             text = "just now"

@@ -17,8 +17,10 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from merchants.timezones import written
 from notifications.models import WebhookEndpoint
-from stores.models import Check, Store
+from stores.incident_rule import KIND_WORDS, IncidentKind
+from stores.models import Check, Incident, Store
 from stores.selectors import broken_values, credential_fingerprint  # noqa: F401 - the console reads it from here too
 from stores.status import BROKEN_STATUSES, StoreStatus
 
@@ -177,3 +179,12 @@ def fleet_overview(*, now: datetime | None = None) -> dict:
         "checks_last_24h": sum(hour["count"] for hour in hours),
         "failing_endpoints": failing_webhook_endpoints(),
     }
+
+
+def open_incidents() -> list[Incident]:
+    """The open fleet-wide incidents, each with `words` (what fails), for the banner."""
+    incidents = list(Incident.objects.filter(closed_at__isnull=True).order_by("opened_at").only("kind", "opened_at"))
+    for incident in incidents:
+        incident.words = KIND_WORDS[IncidentKind(incident.kind)]
+        incident.since = written(incident.opened_at)  # in the reader's zone, named
+    return incidents

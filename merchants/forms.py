@@ -5,6 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 
+from . import timezones
 from .identity import canonical_email
 from .models import Membership, User
 from .services import public_link_context
@@ -38,6 +39,16 @@ class SignUpForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
+    # Filled by static/js/time-zone.js from the browser's own zone; only a guess,
+    # so anything but a zone we know becomes UTC rather than an error.
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-guess-time-zone": ""}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].validators = []  # not even a NUL byte fails a sign-up: it becomes UTC
+
+    def clean_time_zone(self) -> str:
+        return timezones.zone_or_default(self.cleaned_data.get("time_zone"))
 
     def clean_merchant_name(self) -> str:
         name = self.cleaned_data["merchant_name"].strip()
@@ -96,3 +107,18 @@ class PasswordResetForm(DjangoPasswordResetForm):
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         # Django builds the link from the request's Host header: never here.
         super().send_mail(subject_template_name, email_template_name, public_link_context(context), *args, **kwargs)
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Times on your pages and in your e-mails are written in this zone.",
+        error_messages={
+            "invalid_choice": "Choose a time zone from the list, such as Europe/Paris.",
+            "required": "Choose a time zone from the list, such as Europe/Paris.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = timezones.time_zone_choices()

@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import timezones
 from .identity import canonical_email
 
 
@@ -50,6 +51,11 @@ class User(AbstractUser):
     # When the person proved they read this mailbox (sign-up's link, or an
     # invitation accepted from its e-mail). Unverified accounts cannot invite.
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # The zone their pages and mails write times in (an IANA name; guessed by the
+    # browser at sign-up, changed on their account page).
+    time_zone = models.CharField(
+        max_length=timezones.MAX_LENGTH, default=timezones.DEFAULT, validators=[timezones.validate_time_zone]
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -165,3 +171,27 @@ class SecondFactor(TOTPDevice):
         proxy = True
         verbose_name = "second factor"
         verbose_name_plural = "second factors"
+
+
+class EnrolmentLink(models.Model):
+    """A one-time link a colleague in Operations hands a staff member whose
+    second factor they reset: only through it can that person enrol a new
+    device (issue 28, item 16), never with their password alone. Short-lived
+    (SECOND_FACTOR_ENROLMENT_LINK_MINUTES), single use (claimed by a
+    conditional update of `used_at`), for `user` only. Only a digest of the
+    link's token is kept. See merchants/two_factor/services.py."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "second-factor enrolment link"
+
+    def __str__(self) -> str:
+        return f"enrolment link for user {self.user_id}"

@@ -17,6 +17,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from config import throttle
 
+from . import timezones
 from .identity import canonical_email
 from .models import Invitation, Membership, Merchant, User
 from .two_factor import services as two_factor
@@ -73,7 +74,9 @@ def account_mail_allowed(kind: str, *, email: str, client_address: str) -> bool:
     return all(throttle.allow(key, limit=limit, window_seconds=window) for key, limit in limits)
 
 
-def user_sign_up(*, email: str, password: str, merchant_name: str, client_address: str) -> tuple[User, Merchant] | None:
+def user_sign_up(
+    *, email: str, password: str, merchant_name: str, client_address: str, time_zone: str = timezones.DEFAULT
+) -> tuple[User, Merchant] | None:
     """Self-service sign-up: a new person and the merchant they own, and a link
     mailed to confirm the address.
 
@@ -100,10 +103,23 @@ def user_sign_up(*, email: str, password: str, merchant_name: str, client_addres
         )
         return None
     with transaction.atomic():
-        user = User.objects.create_user(email=email, password=password)
+        user = User.objects.create_user(email=email, password=password, time_zone=timezones.zone_or_default(time_zone))
         merchant = merchant_create(name=merchant_name, owner=user)
     email_verification_send(user)
     return user, merchant
+
+
+def zone_for_email(email: str) -> str:
+    """The time zone of the person with this address (UTC for an address with no account)."""
+    zone = User.objects.filter(email__iexact=canonical_email(email)).values_list("time_zone", flat=True).first()
+    return timezones.zone_or_default(zone)
+
+
+def user_set_time_zone(user: User, zone: str) -> None:
+    """Change a person's time zone (a zone we know: the form checked it)."""
+    timezones.validate_time_zone(zone)
+    User.objects.filter(pk=user.pk).update(time_zone=zone)
+    user.time_zone = zone
 
 
 def _absolute(path: str) -> str:
@@ -293,11 +309,13 @@ def invitation_create(*, merchant: Merchant, email: str, role: str, invited_by: 
             merchant=merchant, email=email, role=role, invited_by=invited_by, sent_as=_sent_as(invited_by)
         )
     context = {"invitation": invitation, "url": invitation_url(invitation)}
+    with timezones.override(zone_for_email(email)):  # its expiry in the reader's zone
+        message = render_to_string("merchants/email/invitation.txt", context)
     send_mail(
         # Nothing the inviter chose goes in the subject: it is Violet speaking.
         # The body names the merchant, quoted, as the inviter's words.
         subject="You're invited to join a team on Violet Connect",
-        message=render_to_string("merchants/email/invitation.txt", context),
+        message=message,
         from_email=None,
         recipient_list=[email],
     )
@@ -380,4 +398,40 @@ def invitation_accept(*, token: str, user: User | None, password: str | None = N
             membership.role = Membership.Role.OWNER
             membership.save(update_fields=["role"])
         Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+    if current.sent_as == Invitation.Sender.STAFF:
+        staff_addition_tell_owners(invitation=current, joined=user)
     return membership
+
+
+def staff_addition_tell_owners(*, invitation: Invitation, joined: User) -> int:
+    """Someone joined a merchant's team on an invitation from Violet's staff:
+    each of the merchant's other active owners gets an e-mail saying who, in
+    what role, invited by which staff member, and what to do if they did not
+    expect it (issue 28, item 16). Staff can invite anyone, themselves
+    included, to any merchant; this way it never happens without the
+    merchant's owners hearing of it. Returns how many owners were told."""
+    owners = (
+        User.objects.filter(
+            memberships__merchant_id=invitation.merchant_id,
+            memberships__role=Membership.Role.OWNER,
+            is_active=True,
+        )
+        .exclude(pk=joined.pk)
+        .order_by("pk")
+    )
+    context = {
+        "invitation": invitation,
+        "joined": joined,
+        "people_url": _absolute(reverse("connect:people", args=[invitation.merchant.slug])),
+    }
+    message = render_to_string("merchants/email/staff_addition.txt", context)
+    told = 0
+    for owner in owners:
+        send_mail(
+            subject="Violet's staff added someone to your team on Violet Connect",
+            message=message,
+            from_email=None,
+            recipient_list=[owner.email],
+        )
+        told += 1
+    return told

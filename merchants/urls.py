@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("account/time-zone/", views.account_time_zone, name="account_time_zone"),
     path("", include("merchants.two_factor.urls")),
     path("verify-email/resend/", views.email_verify_resend, name="email_verify_resend"),
     path("verify-email/<str:token>/", views.email_verify, name="email_verify"),
@@ -23,7 +24,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

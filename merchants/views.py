@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,8 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config import throttle
 from config.client_address import client_ip
 
-from . import services
-from .forms import AcceptInvitationForm, LoginForm, PasswordResetForm, SignUpForm
+from . import login_limits, services
+from .forms import AcceptInvitationForm, LoginForm, PasswordResetForm, SignUpForm, TimeZoneForm
+from .identity import canonical_email
 from .two_factor import services as two_factor
 from .two_factor.middleware import redirect_with_next
 
@@ -28,12 +30,31 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
     authentication_form = LoginForm
 
+    def post(self, request, *args, **kwargs):
+        # The wide locks (login_limits) are asked before the password is.
+        email = canonical_email(request.POST.get("username", ""))
+        lock = login_limits.login_lock(
+            email=email,
+            client_address=client_ip(request),
+            known_browser=login_limits.browser_known(request, email),
+        )
+        if lock is not None:
+            return render(request, "registration/login_paused.html", {"lock": lock}, status=429)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         user = form.get_user()
         if two_factor.has_second_factor(user):
             two_factor.pending_login_start(self.request, user)
             return redirect_with_next("two_factor_verify", self.get_redirect_url() or "")
-        return super().form_valid(form)
+        return login_limits.browser_remember(self.request, super().form_valid(form), user.email)
+
+    def form_invalid(self, form):
+        if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            login_limits.login_failure_record(
+                email=canonical_email(self.request.POST.get("username", "")), client_address=client_ip(self.request)
+            )
+        return super().form_invalid(form)
 
     def get_default_redirect_url(self):
         if self.request.user.is_staff:
@@ -42,6 +63,15 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(signup_enabled=settings.SIGNUP_ENABLED, **kwargs)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's; a password reset by e-mail also marks this browser as known to
+    the account, so the login's wide locks (login_limits) no longer hold it:
+    that is how the owner of a locked account gets in at once."""
+
+    def form_valid(self, form):
+        return login_limits.browser_remember(self.request, super().form_valid(form), self.user.email)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -76,6 +106,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password"],
             merchant_name=form.cleaned_data["merchant_name"],
             client_address=client_ip(request),
+            time_zone=form.cleaned_data["time_zone"],
         )
         return render(request, "registration/signup_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "registration/signup.html", {"form": form})
@@ -147,3 +178,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"You've joined {membership.merchant.name}.")
         return redirect("connect:dashboard", merchant_slug=membership.merchant.slug)
     return render(request, "merchants/invitation_accept.html", {"invitation": invitation, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_time_zone(request: HttpRequest) -> HttpResponse:
+    """The person's time zone: every time on their pages and in their e-mails is written in it."""
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        services.user_set_time_zone(request.user, form.cleaned_data["time_zone"])
+        messages.success(request, f"Times are now shown in {form.cleaned_data['time_zone']}.")
+        return redirect("account_time_zone")
+    return render(request, "registration/time_zone.html", {"form": form}, status=400 if form.errors else 200)

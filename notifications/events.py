@@ -9,7 +9,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from stores.bigcommerce.scopes import scope_label
-from stores.models import StatusChange
+from stores.incident_rule import KIND_WORDS, IncidentKind
+from stores.models import Incident, StatusChange
 from stores.status import BROKEN_STATUSES, StoreStatus
 
 EVENT_BY_STATUS = {
@@ -29,6 +30,9 @@ EVENT_TYPES = (
     "store.unreachable",
     "store.recovered",
     "store.disconnected",
+    # Fleet-wide incidents (staff's, never a merchant's): one when it opens, one when it closes.
+    "incident.opened",
+    "incident.closed",
 )
 _EVENT_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4d1b-9b57-8e7f0b9a4c21")
 
@@ -82,5 +86,39 @@ def event_payload(change: StatusChange, event_type: str) -> dict[str, Any]:
             else [],
             "changed_at": change.created_at.isoformat(),
             "portal_url": store_page_url(change),
+        },
+    }
+
+
+def incident_event_id(incident: Incident, event_type: str) -> str:
+    return "evt_" + uuid.uuid5(_EVENT_NAMESPACE, f"incident:{incident.pk}:{event_type}").hex
+
+
+def incident_page_url(incident: Incident) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{reverse('admin:stores_incident_change', args=[incident.pk])}"
+
+
+def incident_payload(incident: Incident, event_type: str) -> dict[str, Any]:
+    """An incident's event: what failed, how widely, since when, examples; on
+    closing, what was held. No store's secret: examples are checks' evidence."""
+    return {
+        "id": incident_event_id(incident, event_type),
+        "type": event_type,
+        "created_at": (incident.closed_at if event_type == "incident.closed" else incident.opened_at).isoformat(),
+        "data": {
+            "incident_id": incident.pk,
+            "kind": incident.kind,
+            "what": KIND_WORDS[IncidentKind(incident.kind)],
+            "opened_at": incident.opened_at.isoformat(),
+            "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
+            "reason": incident.reason,
+            "by_reference": incident.by_reference,
+            "stores_at_open": incident.stores_at_open,
+            "checks_at_open": incident.checks_at_open,
+            "examples": incident.examples,
+            "held_stores": incident.held_stores_count,
+            "held_checks": incident.held_checks_count,
+            "close_reason": incident.close_reason,
+            "console_url": incident_page_url(incident),
         },
     }

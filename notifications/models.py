@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from stores.crypto import EncryptedTextField
-from stores.models import StatusChange, StoreEvent
+from stores.models import Incident, StatusChange, StoreEvent
 
 
 def new_signing_secret() -> str:
@@ -53,8 +53,9 @@ class WebhookEndpoint(models.Model):
 
 
 class Notification(models.Model):
-    """One message about one status change (e-mail, webhook) or one store
-    event of the feed (webhook) to one destination."""
+    """One message about one status change (e-mail, webhook), one store event
+    of the feed (webhook), or one fleet-wide incident's opening or closing
+    (staff's e-mail, webhook) to one destination."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -70,6 +71,9 @@ class Notification(models.Model):
     )
     store_event = models.ForeignKey(
         StoreEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     event_type = models.CharField(max_length=40)
     # Stable per status change or store event: receivers deduplicate on it.
@@ -96,8 +100,14 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["status_change", "audience"], name="notification_once_per_destination"),
             models.UniqueConstraint(fields=["store_event", "audience"], name="notification_store_event_once"),
+            # An incident is announced once when it opens and once when it closes, per destination.
+            models.UniqueConstraint(
+                fields=["incident", "event_type", "audience"], name="notification_incident_once_per_destination"
+            ),
             models.CheckConstraint(
-                condition=models.Q(status_change__isnull=True) ^ models.Q(store_event__isnull=True),
+                condition=models.Q(status_change__isnull=False, store_event__isnull=True, incident__isnull=True)
+                | models.Q(status_change__isnull=True, store_event__isnull=False, incident__isnull=True)
+                | models.Q(status_change__isnull=True, store_event__isnull=True, incident__isnull=False),
                 name="notification_about_one_thing",
             ),
         ]

@@ -42,11 +42,22 @@ from config.mail import header_text
 from merchants.models import Membership
 from stores import events as store_events
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
-from stores.models import StatusChange
+from stores.incident_rule import KIND_WORDS, IncidentKind
+from stores.models import Incident, StatusChange
+from stores.services.incidents import incident_examples_fill
 from stores.status import BROKEN_STATUSES
 
 from . import destinations
-from .events import api_accounts_url, event_id_for, event_payload, event_type_for, store_page_url
+from .events import (
+    api_accounts_url,
+    event_id_for,
+    event_payload,
+    event_type_for,
+    incident_event_id,
+    incident_page_url,
+    incident_payload,
+    store_page_url,
+)
 from .models import FeedPosition, Notification, WebhookEndpoint, new_signing_secret
 
 logger = logging.getLogger(__name__)
@@ -164,6 +175,45 @@ def store_events_process(*, limit: int = 500) -> int:
     return len(page.events)
 
 
+def incidents_process() -> int:
+    """Plan the notifications of incidents that opened or closed and were not
+    announced yet: staff's e-mail and the webhook endpoints', once each (the
+    announcement stamp is claimed by a conditional update, as for status
+    changes). Merchants never hear of an incident."""
+    planned = 0
+    for field, event_type, pending in (
+        ("opening_announced_at", "incident.opened", Q(opening_announced_at__isnull=True)),
+        ("closing_announced_at", "incident.closed", Q(closing_announced_at__isnull=True, closed_at__isnull=False)),
+    ):
+        for incident_id in list(Incident.objects.filter(pending).order_by("opened_at").values_list("id", flat=True)):
+            with transaction.atomic():
+                mine = Incident.objects.filter(pending, id=incident_id).update(**{field: timezone.now()})
+                if mine != 1:
+                    continue  # another dispatcher took it
+                incident = Incident.objects.get(id=incident_id)
+                incident_examples_fill(incident)
+                _plan_incident(incident, event_type)
+                planned += 1
+    return planned
+
+
+def _plan_incident(incident: Incident, event_type: str) -> list[Notification]:
+    common = {"incident": incident, "event_type": event_type, "event_id": incident_event_id(incident, event_type)}
+    planned = []
+    if settings.STAFF_NOTIFICATION_EMAILS:
+        planned.append(
+            Notification(
+                channel="email", audience="staff", recipients=list(settings.STAFF_NOTIFICATION_EMAILS), **common
+            )
+        )
+    for endpoint in WebhookEndpoint.objects.filter(is_active=True).defer("secret"):
+        if endpoint.wants(event_type):
+            planned.append(
+                Notification(channel="webhook", audience=f"endpoint:{endpoint.pk}", endpoint=endpoint, **common)
+            )
+    return Notification.objects.bulk_create(planned, ignore_conflicts=True)
+
+
 def _for_current_merchant(change: StatusChange) -> bool:
     """A status change from before the store came to its merchant (a store
     moved: `Store.merchant_since`) is not the merchant's to hear about: its
@@ -207,7 +257,7 @@ def notifications_deliver_due(*, limit: int = 200, now: datetime | None = None) 
 
 def notification_deliver(notification_id: int, *, lease_until: datetime | None = None) -> Notification:
     notification = (
-        Notification.objects.select_related("status_change__store__merchant", "store_event", "endpoint")
+        Notification.objects.select_related("status_change__store__merchant", "store_event", "incident", "endpoint")
         .defer("endpoint__secret")  # decrypted only when signing, inside the try below
         .get(id=notification_id)
     )
@@ -286,7 +336,23 @@ def _email_context(notification: Notification) -> dict:
     }
 
 
+def _send_incident_email(notification: Notification) -> Attempt:
+    incident = notification.incident
+    context = {
+        "incident": incident,
+        "opened": notification.event_type == "incident.opened",
+        "what": KIND_WORDS[IncidentKind(incident.kind)],
+        "incident_url": incident_page_url(incident),
+    }
+    subject = header_text(render_to_string("notifications/email/incident_subject.txt", context), max_length=200)
+    body = render_to_string("notifications/email/incident.txt", context)
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=notification.recipients)
+    return Attempt(ok=True)
+
+
 def _send_email(notification: Notification) -> Attempt:
+    if notification.incident_id:
+        return _send_incident_email(notification)
     if notification.audience == "merchant" and not _for_current_merchant(notification.status_change):
         return Attempt(
             ok=False, error="Not sent: the store moved to another merchant after this change.", permanent=True
@@ -303,6 +369,8 @@ def _send_email(notification: Notification) -> Attempt:
 def webhook_body(notification: Notification) -> str:
     if notification.store_event_id:
         payload = store_events.event_json(notification.store_event)  # the feed's shape
+    elif notification.incident_id:
+        payload = incident_payload(notification.incident, notification.event_type)
     else:
         payload = event_payload(notification.status_change, notification.event_type)
     return json.dumps(payload, separators=(",", ":"), sort_keys=True)

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from notifications.models import Notification, WebhookEndpoint
 from stores.claims import due_stores
-from stores.models import Check, Store
+from stores.incident_rule import IncidentKind
+from stores.models import Check, Incident, Store
 from stores.status import StoreStatus
 
 DISPATCHER_TASK = "stores.dispatch_due_checks"
@@ -91,6 +92,19 @@ def health() -> dict:
         "beat": "ok" if beat_ok else "stale" if last_run else "never ran",
         # Informational: a web process stays in rotation while workers restart.
         "workers": workers,
+        # Informational too: a BigCommerce-wide incident is not Violet being down.
+        **incidents_state(db_ok),
+    }
+
+
+def incidents_state(db_ok: bool = True) -> dict:
+    """`incident`: "incident open" or "none"; `incidents`: the open ones (kind, since)."""
+    if not db_ok:
+        return {"incident": "unknown", "incidents": []}
+    open_now = list(Incident.objects.filter(closed_at__isnull=True).order_by("opened_at").values("kind", "opened_at"))
+    return {
+        "incident": "incident open" if open_now else "none",
+        "incidents": [{"kind": row["kind"], "since": row["opened_at"].isoformat()} for row in open_now],
     }
 
 
@@ -103,6 +117,7 @@ def metrics() -> list[tuple[str, str, str, list[tuple[dict, float]]]]:
     duration = Check.objects.filter(started_at__gte=hour_ago).aggregate(avg=Avg("duration_ms"), max=Max("duration_ms"))
     backlog = due_stores(now - BACKLOG_GRACE).count()
     failed = dict(Notification.objects.values_list("state").annotate(n=Count("id")))
+    open_kinds = set(Incident.objects.filter(closed_at__isnull=True).values_list("kind", flat=True))
     return [
         (
             "violet_stores",
@@ -140,6 +155,18 @@ def metrics() -> list[tuple[str, str, str, list[tuple[dict, float]]]]:
             "gauge",
             "Webhook endpoints disabled after permanent errors.",
             [({}, WebhookEndpoint.objects.filter(is_active=False).count())],
+        ),
+        (
+            "violet_incident_open",
+            "gauge",
+            "1 while a fleet-wide incident of this kind is open (its failures flip no store), else 0.",
+            [({"kind": kind.value}, 1 if kind.value in open_kinds else 0) for kind in IncidentKind],
+        ),
+        (
+            "violet_stores_held_by_incident",
+            "gauge",
+            "Stores whose latest failure an open incident holds back.",
+            [({}, Store.objects.filter(held_by__isnull=False).count())],
         ),
     ]
 

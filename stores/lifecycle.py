@@ -23,6 +23,11 @@ The rules:
    (`retry_intervals`, growing).
 4. `paused` and `disconnected` stores are not checked; a check that raced a
    pause is recorded but changes nothing.
+5. While a fleet-wide incident of a failure's kind is open (`held_kinds`,
+   see `stores.incident_rule`), that failure flips nothing: the store keeps
+   its status, its suspicion or streak is kept (so the first check after the
+   incident decides at once), and it is checked again later than usual
+   (`incident_recheck`, spread), to be kind to BigCommerce while it is down.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .bigcommerce.report import Outcome
+from .incident_rule import KIND_OF
 from .status import UNCHECKED_STATUSES, StoreStatus
 
 DEFINITIVE_STATUS: dict[Outcome, StoreStatus] = {
@@ -75,6 +81,11 @@ class Policy:
     # A regular check is light (token and store only); every scope is probed
     # at least this often, and whenever anything is not plainly healthy.
     scope_interval: timedelta = timedelta(hours=24)
+    # A failure held by an open incident is checked again somewhere in this
+    # span (spread, so the fleet does not come back at once).
+    incident_recheck: tuple[timedelta, timedelta] = (timedelta(minutes=10), timedelta(minutes=60))
+    # Reference stores (canaries) are checked this often.
+    reference_interval: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -93,12 +104,18 @@ class Decision:
     streak: Streak
     next_check_in: timedelta
     flipped: bool = field(default=False)
+    held: bool = field(default=False)  # a flip an open incident kept back
 
 
 def next_regular_check(policy: Policy, rng: random.Random | None = None) -> timedelta:
     """The interval with jitter, so a fleet's checks spread instead of arriving in waves."""
     spread = policy.jitter * (2 * (rng or random).random() - 1)
     return policy.interval * (1 + spread)
+
+
+def incident_recheck(policy: Policy, rng: random.Random | None = None) -> timedelta:
+    low, high = policy.incident_recheck
+    return low + (high - low) * (rng or random).random()
 
 
 def needs_full_check(
@@ -135,6 +152,7 @@ def decide(
     now: datetime,
     policy: Policy = Policy(),
     rng: random.Random | None = None,
+    held_kinds: frozenset[str] = frozenset(),
 ) -> Decision:
     status = StoreStatus(status)
     if status in UNCHECKED_STATUSES:
@@ -148,6 +166,14 @@ def decide(
         cleared = replace(streak, failures=0, failing_since=None)
         if status == target:
             return Decision(status=status, streak=Streak(), next_check_in=policy.broken_interval)
+        if KIND_OF[outcome] in held_kinds:
+            since = streak.suspected_since if streak.suspected == target and streak.suspected_since else now
+            return Decision(
+                status=status,
+                streak=replace(cleared, suspected=str(target), suspected_since=since),
+                next_check_in=incident_recheck(policy, rng),
+                held=True,
+            )
         if streak.suspected == target and streak.suspected_since is not None:
             confirmed_at = streak.suspected_since + policy.confirm_after
             if now >= confirmed_at:
@@ -168,6 +194,8 @@ def decide(
         grown = Streak(failures=failures, failing_since=since)
         if status == StoreStatus.UNREACHABLE:
             return Decision(status=status, streak=grown, next_check_in=policy.broken_interval)
+        if KIND_OF[outcome] in held_kinds:
+            return Decision(status=status, streak=grown, next_check_in=incident_recheck(policy, rng), held=True)
         if failures >= policy.unreachable_after_failures and now - since >= policy.unreachable_after:
             return _settle(status, StoreStatus.UNREACHABLE, grown, policy.broken_interval)
         retry = policy.retry_intervals[min(failures, len(policy.retry_intervals)) - 1]

@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 from merchants.models import Merchant
 
 from .crypto import EncryptedTextField
+from .incident_rule import IncidentKind
 from .links import safe_web_url
 from .status import StoreStatus
 
@@ -98,6 +99,16 @@ class Store(models.Model):
     # changed" is exactly "the version changed": the credential release's
     # ETag and the `credentials_replaced` event carry it (docs/events.md).
     credentials_version = models.PositiveIntegerField(default=0)
+
+    # A reference store (a canary: Violet's own, or a merchant's with their
+    # permission) is checked every minute; when it fails the way the fleet
+    # does, a fleet-wide incident opens at once (stores.incident_rule).
+    is_reference = models.BooleanField("reference store", default=False)
+    # The open incident that holds this store's failure back (its status did
+    # not flip); checked again, fully, when the incident closes.
+    held_by = models.ForeignKey(
+        "Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="held_stores"
+    )
 
     class Meta:
         ordering = ["name", "store_hash"]
@@ -343,3 +354,66 @@ class StoreEventHorizon(models.Model):
 
     def __str__(self) -> str:
         return f"pruned through ({self.txid}, {self.event_id})"
+
+
+class Incident(models.Model):
+    """A fleet-wide failure of one kind (BigCommerce's or Violet's), during
+    which that kind flips no store's status and tells no merchant.
+
+    Opened by the rule (`stores.incident_rule`) from the recording path,
+    closed by the review task when the kind's failures fall back to normal, or
+    by Operations. At most one is open per kind (a partial unique index: two
+    workers opening one at once make one)."""
+
+    kind = models.CharField(max_length=20, choices=[(kind.value, kind.value) for kind in IncidentKind])
+    opened_at = models.DateTimeField(default=timezone.now)
+    # What the rule saw, for staff: counts, share, normal share, references.
+    reason = models.TextField()
+    by_reference = models.BooleanField(default=False)
+    stores_at_open = models.PositiveIntegerField(default=0)
+    checks_at_open = models.PositiveIntegerField(default=0)
+    # A few answers, as checks recorded them (status codes and BigCommerce's
+    # words; never a secret: checks' evidence holds none).
+    examples = models.JSONField(default=list, blank=True)
+    # Stores whose failure it held back, and held checks, counted as they come.
+    held_stores_count = models.PositiveIntegerField(default=0)
+    held_checks_count = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Notifications planned (claimed by notifications' dispatcher, once each).
+    opening_announced_at = models.DateTimeField(null=True, blank=True)
+    closing_announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(closed_at__isnull=True), name="incident_one_open_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} incident since {self.opened_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class CheckTally(models.Model):
+    """How many checks of each sort were recorded in one minute: the fleet's
+    counts the incident rule reads (`stores.incident_rule` names the keys).
+    Added to after each batch commits, one statement per batch."""
+
+    minute = models.DateTimeField()
+    key = models.CharField(max_length=40)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["minute", "key"], name="checktally_one_per_minute_key")]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.key}: {self.count}"

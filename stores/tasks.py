@@ -51,9 +51,10 @@ def check_stores(store_ids: list[int], claim_token: str, trigger: str = "schedul
 
 @shared_task(name="stores.prune_checks", ignore_result=True)
 def prune_checks() -> int:
-    from .services import checks_prune
+    """Old checks, and the incident rule's tallies older than its baseline."""
+    from .services import checks_prune, tallies_prune
 
-    return checks_prune()
+    return checks_prune() + tallies_prune()
 
 
 @shared_task(name="stores.prune_events", ignore_result=True)
@@ -61,3 +62,12 @@ def prune_events() -> int:
     from .events import store_events_prune
 
     return store_events_prune()
+
+
+@shared_task(name="stores.review_incidents", ignore_result=True)
+def review_incidents() -> dict:
+    """Close the fleet-wide incidents that are over (their held stores are
+    checked again at once); open any the rule calls for."""
+    from .services import incidents_review
+
+    return incidents_review()

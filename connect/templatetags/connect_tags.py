@@ -3,6 +3,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from merchants import timezones
+
 register = template.Library()
 
 
@@ -33,15 +35,15 @@ def outcome_words(outcome: str) -> str:
 @register.filter
 def stamp(moment):
     """A time as `<time>` in one format everywhere, with its zone said plainly:
-    "2026-12-01 14:05 UTC" (the portal's TIME_ZONE)."""
+    "2026-12-01 14:05 UTC", in the reader's zone ("2026-12-01 15:05 CET")."""
     if not moment:
         return "—"
     return format_html('<time datetime="{}">{}</time>', moment.isoformat(), exact_time(moment))
 
 
 def exact_time(moment) -> str:
-    """The one way a time is written in full on merchant pages."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+    """The one way a time is written in full on merchant pages (merchants.timezones.written)."""
+    return timezones.written(moment)
 
 
 # The dashboard shows these for every store: written with datetime's own

@@ -4,10 +4,11 @@
   pause, resume, disconnect), `credentials` (replacing a store's credentials),
   `exports` (the list as CSV), `filters`, `pagination`;
 - `history`: checks and status changes; `audit`: the staff actions log;
+- `incidents`: fleet-wide incidents (the page, closing by hand);
 - `merchants`, `notifications`, `storehooks`, `api_tokens`: the other apps'.
 
 Django's admin autodiscovery imports `console.admin`; importing the modules
 here registers their ModelAdmins.
 """
 
-from . import api_tokens, audit, history, merchants, notifications, storehooks, stores  # noqa: F401
+from . import api_tokens, audit, history, incidents, merchants, notifications, storehooks, stores  # noqa: F401

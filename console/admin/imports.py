@@ -44,7 +44,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label="File",
         help_text="CSV with a header row, or JSON Lines. Up to "
-        f"{MAX_ROWS:,} rows; use `manage.py import_stores` for more.",
+        f"{MAX_ROWS:,} rows; for more, use the command manage.py import_stores.",
     )
     keep_broken = forms.BooleanField(
         label="Also save new stores whose token works but lacks scopes (status Missing scopes)",
@@ -109,7 +109,7 @@ class _ImportView:
         if len(rows) > MAX_ROWS:
             context["error"] = (
                 f"The file has {len(rows):,} rows; the console imports up to {MAX_ROWS:,}. "
-                "Use `manage.py import_stores` for larger files."
+                "For larger files, use the command manage.py import_stores."
             )
             return 400
         report = import_stores(rows, dry_run=not apply, keep_broken=keep_broken, user=request.user)
@@ -137,7 +137,7 @@ def _rows(report: ImportReport) -> list[dict]:
         {
             "result": row,
             "tone": "ok" if row.kept else TONES.get(str(row.outcome), "idle"),
-            "label": str(row.outcome).replace("_", " ").capitalize() + (" (kept)" if row.kept else ""),
+            "label": row.outcome_words,
         }
         for row in report.rows
     ]

@@ -328,8 +328,11 @@ class NotificationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
             return format_html('<a href="{}">{}</a>', url, notification.endpoint.name)
         return ", ".join(notification.recipients) or notification.audience
 
-    @admin.display(description="store")
+    @admin.display(description="about")
     def store(self, notification):
+        if notification.incident_id:  # a fleet-wide incident's opening or closing
+            url = reverse("admin:stores_incident_change", args=[notification.incident_id])
+            return format_html('<a href="{}">incident #{}</a>', url, notification.incident_id)
         if notification.status_change_id is None:  # a store event's: its hash, the store may be gone
             event = notification.store_event
             return event.store_hash if event else "—"

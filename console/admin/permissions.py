@@ -18,7 +18,9 @@ STORE_PERMISSIONS = {
     "disconnect": "stores.disconnect_store",
     "replace_credentials": "stores.replace_credentials",
     "move": "stores.move_store",  # migration stores.0006
+    "reference": "stores.mark_reference_store",  # migration stores.0014
 }
+INCIDENT_CLOSE_PERMISSION = "stores.close_incident"  # migration stores.0014
 
 
 def has_store_permission(request: HttpRequest, action: str) -> bool:

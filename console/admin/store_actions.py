@@ -36,6 +36,9 @@ class StoreActionsMixin:
     def has_disconnect_permission(self, request, obj=None):
         return has_store_permission(request, "disconnect")
 
+    def has_reference_permission(self, request, obj=None):
+        return has_store_permission(request, "reference")
+
     def action_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
@@ -62,6 +65,18 @@ class StoreActionsMixin:
                 wrap(self.action_view),
                 {"action": "disconnect"},
                 name="stores_store_disconnect",
+            ),
+            path(
+                "<path:object_id>/reference/",
+                wrap(self.action_view),
+                {"action": "reference"},
+                name="stores_store_reference",
+            ),
+            path(
+                "<path:object_id>/unreference/",
+                wrap(self.action_view),
+                {"action": "unreference"},
+                name="stores_store_unreference",
             ),
             path("<path:object_id>/status.json", wrap(self.status_view), name="stores_store_status"),
         ]
@@ -90,6 +105,11 @@ class StoreActionsMixin:
             buttons.append(("replace_credentials", label, "get"))
         if store.status != StoreStatus.DISCONNECTED and self.has_disconnect_permission(request, store):
             buttons.append(("disconnect", "Disconnect…", "get"))
+        if self.has_reference_permission(request, store):
+            if store.is_reference:
+                buttons.append(("unreference", "Stop using as a reference store", "post"))
+            elif store.status not in UNCHECKED_STATUSES:
+                buttons.append(("reference", "Make it a reference store…", "get"))
         return {
             "store_actions": [
                 {
@@ -143,7 +163,34 @@ class StoreActionsMixin:
             "This cannot be undone.",
             "danger": True,
         },
+        "reference": {
+            "permission": "reference",
+            "title": "Make it a reference store",
+            "button": "Make it a reference store",
+            "explanation": "A reference store (a canary) is checked every minute. When it fails the same way "
+            "as other stores, a fleet-wide incident opens at once: that kind of failure then flips no store "
+            "and tells no merchant until it is over. Use Violet's own BigCommerce stores, or a merchant's "
+            "store only with the merchant's permission (it is called every minute).",
+        },
+        "unreference": {
+            "permission": "reference",
+            "title": "Stop using as a reference store",
+            "button": "Stop using as a reference store",
+            "explanation": "The store is checked on the usual schedule again.",
+        },
     }
+
+    def _do_reference(self, request, store: Store, **kwargs):
+        if not services.store_set_reference(store=store, reference=True):
+            return messages.WARNING, f"{store.display_name} is already a reference store."
+        log_staff_action(request, store, "Made it a reference store (checked every minute).")
+        return messages.SUCCESS, f"{store.display_name} is a reference store: it is checked every minute."
+
+    def _do_unreference(self, request, store: Store, **kwargs):
+        if not services.store_set_reference(store=store, reference=False):
+            return messages.WARNING, f"{store.display_name} is not a reference store."
+        log_staff_action(request, store, "Stopped using it as a reference store.")
+        return messages.SUCCESS, f"{store.display_name} is no longer a reference store; it is checked as usual."
 
     def _do_check(self, request, store: Store, **kwargs):
         answer = services.store_check_request(store=store, trigger=Check.Trigger.STAFF)

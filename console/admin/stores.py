@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 
 from console import selectors
 from console.display import ago, outcome_badge, scope_badge, short_timesince, status_badge
+from merchants import timezones
 from storehooks.selectors import client_secret_state, hooks_state
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Store
@@ -78,7 +79,7 @@ class StoreAdmin(
         "next_check",
     ]
     list_display_links = ["store"]
-    list_filter = ["status", BrokenFilter, PlanFilter, LastCheckFilter]
+    list_filter = ["status", BrokenFilter, PlanFilter, LastCheckFilter, "is_reference"]
     list_select_related = ["merchant"]
     # What the search reads; `get_search_results` (store_search) does the reading.
     search_fields = ["store_hash", "name", "domain", "merchant__name", "merchant__slug"]
@@ -116,6 +117,7 @@ class StoreAdmin(
                     "scopes_verified",
                     "next_check",
                     "in_flight",
+                    "incident_hold",
                 ]
             },
         ),
@@ -141,6 +143,27 @@ class StoreAdmin(
             {"classes": ["collapse"], "fields": ["profile_updated_at", "profile_json"]},
         ),
     ]
+    def lookup_allowed(self, lookup, value, request=None):
+        # The incident page links to the stores it holds.
+        return lookup == "held_by__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="fleet-wide incident")
+    def incident_hold(self, store: Store) -> str:
+        parts = []
+        if store.is_reference:
+            parts.append("A reference store: checked every minute; its failures can open a fleet-wide incident.")
+        if store.held_by_id:
+            url = reverse("admin:stores_incident_change", args=[store.held_by_id])
+            parts.append(
+                format_html(
+                    'Its latest failure is held by <a href="{}">incident #{}</a>: its status does not flip '
+                    "until the incident closes; then it is checked again at once.",
+                    url,
+                    store.held_by_id,
+                )
+            )
+        return format_html_join(" ", "{}", ((part,) for part in parts)) if parts else "—"
+
     # Every field on the store page is shown, none edited: the list is the fieldsets' own.
     readonly_fields = flatten_fieldsets(fieldsets)
 
@@ -175,7 +198,7 @@ class StoreAdmin(
     def in_status_for(self, store):
         return format_html(
             '<span title="since {}">{}</span>',
-            timezone.localtime(store.status_changed_at).strftime("%Y-%m-%d %H:%M %Z"),
+            timezones.written(store.status_changed_at),
             short_timesince(store.status_changed_at, timezone.now()),
         )
 
@@ -248,7 +271,7 @@ class StoreAdmin(
     def status_since(self, store):
         return format_html(
             "{} ({} ago)",
-            timezone.localtime(store.status_changed_at).strftime("%Y-%m-%d %H:%M %Z"),
+            timezones.written(store.status_changed_at),
             short_timesince(store.status_changed_at, timezone.now()),
         )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -22,6 +24,7 @@ from merchants.two_factor import services
 from .audit import log_staff_action
 from .checkbox import DirectActionCheckboxMixin
 from .permissions import ViewOnlyAdminMixin
+from .secret_once import secret_once_response
 
 for _model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_model):
@@ -77,28 +80,60 @@ class SecondFactorAdmin(DirectActionCheckboxMixin, ViewOnlyAdminMixin, admin.Mod
 
     @admin.action(
         permissions=["reset"],
-        description="Reset their second factor (they set it up again at their next login)",
+        description="Reset their second factor (staff get a one-time link to set it up again)",
     )
     def reset_second_factor(self, request, queryset):
+        """Remove their devices and recovery codes. A staff member can then
+        enrol only through a one-time link (issue 28, item 16), shown here once
+        for the colleague to hand over; a merchant simply logs in with their
+        password again. Never one's own; a superuser's only by a superuser."""
         people = {device.user for device in queryset.select_related("user")}
+        refusal = None
         if request.user in people:
-            self.message_user(
-                request,
-                "You cannot reset your own second factor: ask a colleague in Operations.",
-                messages.ERROR,
-            )
-            return
+            refusal = "You cannot reset your own second factor: ask a colleague in Operations."
+        elif any(p.is_superuser for p in people) and not request.user.is_superuser:
+            refusal = "Only a superuser can reset a superuser's second factor. Nothing was reset."
+        elif len(people) > 1 and any(p.is_staff for p in people):
+            refusal = "Reset staff one at a time: each gets their own one-time link to hand over. Nothing was reset."
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return None
         for person in sorted(people, key=lambda p: p.email):
             removed = services.second_factor_reset(person)
+            if not person.is_staff:
+                log_staff_action(
+                    request,
+                    person,
+                    f"Reset the second factor of {person.email} ({removed} device(s) removed); "
+                    "their password alone logs them in until they set it up again.",
+                )
+                continue
+            link, expires_at = services.enrolment_link_issue(user=person, by=request.user)
+            until = timezone.localtime(expires_at).strftime("%Y-%m-%d %H:%M %Z")
             log_staff_action(
                 request,
                 person,
-                f"Reset the second factor of {person.email} ({removed} device(s) removed); "
-                "they set it up again at their next login.",
+                f"Reset the second factor of {person.email} ({removed} device(s) removed) and issued "
+                f"a one-time enrolment link, valid until {until}.",
+            )
+            return secret_once_response(
+                request,
+                model_admin=self,
+                obj=person,
+                title=f"Second factor reset for {person.email}",
+                label="One-time enrolment link",
+                secret=link,
+                explanation=(
+                    f"Give this link to {person.email} yourself (by phone or chat, after making sure it is "
+                    f"them), not by e-mail. Logged in as {person.email}, it sets up their new second factor, "
+                    f"once, until {until}; their password alone no longer can."
+                ),
+                continue_url=reverse("admin:merchants_secondfactor_changelist"),
             )
         self.message_user(
             request,
             f"Second factor reset for {', '.join(sorted(p.email for p in people))}. "
-            "They set it up again at their next login.",
+            "Their password alone logs them in until they set it up again.",
             messages.SUCCESS,
         )
+        return None

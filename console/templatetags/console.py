@@ -13,6 +13,17 @@ def fleet_overview():
     return selectors.fleet_overview()
 
 
+@register.inclusion_tag("admin/incident_banner.html", takes_context=True)
+def incident_banner(context):
+    """The banner every console page shows while a fleet-wide incident is open
+    (one small query; nothing for a visitor who is not signed-in staff)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_active or not user.is_staff:
+        return {"incidents": []}
+    return {"incidents": selectors.open_incidents()}
+
+
 @register.filter
 def status_badge(status: str) -> str:
     """A store status as a coloured badge."""

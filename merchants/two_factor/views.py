@@ -17,6 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django_otp import login as otp_login
 
+from config.client_address import client_ip
+from merchants import login_limits
+
 from . import services
 from .forms import CodeForm, EnrolmentCodeForm
 from .middleware import redirect_with_next
@@ -73,8 +76,9 @@ def verify(request: HttpRequest) -> HttpResponse:
                     f"You used a recovery code; {left} left. "
                     "If your phone is lost, set up the second factor again from your account page.",
                 )
-            return redirect(_next_url(request, user))
+            return login_limits.browser_remember(request, redirect(_next_url(request, user)), user.email)
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        login_limits.login_failure_record(email=user.email, client_address=client_ip(request))
         form.add_error("code", THROTTLED if result.throttled else WRONG_CODE)
     return render(
         request,
@@ -96,6 +100,13 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if not _is_verified(user):
             return redirect_with_next("two_factor_verify", _next_url(request, user))
         return redirect("two_factor_account")
+    if not services.enrolment_allowed(request):
+        return render(
+            request,
+            "two_factor/enrol_link_needed.html",
+            {"minutes": settings.SECOND_FACTOR_ENROLMENT_LINK_MINUTES},
+            status=403,
+        )
     device = services.enrolment_device(user)
     form = EnrolmentCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -103,6 +114,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if codes is not None:
             device.refresh_from_db()
             otp_login(request, device)
+            request.session.pop(services.ENROLMENT_LINK_SESSION_KEY, None)
             return render(
                 request,
                 "two_factor/recovery_codes.html",
@@ -121,6 +133,20 @@ def enrol(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+@never_cache
+@login_required
+@sensitive_variables("token")
+def enrol_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time link a colleague gave after resetting this person's second
+    factor. Opening it changes nothing; its button (a POST) claims it and
+    opens enrolment for this session."""
+    if request.method == "POST":
+        if services.enrolment_link_claim(request, token=token):
+            return redirect("two_factor_enrol")
+        return render(request, "two_factor/enrol_link.html", {"refused": True}, status=410)
+    return render(request, "two_factor/enrol_link.html", {"refused": False})
 
 
 @never_cache

@@ -25,6 +25,22 @@ class ImportOutcome(StrEnum):
     CONNECTED_ELSEWHERE = "connected_elsewhere"
 
 
+# Each outcome in words, for people (the report page); the codes stay for logs and JSON.
+OUTCOME_WORDS = {
+    ImportOutcome.CONNECTED: "Connected",
+    ImportOutcome.REPLACED: "Credentials replaced",
+    ImportOutcome.UNCHANGED: "Already connected with these credentials",
+    ImportOutcome.MISSING_SCOPES: "Missing scopes",
+    ImportOutcome.INVALID_TOKEN: "Token refused by BigCommerce",
+    ImportOutcome.STORE_NOT_FOUND: "Store not found",
+    ImportOutcome.STORE_UNAVAILABLE: "Store unavailable (maintenance?)",
+    ImportOutcome.PLAN_LIMIT: "At a limit of its BigCommerce plan",
+    ImportOutcome.RATE_LIMITED: "BigCommerce asked us to slow down",
+    ImportOutcome.UNREACHABLE: "BigCommerce did not answer",
+    ImportOutcome.MALFORMED_INPUT: "Row not usable",
+    ImportOutcome.CONNECTED_ELSEWHERE: "Connected under another merchant",
+}
+
 OK_OUTCOMES = frozenset({ImportOutcome.CONNECTED, ImportOutcome.REPLACED, ImportOutcome.UNCHANGED})
 
 # --- the report -------------------------------------------------------------------------
@@ -45,6 +61,11 @@ class RowResult:
     @property
     def ok(self) -> bool:
         return self.outcome in OK_OUTCOMES or self.kept
+
+    @property
+    def outcome_words(self) -> str:
+        words = OUTCOME_WORDS.get(self.outcome, str(self.outcome))
+        return f"{words} (saved anyway)" if self.kept else words
 
     def to_dict(self) -> dict:
         return {
@@ -93,6 +114,17 @@ class ImportReport:
             "live_checks": self.requests_made,
             "seconds": round(self.seconds, 2),
         }
+
+    def summary_words(self) -> str:
+        """The counts in words, for the report page: "3 rows: 2 connected, 1 missing scopes"."""
+        words = {**OUTCOME_WORDS, ImportOutcome.MALFORMED_INPUT: "not usable"}  # "2 not usable"
+        counts = ", ".join(
+            f"{count} {words[ImportOutcome(outcome)].lower()}" for outcome, count in self.summary.items()
+        )
+        rows = f"{len(self.rows)} row{'s' if len(self.rows) != 1 else ''}"
+        kept = sum(1 for r in self.rows if r.kept)
+        extra = f"; {kept} saved anyway with missing scopes" if kept else ""
+        return f"{rows}: {counts or 'none'}{extra}."
 
     def log_summary(self) -> str:
         """One line for the staff log and the server log: counts, never values."""

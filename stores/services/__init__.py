@@ -8,6 +8,8 @@ and tasks call these; import them from here (`stores.services`).
   dispatch every due one.
 - `controls`: pause, resume, disconnect; staff move a store to another merchant.
 - `profile`: the store profile from BigCommerce's `GET /v2/store`.
+- `incidents`: fleet-wide incidents (count, open, close, catch up; the rule
+  is `stores.incident_rule`); reference stores.
 
 Every single status flip goes through `controls.flip_status`, which writes
 the StatusChange row in the same transaction as the new status, guarded by
@@ -28,6 +30,7 @@ from .checks import (
     stores_release_claims,
 )
 from .controls import PauseRefused, StoreMoveRefused, store_disconnect, store_move, store_pause, store_resume
+from .incidents import incident_close, incidents_review, store_set_reference, tallies_prune
 from .onboarding import (
     CredentialsNotUsable,
     StoreOwnedElsewhere,
@@ -48,6 +51,10 @@ __all__ = [
     "StoreOwnedElsewhere",
     "check_policy",
     "credentials_unchanged",
+    "incident_close",
+    "incidents_review",
+    "store_set_reference",
+    "tallies_prune",
     "checks_dispatch_due",
     "checks_prune",
     "store_check_request",

@@ -14,6 +14,7 @@ Both claim the stores, then queue the `stores.check_stores` task.
 from __future__ import annotations
 
 import logging
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,9 +30,11 @@ from config import metrics
 from .. import claims, events, lifecycle
 from ..bigcommerce.report import Outcome, Report
 from ..bigcommerce.scopes import scope_label
+from ..incident_rule import CHECKS, KIND_OF
 from ..models import PROFILE_COLUMNS, Check, StatusChange, Store
 from ..status import BROKEN_STATUSES, CAUSES, UNCHECKED_STATUSES, StoreStatus
 from ..tasks import check_stores as check_stores_task
+from .incidents import after_batch, failure_counts, incidents_evaluate, open_incidents
 from .profile import apply_profile
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,11 @@ def check_policy() -> lifecycle.Policy:
         unreachable_after_failures=settings.STORE_UNREACHABLE_AFTER_FAILURES,
         unreachable_after=timedelta(minutes=settings.STORE_UNREACHABLE_AFTER_MINUTES),
         scope_interval=timedelta(minutes=settings.SCOPE_CHECK_INTERVAL_MINUTES),
+        incident_recheck=(
+            timedelta(minutes=settings.INCIDENT_RECHECK_MIN_MINUTES),
+            timedelta(minutes=settings.INCIDENT_RECHECK_MAX_MINUTES),
+        ),
+        reference_interval=timedelta(seconds=settings.REFERENCE_CHECK_INTERVAL_SECONDS),
     )
 
 
@@ -113,6 +121,7 @@ class RecordedBatch:
 
     checks: list[Check]
     recorded: int
+    fleet: _FleetView | None = None  # what the incident rule counts and holds
 
 
 RECORDED_STORE_FIELDS = (
@@ -127,6 +136,7 @@ RECORDED_STORE_FIELDS = (
     "status_changed_at",
     "profile",
     "profile_updated_at",
+    "held_by_id",
     *PROFILE_COLUMNS.values(),
 )
 
@@ -188,7 +198,7 @@ def store_record_results(
     recorded in its own, and a result refused alone is logged by its store and
     its claim released (checked again later); the others are recorded."""
     try:
-        return _record_results(results=results, trigger=trigger, claim_token=claim_token, policy=policy)
+        batch = _record_results(results=results, trigger=trigger, claim_token=claim_token, policy=policy)
     except UNSTORABLE as error:
         if len(results) <= 1:
             _give_up(results, claim_token, error)
@@ -198,6 +208,9 @@ def store_record_results(
             len(results),
             type(error).__name__,
         )
+    else:
+        _after(batch)
+        return batch
     checks: list[Check] = []
     recorded = 0
     for result in results:
@@ -206,9 +219,17 @@ def store_record_results(
         except UNSTORABLE as error:
             _give_up([result], claim_token, error)
             continue
+        _after(batch)
         checks += batch.checks
         recorded += batch.recorded
     return RecordedBatch(checks=checks, recorded=recorded)
+
+
+def _after(batch: RecordedBatch) -> None:
+    """Once a batch committed: its counts to the fleet's tallies, and any incident they open."""
+    fleet = batch.fleet
+    if fleet is not None and fleet.counts:
+        after_batch(fleet.counts, held_stores=fleet.held_stores, held_checks=fleet.held_checks)
 
 
 # What the database refuses for a value rather than for its state: a NUL or a
@@ -250,7 +271,11 @@ def _record_results(
        steps below, reading its (already locked) store.
     2. Skip a store whose claim is no longer `claim_token` (its lease ran out
        and another worker re-claimed it): one store is never decided twice.
-    3. Decide each store's status with `lifecycle.decide`.
+    3. Count the batch's failures for the fleet-wide incident rule
+       (`services.incidents`), and decide each store's status with
+       `lifecycle.decide`, holding back the failures of a kind an open
+       incident covers. A failure about to flip a store first asks the rule,
+       with this batch's own counts, whether an incident opens now.
     4. Write the checks, the stores and the status changes in three bulk
        statements, whatever the batch's size, and their events (`stores.events`)
        in a fourth, only when a status or the missing scopes changed. A Check row is kept for every
@@ -266,17 +291,23 @@ def _record_results(
         metrics.checks_recorded(trigger, (result.report for result in results if result.store_id in done))
         rest = [result for result in results if result.store_id not in done]
         stores = Store.objects.in_bulk([result.store_id for result in rest]) if rest else {}  # locked in step 0
+        rest = [
+            result
+            for result in rest
+            if result.store_id in stores and not (claim_token and stores[result.store_id].claim_token != claim_token)
+        ]
+        fleet = _FleetView.of(rest, stores, recorded=len(done) + len(rest))
         before = {pk: _snapshot(store) for pk, store in stores.items()}
         checks: list[Check] = []
         changed: list[Store] = []
         flips: list[tuple[Store, str, str, Check]] = []
         for result in rest:
-            store = stores.get(result.store_id)
-            if store is None or (claim_token and store.claim_token != claim_token):
-                continue
+            store = stores[result.store_id]
             changed.append(store)
             old = store.status
-            flipped = _decide(store, result.report, now=now, policy=policy)
+            decision = fleet.decide(store, result.report, now=now, policy=policy)
+            flipped = _apply(store, result.report, decision, now=now, policy=policy)
+            fleet.note(store, result.report, decision)
             store.last_check_ms = result.duration_ms
             if result.kind == Check.Kind.FULL and result.report.outcome in SCOPES_ANSWERED:
                 store.scopes_verified_at = now
@@ -309,7 +340,80 @@ def _record_results(
         )
         events.record(_events_of(flips, changed, before, now))
         metrics.status_flips(flips)
-    return RecordedBatch(checks=checks, recorded=len(done) + len(changed))
+    return RecordedBatch(checks=checks, recorded=len(done) + len(rest), fleet=fleet)
+
+
+class _FleetView:
+    """What one batch tells the fleet-wide incident rule, and what it holds.
+
+    `counts`: the batch's tallies (`incidents.failure_counts`, from each
+    store's state before its check); `merchants`: per kind, the merchants of
+    its first sightings; `open`: {kind: incident id} of the open incidents,
+    read once, and only for a batch with a failure."""
+
+    def __init__(self, counts: Counter, merchants: dict[str, set[int]], open_incidents: dict[str, int]):
+        self.counts = counts
+        self.merchants = merchants
+        self.open = open_incidents
+        self.held_stores: Counter[int] = Counter()
+        self.held_checks: Counter[int] = Counter()
+
+    @classmethod
+    def of(cls, rest: list[CheckResult], stores: dict[int, Store], *, recorded: int) -> _FleetView:
+        counts: Counter[str] = Counter()
+        merchants: dict[str, set[int]] = defaultdict(set)
+        if not settings.INCIDENT_DETECTION:
+            return cls(counts, merchants, {})
+        counts[CHECKS] = recorded
+        for result in rest:
+            store = stores[result.store_id]
+            if store.status in UNCHECKED_STATUSES:
+                continue
+            seen = failure_counts(
+                outcome=result.report.outcome,
+                status=store.status,
+                suspected=store.suspected_status,
+                failures=store.failure_count,
+                reference=store.is_reference,
+            )
+            counts.update(seen)
+            for key in seen:
+                counter, kind = key.split(":", 1)
+                if counter == "first":
+                    merchants[kind].add(store.merchant_id)
+        failing = any(key.startswith("failed:") for key in counts)
+        return cls(counts, merchants, open_incidents() if failing else {})
+
+    def decide(self, store: Store, report: Report, *, now: datetime, policy: lifecycle.Policy) -> lifecycle.Decision:
+        decision = _decision(store, report, now=now, policy=policy, held_kinds=frozenset(self.open))
+        kind = KIND_OF.get(report.outcome)
+        if (
+            kind is not None
+            and kind not in self.open
+            and decision.flipped
+            and decision.status in BROKEN_STATUSES
+            and settings.INCIDENT_DETECTION
+        ):
+            # About to flip: does the fleet say this is an incident, with this batch counted?
+            self.open = incidents_evaluate(
+                [kind], now=now, pending=self.counts, pending_merchants=self.merchants.get(kind, set())
+            )
+            if kind in self.open:
+                decision = _decision(store, report, now=now, policy=policy, held_kinds=frozenset(self.open))
+        return decision
+
+    def note(self, store: Store, report: Report, decision: lifecycle.Decision) -> None:
+        """Mark a held store with its incident (and count it). A store that
+        answered well, or flipped, is no longer held; one that failed another
+        way stays held (the incident's catch-up checks it again)."""
+        if decision.held:
+            incident_id = self.open[KIND_OF[report.outcome]]
+            if store.held_by_id != incident_id:
+                self.held_stores[incident_id] += 1
+                store.held_by_id = incident_id
+            self.held_checks[incident_id] += 1
+        elif store.held_by_id and (report.outcome == Outcome.CONNECTED or decision.flipped):
+            store.held_by_id = None
 
 
 _MISSING_SCOPES_AT = RECORDED_STORE_FIELDS.index("missing_scopes")
@@ -385,20 +489,19 @@ def _record_healthy_light(
         "claim_token = '', claimed_until = NULL "
         "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, next_at timestamptz, ms integer, profile jsonb) "
         "WHERE s.id = v.id AND s.status = 'connected' AND s.failure_count = 0 AND s.suspected_status = '' "
-        f"AND s.profile = v.profile {claim_clause} RETURNING s.id"
+        "AND s.profile = v.profile AND NOT s.is_reference AND s.held_by_id IS NULL "
+        f"{claim_clause} RETURNING s.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, batch, *([claim_token] if claim_token else [])])
         return {row[0] for row in cursor.fetchall()}
 
 
-def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Policy) -> bool:
-    """Apply one report to the (locked) store in memory; True if its status flipped."""
-    store.last_checked_at = now
-    if store.status in UNCHECKED_STATUSES:
-        clear_streak_and_claim(store)
-        return False
-    decision = lifecycle.decide(
+def _decision(
+    store: Store, report: Report, *, now: datetime, policy: lifecycle.Policy, held_kinds: frozenset[str]
+) -> lifecycle.Decision:
+    """What the rules say of one report for the (locked) store; nothing applied yet."""
+    return lifecycle.decide(
         status=store.status,
         outcome=report.outcome,
         streak=lifecycle.Streak(
@@ -409,13 +512,27 @@ def _decide(store: Store, report: Report, *, now: datetime, policy: lifecycle.Po
         ),
         now=now,
         policy=policy,
+        held_kinds=held_kinds,
     )
+
+
+def _apply(
+    store: Store, report: Report, decision: lifecycle.Decision, *, now: datetime, policy: lifecycle.Policy
+) -> bool:
+    """Apply one decision to the (locked) store in memory; True if its status flipped."""
+    store.last_checked_at = now
+    if store.status in UNCHECKED_STATUSES:
+        clear_streak_and_claim(store)
+        return False
     clear_streak_and_claim(store)
     store.failure_count = decision.streak.failures
     store.failing_since = decision.streak.failing_since
     store.suspected_status = decision.streak.suspected
     store.suspected_since = decision.streak.suspected_since
-    store.next_check_at = now + decision.next_check_in
+    next_check_in = decision.next_check_in
+    if store.is_reference:
+        next_check_in = min(next_check_in, policy.reference_interval)
+    store.next_check_at = now + next_check_in
     if report.store:
         apply_profile(store, report.store, now)
     if decision.status == StoreStatus.CONNECTED:

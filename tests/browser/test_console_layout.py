@@ -152,3 +152,19 @@ def test_the_console_index_gives_the_fleet_the_page_s_width(web, console):
     sizes = page.evaluate(INDEX_WIDTHS_JS)
     assert sizes["page"] <= DESKTOP["width"], sizes
     assert sizes["fleet"] >= 0.9 * sizes["content"], sizes
+
+
+# Issue 29, item 13: the shown-once API token had no copy button.
+def test_the_shown_once_token_is_copied_by_its_button(web, transactional_db):
+    root = User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
+    page = web.new_page(user=root)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/admin/api/apitoken/add/")
+    page.get_by_label("Name").fill("Ops dashboard")
+    page.get_by_role("button", name="Save", exact=True).click()
+    token = page.locator("#vc-secret").input_value()
+    assert token.startswith("vc_")
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("status").filter(has_text="Copied.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    web.shot(page, "token-copied")

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from sandbox.scopes import CHECKOUTS, PORTAL_REQUIRED
 from stores.models import Credential, Store
 
+from .accessibility import axe_violations
 from .conftest import (
     DESKTOP,
     MOBILE,
@@ -253,6 +254,24 @@ def test_enter_after_fixing_the_token_connects_with_the_kept_values(web, alice, 
         token_box.press("Enter")
     kept_now = page.locator(".kept").all_inner_texts()
     assert f"/stores/{bc_store.hash}/" in page.url, (page.url, kept_now)
+    expect_connected(page, bc_store)
+
+
+# Issue 29, items 8 and 9: "Replace the kept …" emptied the page; kept values
+# did not say which store they were kept for.
+def test_replacing_a_kept_value_keeps_the_rest_of_the_page(web, alice, bc_store):
+    account, page = _paste_a_token_with_an_inner_space(web, alice, bc_store)
+    expect(page.locator("#id_client_secret_kept")).to_contain_text(f"for store {bc_store.hash}")
+    page.get_by_role("button", name="Replace the kept Client secret").click()
+    expect(page.locator("#id_client_secret_kept")).to_have_count(0)
+    expect(page.get_by_label("API path", exact=True)).to_have_value(api_path(bc_store.hash))
+    expect(page.locator("#id_access_token_error")).to_contain_text("character 12")  # the last error
+    expect(page.locator("#id_client_id_kept")).to_contain_text(f"ending in …{account['client_id'][-4:]}")
+    assert not axe_violations(page), axe_violations(page)
+    web.shot(page, "after-replace")
+    page.get_by_label("Client secret", exact=True).fill(account["client_secret"])
+    page.get_by_label("Access token", exact=True).fill(account["access_token"])
+    page.get_by_role("button", name="Next").click()
     expect_connected(page, bc_store)
 
 

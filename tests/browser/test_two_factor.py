@@ -68,6 +68,11 @@ def test_first_login_forces_enrolment_then_the_console_opens(web, staff):
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
     assert secret not in page.content() and secret.replace(" ", "") not in page.content()
+    # Shown once, so a Copy button (static/js/copy.js) puts them all on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy the codes").click()
+    expect(page.get_by_role("status").filter(has_text="Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").split() == codes
     web.shot(page, "recovery-codes")
 
     page.get_by_role("link", name="I have saved them — continue").click()

@@ -1,5 +1,7 @@
 """Store pages: dashboard, store page, check now, replace credentials, disconnect."""
 
+import re
+
 import pytest
 import responses
 from django.urls import reverse
@@ -186,15 +188,69 @@ def test_strangers_get_404_on_every_store_page(charlie, store):
         ("store_replace", "post"),
         ("store_disconnect", "get"),
         ("store_disconnect", "post"),
+        ("store_reconnect", "get"),
     ]:
         assert getattr(client, method)(reverse(f"connect:{name}", args=["acme", HASH])).status_code == 404
+    for step in ("wizard_account", "wizard_scopes", "wizard_save"):
+        for wanted in (HASH, "", "a\x00b", HASH.upper(), "x" * 300):
+            assert client.get(reverse(f"connect:{step}", args=["acme"]), {"store": wanted}).status_code == 404
     store.refresh_from_db()
     assert store.status == "connected"
 
 
-def test_forget_kept_cannot_target_another_merchants_store(charlie, store, globex):
+# Issue 29, item 10: the replace page's step pills led into the new-store
+# wizard, its API path box was empty, and "Connect it again" restarted at step 1.
+def step_links(body: str) -> list[str]:
+    nav = body[body.index('<nav aria-label="Steps"') :]
+    return re.findall(r'<a href="([^"]+)"', nav[: nav.index("</nav>")])
+
+
+def test_the_replace_pages_steps_stay_in_the_replace_flow(alice, store):
+    client = client_for(alice)
+    replace = reverse("connect:store_replace", args=["acme", HASH])
+    wizard = [reverse(f"connect:{n}", args=["acme"]) for n in ("wizard_account", "wizard_scopes", "wizard_save")]
+    expected = [f"{url}?store={HASH}" for url in wizard] + [replace]
+    body = client.get(replace).content.decode()
+    assert step_links(body) == expected
+    for number, url in enumerate(wizard):
+        step = client.get(url, {"store": HASH}).content.decode()
+        assert step_links(step) == expected
+        assert "Replace the credentials of <bdi>Acme Outfitters</bdi>" in step
+        following = expected[number + 1]
+        assert f'class="button primary" href="{following}"' in step  # its Next stays in the flow
+        assert reverse("connect:wizard_credentials", args=["acme"]) not in step
+
+
+def test_the_replace_page_prefills_the_stores_api_path(alice, store):
+    body = page(client_for(alice), "store_replace", HASH).content.decode()
+    assert re.search(r'<input type="text" name="api_path"[^>]* value="' + re.escape(API_PATH) + '"', body)
+    assert_no_secret(body)
+
+
+def test_connect_it_again_resumes_where_the_merchant_left_off(alice, store, bigcommerce):
+    client = client_for(alice)
+    client.post(reverse("connect:store_disconnect", args=["acme", HASH]))
+    again = reverse("connect:store_reconnect", args=["acme", HASH])
+    detail = page(client, "store_detail", HASH).content.decode()
+    assert f'href="{again}">Connect it again' in detail
+    # Connected once: its credentials page, the API path filled in, steps 1–3 a click away.
+    response = client.get(again)
+    assert response.status_code == 302 and response.url == reverse("connect:store_replace", args=["acme", HASH])
+    body = client.get(response.url).content.decode()
+    assert "Connect <bdi>Acme Outfitters</bdi> again" in body and API_PATH in body
+    assert "keep working" not in body  # there are no current credentials
+    # Gone back to step 2 for a new API account: "Connect it again" brings them back there.
+    client.get(reverse("connect:wizard_scopes", args=["acme"]), {"store": HASH})
+    assert client.get(again).url == reverse("connect:wizard_scopes", args=["acme"]) + f"?store={HASH}"
+    # And the credentials page connects it again.
+    response = client.post(reverse("connect:store_replace", args=["acme", HASH]), fields())
+    assert response.status_code == 302
+    assert Store.objects.get(store_hash=HASH).status == "connected"
+
+
+def test_replace_kept_cannot_target_another_merchants_store(charlie, store, globex):
     response = client_for(charlie).post(
-        reverse("connect:forget_kept", args=["globex"]), {"field": "access_token", "target": HASH}
+        reverse("connect:store_replace", args=["globex", HASH]), {"replace_kept": "access_token"}
     )
     assert response.status_code == 404
 

@@ -139,9 +139,96 @@ def test_a_kept_secret_can_be_replaced(alice, bigcommerce, url):
     client = client_for(alice)
     client.post(url, fields(access_token="x"))
     assert CredentialDraft.objects.get().client_secret == SECRET
-    client.post(reverse("connect:forget_kept", args=["acme"]), {"field": "client_secret"})
+    calls = bigcommerce.calls
+    client.post(url, {"api_path": API_PATH, "replace_kept": "client_secret"})
     draft = CredentialDraft.objects.get()
     assert draft.client_secret == "" and draft.client_id == CLIENT_ID
+    assert bigcommerce.calls == calls  # nothing is checked
+
+
+# Issue 29, item 8: "Replace the kept …" brought back an empty page: the API
+# path, the values typed with it and the last error were gone.
+def test_replacing_a_kept_value_keeps_what_was_typed_and_the_last_error(alice, bigcommerce, url):
+    client = client_for(alice)
+    broken = TOKEN[:11] + " " + TOKEN[11:]
+    client.post(url, fields(access_token=broken))  # refused: the Client ID and secret are kept
+    response = client.post(url, {"api_path": API_PATH, "replace_kept": "client_secret"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert api_path_value(body) == API_PATH
+    assert "character 12" in body  # the last error, still beside its box
+    assert "Replace the kept Client secret" not in body and "Replace the kept Client ID" in body
+    # The token typed anew with a press is kept, and its old error goes.
+    response = client.post(url, {"api_path": API_PATH, "access_token": TOKEN, "replace_kept": "client_id"})
+    body = response.content.decode()
+    assert "character 12" not in body
+    response = client.post(url, {"api_path": API_PATH, "client_id": CLIENT_ID, "replace_kept": "client_id"})
+    body = response.content.decode()
+    draft = CredentialDraft.objects.get()
+    assert (draft.client_id, draft.client_secret, draft.access_token) == (CLIENT_ID, "", TOKEN)
+    assert f"…{TOKEN[-4:]}" in body and f"…{CLIENT_ID[-4:]}" in body
+    assert "Replace the kept Client secret" not in body
+    assert bigcommerce.calls == 0
+    assert_no_secret(body)
+    # The new secret alone completes it.
+    response = client.post(url, {"api_path": API_PATH, "client_secret": SECRET})
+    assert response.status_code == 302
+    assert Credential.objects.get().client_secret == SECRET
+
+
+def test_a_value_typed_into_the_replaced_box_replaces_it(alice, bigcommerce, url):
+    client = client_for(alice)
+    client.post(url, fields(client_id="q" * 30, access_token="x"))
+    client.post(url, {"api_path": API_PATH, "client_id": CLIENT_ID, "replace_kept": "client_id"})
+    assert CredentialDraft.objects.get().client_id == CLIENT_ID
+
+
+def test_enter_in_a_box_presses_next_not_a_replace_button(alice, bigcommerce, url):
+    body = client_for(alice).post(url, fields(access_token="x")).content.decode()
+    form = body[body.index('<form method="post" enctype="multipart/form-data"') :]
+    first_button = re.search(r"<button[^>]*>[^<]*</button>", form).group(0)
+    assert 'type="submit"' in first_button and "name=" not in first_button and ">Next<" in first_button
+
+
+# Issue 29, item 9: a Client ID kept while connecting one store was offered,
+# and used, for the next store, with no word of which store it came from.
+OTHER_HASH = "z7w3bn5"
+OTHER_API_PATH = f"https://api.bigcommerce.com/stores/{OTHER_HASH}/v3/"
+
+
+def test_kept_values_name_their_store_and_prefill_its_api_path(alice, bigcommerce, url):
+    client = client_for(alice)
+    client.post(url, fields(access_token="x"))
+    body = client.get(url).content.decode()
+    assert f"Kept from your last try for store <code>{HASH}</code>: ending in <code>…{CLIENT_ID[-4:]}</code>" in body
+    assert api_path_value(body) == API_PATH
+    assert CredentialDraft.objects.get().store_hash == HASH
+
+
+def test_kept_values_are_never_used_for_another_store(alice, bigcommerce, url):
+    bigcommerce.add_token(OTHER_HASH, TOKEN)
+    client = client_for(alice)
+    client.post(url, fields(access_token="x"))  # kept for HASH: the Client ID and secret
+    calls = bigcommerce.calls
+    response = client.post(url, {"api_path": OTHER_API_PATH, "access_token": TOKEN})
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Paste the Client ID BigCommerce showed you" in body
+    assert "Paste the Client secret BigCommerce showed you" in body
+    assert bigcommerce.calls == calls and not Store.objects.exists()
+    # What stays kept is this try's, for this store.
+    draft = CredentialDraft.objects.get()
+    assert (draft.store_hash, draft.client_id, draft.access_token) == (OTHER_HASH, "", TOKEN)
+    assert f"for store <code>{OTHER_HASH}</code>" in body and f"for store <code>{HASH}</code>" not in body
+
+
+def test_values_kept_with_no_store_named_complete_the_next_try(alice, bigcommerce, url):
+    client = client_for(alice)
+    client.post(url, fields(api_path="https://example.com/stores/x/v3/"))
+    assert CredentialDraft.objects.get().store_hash == ""
+    body = client.get(url).content.decode()
+    assert "Kept from your last try: ending in" in body and api_path_value(body) == ""
+    assert client.post(url, {"api_path": API_PATH}).status_code == 302
 
 
 def test_missing_scope_names_it_and_explains_the_fix(alice, bigcommerce, url):
@@ -316,8 +403,10 @@ def test_disconnect_forgets_the_secrets_kept_for_that_store(alice, bigcommerce, 
     replace = reverse("connect:store_replace", args=["acme", HASH])
     client_for(alice).post(replace, fields(access_token="q" * 31))
     assert CredentialDraft.objects.filter(target=HASH).exists()
+    client_for(alice).post(url, fields(access_token="q" * 31))  # kept for HASH in the new-store wizard
+    assert CredentialDraft.objects.filter(target="", store_hash=HASH).exists()
     store_disconnect(store=store)
-    assert not CredentialDraft.objects.filter(target=HASH).exists()
+    assert not CredentialDraft.objects.exists()
 
 
 # --- after a refused attempt: which store, what stays, where the Replace buttons are
@@ -350,7 +439,7 @@ def test_the_replace_button_of_a_kept_value_sits_with_its_field(alice, bigcommer
     secret_button = body.index("Replace the kept Client secret")
     assert labels["client_id"] < client_id_button < labels["client_secret"]
     assert labels["client_secret"] < secret_button < labels["access_token"]
-    assert SECRET[-4:] in body and reverse("connect:forget_kept", args=["acme"]) in body
+    assert SECRET[-4:] in body and 'name="replace_kept" value="client_secret"' in body
 
 
 # Issue 28, item 11: a secret pasted into the API path box came back in the

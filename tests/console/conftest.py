@@ -41,6 +41,7 @@ def staff_groups(db):
         importlib.import_module("stores.migrations.0006_store_merchant_since_and_move_permission").grant_move(
             django_apps, None
         )
+        importlib.import_module("stores.migrations.0014_incident_and_reference_permissions").grant(django_apps, None)
     return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
 
 

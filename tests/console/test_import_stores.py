@@ -151,3 +151,22 @@ def test_the_form_needs_its_csrf_token(operations, shops):
     verify_second_factor(client, operations)
     response = client.post(URL, {"file": upload(csv_text([shops[0].row()])), "check": "1"})
     assert response.status_code == 403 and not LogEntry.objects.exists()
+
+
+# Issue 29, item 13: the report showed raw outcome codes ("Missing scopes" was
+# "missing_scopes" in the summary), literal backticks and "?" for an unknown merchant.
+def test_the_report_speaks_words_not_codes(operations, shops):
+    good, missing = shops
+    content = csv_text([good.row(), missing.row(), good.row(merchant="", api_path="")])
+    client = client_for(operations)
+    page = client.post(URL, {"file": upload(content), "check": "1"}).content.decode()
+    summary = page[page.index('<p id="import-summary">') :]
+    summary = summary[: summary.index("</p>")]
+    assert "3 rows: 1 connected, 1 missing scopes, 1 not usable." in summary
+    table = page[page.index('<table id="import-rows">') :]
+    table = table[: table.index("</table>")]
+    assert "unknown merchant" in table and "?" not in table
+    for code in ("missing_scopes", "malformed_input", "connected_elsewhere"):
+        assert code not in page
+    assert "`" not in page
+    assert "`" not in client.get(URL).content.decode()  # the form's help text too

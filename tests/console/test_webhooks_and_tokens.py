@@ -4,6 +4,7 @@ fingerprint or prefix; rotation and revocation work and are logged."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
@@ -154,6 +155,16 @@ def test_an_api_token_is_shown_once_stored_hashed_and_revocable(operations):
     assert (
         LogEntry.objects.filter(change_message__startswith="Revoked the API token vc_").count() == 1
     )
+
+
+# Issue 29, item 13: the shown-once token had no copy button.
+def test_the_shown_once_token_has_a_copy_button_with_no_inline_script(operations):
+    body = client_for(operations).post(url("api_apitoken_add"), {"name": "Ops dashboard"}).content.decode()
+    assert re.search(r'<input id="vc-secret"[^>]*readonly value="vc_', body)
+    # Hidden until static/js/copy.js shows it: without the script, no dead button.
+    assert '<button type="button" class="button" data-copy="vc-secret" hidden>Copy</button>' in body
+    assert re.search(r'<script src="[^"]*/js/copy(\.[0-9a-f]+)?\.js" defer></script>', body)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body)  # the CSP allows no inline script
 
 
 def test_revoking_tokens_in_bulk(operations, superuser):

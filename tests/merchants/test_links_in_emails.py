@@ -9,6 +9,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from merchants import services as merchant_services
 from notifications import services as notification_services
 from stores import services as store_services
 from stores.models import StatusChange
@@ -43,7 +44,7 @@ def test_a_password_reset_link_never_follows_the_host_header(client, alice, mail
 
 
 @override_settings(ALLOWED_HOSTS=["*"], PUBLIC_BASE_URL=PUBLIC, STAFF_NOTIFICATION_EMAILS=["oncall@violet.test"])
-def test_every_email_the_portal_sends_links_to_public_base_url_only(client, alice, acme, mailoutbox):
+def test_every_email_the_portal_sends_links_to_public_base_url_only(client, alice, acme, admin_user, mailoutbox):
     # Sign-up (a new address: the confirmation link; a taken one: login and reset links).
     client.post(
         reverse("signup"),
@@ -61,6 +62,13 @@ def test_every_email_the_portal_sends_links_to_public_base_url_only(client, alic
     client_for(alice).post(
         reverse("connect:people", args=["acme"]), {"email": "dana@acme.test", "role": "member"}, HTTP_HOST=ATTACKER
     )
+    # Staff invite themselves and accept: the owners are told.
+    staff_invitation = merchant_services.invitation_create(
+        merchant=acme, email=admin_user.email, role="owner", invited_by=admin_user
+    )
+    client_for(admin_user).post(
+        reverse("invitation_accept", args=[merchant_services.invitation_token(staff_invitation)]), HTTP_HOST=ATTACKER
+    )
     # A status e-mail (owners and staff), from a worker: no request at all.
     store = store_services.store_connect(merchant=acme, credentials=credentials(), report=report())
     StatusChange.objects.update(processed_at=timezone.now())
@@ -69,12 +77,13 @@ def test_every_email_the_portal_sends_links_to_public_base_url_only(client, alic
     notification_services.notifications_deliver_due()
 
     subjects = [mail.subject for mail in mailoutbox]
-    assert len(mailoutbox) >= 6, subjects
+    assert len(mailoutbox) >= 8, subjects
     kinds = {
         "confirm": "/verify-email/",
         "existing": "/login/",
         "reset": "/password-reset/",
         "invitation": "/invitations/",
+        "owners told": "/m/acme/people/",
         "status": f"/m/acme/stores/{store.store_hash}/",
     }
     for kind, path in kinds.items():

@@ -326,7 +326,7 @@ def test_operations_reset_is_logged_and_forces_enrolment_again(operations, suppo
     assert TOTPDevice.objects.filter(user=colleague).exists()
 
     response = reset_action(client_for(operations), device)
-    assert response.status_code == 302
+    assert response.status_code == 200  # the one-time enrolment link, shown once
     assert not TOTPDevice.objects.filter(user=colleague).exists()
     assert not StaticDevice.objects.filter(user=colleague).exists()
     entry = LogEntry.objects.get(object_id=str(colleague.pk), content_type__model="user")
@@ -337,6 +337,7 @@ def test_operations_reset_is_logged_and_forces_enrolment_again(operations, suppo
     password_step(client, colleague.email)
     response = client.get("/admin/")
     assert response.status_code == 302 and response["Location"].startswith(reverse("two_factor_enrol"))
+    # ... where the password alone no longer enrols: tests/merchants/test_enrolment_link.py.
 
 
 def test_nobody_resets_their_own_second_factor(operations):

@@ -27,6 +27,8 @@ def test_health_is_200_when_everything_ran_recently(client, db):
         "dispatcher_last_run": response.json()["dispatcher_last_run"],
         "beat": "ok",
         "workers": [],  # none runs in unit tests; tests/integration/test_many_machines.py has two
+        "incident": "none",
+        "incidents": [],
     }
 
 
@@ -114,3 +116,21 @@ def test_workers_and_beat_are_for_the_token_or_staff_only(client, db, admin_user
     assert client.get("/health/").status_code == 401
     verify_second_factor(client, admin_user)
     assert client.get("/health/").status_code == 200
+
+
+def test_an_open_incident_shows_in_metrics_and_health_without_failing_readiness(client, acme):
+    from stores.models import Incident
+
+    PeriodicTask.objects.filter(task="stores.dispatch_due_checks").update(last_run_at=timezone.now())
+    incident = Incident.objects.create(kind="invalid_token", reason="storm")
+    Store.objects.create(merchant=acme, store_hash="held1", status="connected", held_by=incident)
+    body = client.get("/metrics").content.decode()
+    families = {family.name: family for family in text_string_to_metric_families(body)}
+    open_by_kind = {sample.labels["kind"]: sample.value for sample in families["violet_incident_open"].samples}
+    assert open_by_kind["invalid_token"] == 1 and open_by_kind["unavailable"] == 0
+    assert [sample.value for sample in families["violet_stores_held_by_incident"].samples] == [1]
+    health = client.get("/health/")
+    assert health.status_code == 200
+    assert health.json()["incident"] == "incident open"
+    assert health.json()["incidents"][0]["kind"] == "invalid_token"
+    assert client.get("/health/ready").status_code == 200

@@ -106,6 +106,10 @@ def test_no_token_from_a_token_url_reaches_the_log(client, acme, alice, mailoutb
         ("Gone: /verify-email/eyJpZCI6MX0:1xad2d:abc/", "Gone: /verify-email/[redacted]/"),
         ("Not Found: /password-reset/MQ/cx1-0123456789abcdef/", "Not Found: /password-reset/MQ/[redacted]/"),
         ("Gone: /invitations/eyJpZCI6MX0:1xad2d:abc/", "Gone: /invitations/[redacted]/"),
+        (
+            "Gone: /account/two-factor/link/q7B-x_2mZ0aP9dT4wLk8sV1nC6hR3eYuJ5oF0gIiNtM/",
+            "Gone: /account/two-factor/link/[redacted]/",
+        ),
     ],
 )
 def test_the_log_filter_cuts_tokens_out_of_paths(line, printed):

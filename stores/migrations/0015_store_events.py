@@ -15,7 +15,7 @@ def first_credentials_version(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stores", "0012_statuschange_public_reason"),
+        ("stores", "0014_incident_and_reference_permissions"),
     ]
 
     operations = [
