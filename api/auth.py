@@ -24,7 +24,8 @@ from ninja.security import HttpBearer
 
 from config.client_address import client_ip
 
-from .models import ApiToken
+from . import service_clients
+from .models import ApiToken, ServiceClient
 from .scopes import STAFF_TOKEN_SCOPES
 from .tokens import TOKEN_PREFIX, api_token_authenticate
 
@@ -44,7 +45,7 @@ class Caller:
     name: str
     scopes: frozenset[str]
     token: ApiToken | None = None
-    client: object | None = None
+    client: ServiceClient | None = None
     address: str = field(default="")
 
     @property
@@ -64,7 +65,14 @@ def authenticate(raw: str, *, address: str, scope: str) -> Caller:
     """The caller holding `raw`, if it may use `scope` from `address`; raises
     `Unauthorized` or `Forbidden` otherwise."""
     raw = raw.strip()
-    if raw.startswith(TOKEN_PREFIX):
+    if raw.startswith(service_clients.SECRET_PREFIX):
+        client = service_clients.service_client_authenticate(raw)
+        if client is None:
+            raise Unauthorized
+        caller = Caller(name=client.name, scopes=frozenset(client.scopes), client=client, address=address)
+        if not service_clients.address_allowed(client, address):
+            raise Forbidden(f"Service client “{client.name}” may not call from {address or 'this address'}.")
+    elif raw.startswith(TOKEN_PREFIX):
         token = api_token_authenticate(raw)
         if token is None:
             raise Unauthorized

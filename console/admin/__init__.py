@@ -10,4 +10,4 @@ Django's admin autodiscovery imports `console.admin`; importing the modules
 here registers their ModelAdmins.
 """
 
-from . import api_tokens, audit, history, merchants, notifications, storehooks, stores  # noqa: F401
+from . import api_tokens, audit, history, merchants, notifications, service_clients, storehooks, stores  # noqa: F401
