@@ -158,4 +158,4 @@ class CredentialRelease(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client_id} read {self.store_id} at {self.released_at:%Y-%m-%d %H:%M}"
+        return f"Credential release {self.pk} ({self.released_at:%Y-%m-%d %H:%M} UTC)"

@@ -102,3 +102,25 @@ class CheckQueued(Schema):
     queued: bool
     store_hash: str
     url: Url
+
+
+class CredentialsOut(Schema):
+    store_hash: str
+    api_url: Url = Field(description="BIGCOMMERCE_API_URL/stores/<store_hash>/: prefix v2/… or v3/… paths with it.")
+    client_id: str
+    access_token: str = Field(description="Send as X-Auth-Token. Never log it.")
+    granted_scopes: list[str] = Field(
+        description="The scopes Violet needs that the last full check found granted (BigCommerce's names)."
+    )
+    scopes_verified_at: Timestamp | None
+    status: str
+    version: str = Field(description="Changes whenever the credentials change; also the ETag.")
+    last_verified_at: Timestamp | None = Field(description="The store's last check (its status says what it found).")
+
+
+class NotUsableDetail(ErrorDetail):
+    status: str
+
+
+class NotUsable(Schema):
+    error: NotUsableDetail

@@ -7,14 +7,14 @@ Every endpoint names the scope it needs (`api.auth.BearerAuth`). The bodies are
 CDN our CSP refuses, and the document is what a service needs).
 """
 
-from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
@@ -26,7 +26,8 @@ from stores.status import StoreStatus
 
 from . import schemas
 from .auth import BearerAuth, Forbidden, Unauthorized
-from .scopes import CHECKS_WRITE, STORES_READ
+from .releases import Outcome, credentials_release
+from .scopes import CHECKS_WRITE, CREDENTIALS_READ, STORES_READ
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -295,3 +296,80 @@ def store_check(request: HttpRequest, store_hash: str):
             "url": request.build_absolute_uri(reverse("api:store_detail", args=[store.store_hash])),
         },
     )
+
+
+@api.get(
+    "/stores/{store_hash}/credentials/",
+    url_name="store_credentials",
+    auth=BearerAuth(CREDENTIALS_READ),
+    response={
+        200: schemas.CredentialsOut,
+        304: None,
+        404: schemas.Error,
+        409: schemas.NotUsable,
+        429: schemas.Error,
+        **AUTH_ERRORS,
+    },
+    summary="A store's credentials, for one of Violet's services (recorded)",
+)
+@decorate_view(never_cache)
+@sensitive_variables("answer", "released", "body", "response")
+def store_credentials(request: HttpRequest, store_hash: str):
+    """The store's Client ID and Access token, with their `version` (also the
+    `ETag`). Send `If-None-Match: "<version>"` to poll: 304, no body, while they
+    have not changed. 409 (with the store's status, no secret) when the store
+    cannot be used: revoked, refused, disconnected or pending. 429 with
+    `Retry-After` over the client's rate limit. Every 200 is recorded (client,
+    store, version, address, time) and shown to staff and to the merchant."""
+    caller = request.auth
+    if caller.client is None:  # staff tokens never hold credentials:read; belt and braces
+        raise Forbidden("Only service clients receive credentials.")
+    answer = credentials_release(
+        client=caller.client,
+        store_hash=store_hash,
+        address=caller.address,
+        if_none_match=request.headers.get("If-None-Match", ""),
+    )
+    if answer.outcome == Outcome.NOT_FOUND:
+        return not_found(store_hash)
+    if answer.outcome == Outcome.NOT_USABLE:
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "store_not_usable",
+                    "message": f"The store is {StoreStatus(answer.status).label.lower()}: its credentials "
+                    "are not released.",
+                    "status": answer.status,
+                }
+            },
+            status=409,
+        )
+    if answer.outcome == Outcome.THROTTLED:
+        return error(
+            429,
+            "rate_limited",
+            f"Too many credential releases; try again in {answer.retry_after} s (use If-None-Match to poll).",
+            Retry_After=str(answer.retry_after),
+        )
+    if answer.outcome == Outcome.NOT_MODIFIED:
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = f'"{answer.version}"'
+        return not_modified
+    released = answer.credentials
+    body = {
+        "store_hash": released.store_hash,
+        "api_url": released.api_url,
+        "client_id": released.client_id,
+        "access_token": released.access_token,
+        "granted_scopes": released.granted_scopes,
+        "scopes_verified_at": _iso(released.scopes_verified_at),
+        "status": released.status,
+        "version": released.version,
+        "last_verified_at": _iso(released.last_verified_at),
+    }
+    # Answered here, not through ninja's serializer: no frame above this one
+    # (unmarked by sensitive_variables) ever holds the token, and no pydantic
+    # pass on the hot path. tests/openapi_contract.py holds it to CredentialsOut.
+    response = JsonResponse(body)
+    response["ETag"] = f'"{released.version}"'
+    return response
