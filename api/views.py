@@ -311,6 +311,23 @@ def store_check(request: HttpRequest, store_hash: str):
         **AUTH_ERRORS,
     },
     summary="A store's credentials, for one of Violet's services (recorded)",
+    openapi_extra={
+        # Merged into ninja's own (integer-keyed) responses.
+        "responses": {
+            200: {"headers": {"ETag": {"description": "The version, quoted.", "schema": {"type": "string"}}}},
+            304: {"headers": {"ETag": {"description": "The unchanged version, quoted.", "schema": {"type": "string"}}}},
+            429: {"headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}},
+        },
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-None-Match",
+                "required": False,
+                "description": "The version you hold, quoted: 304 while it is still current.",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
 )
 @decorate_view(never_cache)
 @sensitive_variables("answer", "released", "body", "response")

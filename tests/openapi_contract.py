@@ -1,8 +1,9 @@
 """Every /api/v1/ response the suite sees must match the OpenAPI document.
 
 `tests/conftest.py` wraps Django's test client with `check_response`: a
-response to a documented operation must have a documented status, and its
-JSON body must validate against that status's schema. The document is read
+response to a documented operation must have a documented status and the
+headers documented for it, and its JSON body must validate against that
+status's schema. The document is read
 strictly: an object may hold only the properties it documents (pydantic's
 schemas allow extras; a body with an undocumented field is drift).
 """
@@ -84,6 +85,9 @@ def check_response(method: str, path: str, response) -> None:
             f"{method} {path} answered {response.status_code}, which the document does not list "
             f"({sorted(operation['responses'])})"
         )
+    for header in documented.get("headers", {}):
+        if not response.has_header(header):
+            raise ContractError(f"{method} {path} {response.status_code}: the documented header {header} is missing")
     content = documented.get("content")
     if not content:
         if response.content:

@@ -72,3 +72,10 @@ def test_a_field_a_view_adds_to_a_schema_body_never_reaches_the_caller(db, beare
     monkeypatch.setattr(views, "store_json", lambda *a: {**original(*a), "secret_sauce": "x"})
     body = Client(headers=bearer).get("/api/v1/stores/acme123/").json()
     assert "secret_sauce" not in body and body["store_hash"] == "acme123"
+
+
+def test_a_missing_documented_header_fails_the_check(db):
+    """The credential release documents ETag on 200 (and 304) and Retry-After on 429."""
+    body = JsonResponse({"error": {"code": "rate_limited", "message": "later"}}, status=429)
+    with pytest.raises(ContractError, match="the documented header Retry-After is missing"):
+        check_response("GET", "/api/v1/stores/abc/credentials/", body)
