@@ -237,3 +237,23 @@ def test_staff_tokens_keep_their_scopes_and_no_more(db, ops):
     assert authenticate(raw, address="", scope="stores:read").token is not None
     with pytest.raises(Forbidden):
         authenticate(raw, address="", scope="credentials:read")
+
+
+def test_the_same_rule_serves_async_views(db):
+    """The proxy (an async view) will call `aauthenticate_request`."""
+    from asgiref.sync import async_to_sync
+    from django.test import RequestFactory
+
+    from api.auth import Forbidden, Unauthorized, aauthenticate_request
+
+    client, secret = service_client(scopes=["proxy:read"], networks=["10.0.0.0/8"])
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {secret}", REMOTE_ADDR="10.1.1.1")
+    assert async_to_sync(aauthenticate_request)(request, "proxy:read").client == client
+    with pytest.raises(Forbidden):
+        async_to_sync(aauthenticate_request)(request, "proxy:write")
+    outside = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {secret}", REMOTE_ADDR="192.0.2.1")
+    with pytest.raises(Forbidden):
+        async_to_sync(aauthenticate_request)(outside, "proxy:read")
+    service_client_revoke(client=client)
+    with pytest.raises(Unauthorized):
+        async_to_sync(aauthenticate_request)(request, "proxy:read")
