@@ -34,6 +34,7 @@ from api.service_clients import (
 from console.display import ago, badge
 
 from .checkbox import DirectActionCheckboxMixin
+from .pagination import EstimatedCountPaginator
 from .permissions import ViewOnlyAdminMixin
 from .secret_once import secret_once_response
 
@@ -271,4 +272,6 @@ class CredentialReleaseAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["client", "store"]
     list_filter = ["client"]
     search_fields = ["store__store_hash", "client__name"]
-    date_hierarchy = None
+    # An audit table grows with every release: no COUNT(*) over all of it.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator

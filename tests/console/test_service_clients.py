@@ -83,3 +83,16 @@ def test_a_client_whose_issuer_left_operations_is_flagged_for_rotation(operation
     page = client.get(url("api_serviceclient_change", issued.client.pk)).content.decode()
     assert "Rotate this secret: it was issued by someone who no longer has Operations rights" in page
     assert service_client_authenticate(issued.secret) == issued.client  # still works
+
+
+def test_staff_read_the_credential_releases(support, operations, acme_store):
+    from api.models import CredentialRelease
+
+    issued = service_client_create(name="order-sync", scopes=["credentials:read"], by=operations)
+    CredentialRelease.objects.create(client=issued.client, store=acme_store, version="7-1", client_address="10.0.0.1")
+    client = client_for(support)
+    listing = client.get(url("api_credentialrelease_changelist")).content.decode()
+    assert "order-sync" in listing and "10.0.0.1" in listing
+    assert client.get(url("api_credentialrelease_add")).status_code == 403
+    page = client.get(url("api_serviceclient_change", issued.client.pk)).content.decode()
+    assert "acme123" in page  # the client's page lists what it read
