@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from api.tasks import prune_credential_releases, watch_credential_releases
 from connect.tasks import forget_expired_drafts
 from notifications.tasks import dispatch as dispatch_notifications
 from storehooks.tasks import keep_hooks_alive
@@ -28,6 +29,10 @@ PERIODIC_TASKS = (
     # STORE_EVENT_RETENTION_DAYS; a feed reader's cursor from before what went answers 410.
     ("Prune old store events", prune_events, 1, IntervalSchedule.DAYS),
     ("Review fleet-wide incidents", review_incidents, 1, IntervalSchedule.MINUTES),
+    # CREDENTIAL_RELEASE_RETENTION_DAYS
+    ("Prune old credential releases", prune_credential_releases, 1, IntervalSchedule.DAYS),
+    # A client reading far more stores than usual: staff mailed (once a day per client).
+    ("Watch credential releases", watch_credential_releases, 10, IntervalSchedule.MINUTES),
 )
 
 
