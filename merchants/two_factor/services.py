@@ -30,6 +30,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -110,6 +111,7 @@ def recovery_code_display(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
+@sensitive_variables("code", "secret")
 def recovery_code_digest(code: str, *, secret: str | None = None) -> str:
     """What is stored of a recovery code (issue 28, item 14): a keyed digest,
     never the code. A code is only ever compared, never shown again, so a
