@@ -124,3 +124,21 @@ class NotUsableDetail(ErrorDetail):
 
 class NotUsable(Schema):
     error: NotUsableDetail
+
+
+class StoreEventOut(Schema):
+    id: str = Field(description="Stable: a receiver deduplicates on it (the webhook's `webhook-id` too).")
+    cursor: str = Field(description="Pass as `after` to read the events after this one.")
+    type: str = Field(
+        description="connected, credentials_replaced, status_changed, scopes_changed, disconnected or moved."
+    )
+    created_at: Timestamp
+    store_hash: str
+    merchant_id: int = Field(description="The merchant when it happened (a moved store's older events keep it).")
+    data: dict = Field(description="What changed (docs/events.md); never a secret.")
+
+
+class EventPage(Schema):
+    events: list[StoreEventOut]
+    next_cursor: str | None = Field(description="What to pass as `after` next time.")
+    has_more: bool = Field(description="More events are ready: ask again at once.")

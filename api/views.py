@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
 
+from stores import events as store_events
 from stores import selectors
 from stores.models import PROFILE_COLUMNS, Check, Store
 from stores.services import CheckRequest, store_check_request
@@ -27,7 +28,7 @@ from stores.status import StoreStatus
 from . import schemas
 from .auth import BearerAuth, Forbidden, Unauthorized
 from .releases import Outcome, credentials_release
-from .scopes import CHECKS_WRITE, CREDENTIALS_READ, STORES_READ
+from .scopes import CHECKS_WRITE, CREDENTIALS_READ, EVENTS_READ, STORES_READ
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -390,3 +391,35 @@ def store_credentials(request: HttpRequest, store_hash: str):
     response = JsonResponse(body)
     response["ETag"] = f'"{released.version}"'
     return response
+
+
+@api.get(
+    "/events/",
+    url_name="events",
+    auth=BearerAuth(EVENTS_READ),
+    response={200: schemas.EventPage, 400: schemas.Error, 410: schemas.Error, **AUTH_ERRORS},
+    summary="Follow the store event feed",
+)
+@decorate_view(never_cache)
+def events(request: HttpRequest, after: str | None = None, limit: str | None = None):
+    """The store events after the cursor `after` (from the oldest kept, without
+    one), oldest first, at most `limit` (1 to 1,000; default 100): connected,
+    credentials replaced (with the new version), status changed, scopes
+    changed, disconnected, moved. A reader that keeps passing `next_cursor`
+    misses none, even when changes commit out of order (docs/events.md). A
+    cursor from before the retention (`STORE_EVENT_RETENTION_DAYS`) answers
+    410: start again without one."""
+    size = _positive_int(limit, store_events.DEFAULT_LIMIT)
+    if size is None:
+        return error(400, "bad_limit", f"limit must be a whole number from 1 to {store_events.MAX_LIMIT}.")
+    try:
+        page = store_events.events_page(after=after or None, limit=size)
+    except store_events.InvalidFeedQuery as invalid:
+        return error(400, "bad_query", str(invalid))
+    except store_events.CursorGone:
+        return error(
+            410,
+            "cursor_gone",
+            "Events after this cursor were pruned (older than the retention): start again without `after`.",
+        )
+    return store_events.page_json(page)
