@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from stores import events, services
@@ -26,6 +27,9 @@ def _event(store, txid: int, *, days_ago: float = 0) -> StoreEvent:
     return row
 
 
+# The feed shows finished transactions only (docs/events.md): these changes
+# must commit, not stay in the test's own transaction (PostgreSQL).
+@pytest.mark.django_db(transaction=True)
 def test_a_reader_follows_the_feed_by_its_cursor_and_sees_every_change(acme_store):
     _, secret = service_client(name="order-sync", scopes=["events:read"])
     api = bearer(secret)
@@ -79,6 +83,7 @@ def test_a_cursor_from_before_the_retention_is_410(acme_store, settings):
     assert [event["id"] for event in fresh["events"]] == [events.event_id_for(kept)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_feed_never_holds_a_secret(acme_store):
     _, secret = service_client(name="order-sync", scopes=["events:read"])
     services.store_pause(store=acme_store, user=None, reason="x")
