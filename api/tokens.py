@@ -30,14 +30,14 @@ TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_PERMISSION = "api.add_apitoken"
 
 
-def owner_has_rights(user) -> bool:
-    """Does the token's creator still have the rights the token acts with?
-    (One query at most: the permission directly or through a group.)"""
+def owner_has_rights(user, permission: str = TOKEN_PERMISSION) -> bool:
+    """Does the token's creator still have the rights the token acts with
+    (`permission`)? (One query at most: the permission directly or through a group.)"""
     if user is None or not user.is_active or not user.is_staff:
         return False
     if user.is_superuser:
         return True
-    app_label, codename = TOKEN_PERMISSION.split(".")
+    app_label, codename = permission.split(".")
     return (
         Permission.objects.filter(content_type__app_label=app_label, codename=codename)
         .filter(Q(user=user) | Q(group__user=user))

@@ -1,11 +1,7 @@
-from django.urls import path
-
-from . import views
+from .views import api
 
 app_name = "api"
 
-urlpatterns = [
-    path("stores/", views.store_list, name="store_list"),
-    path("stores/<str:store_hash>/", views.store_detail, name="store_detail"),
-    path("stores/<str:store_hash>/check/", views.store_check, name="store_check"),
-]
+# ninja's patterns: the endpoints (named store_list, store_detail, store_check)
+# and `openapi.json`.
+urlpatterns = api.urls[0]

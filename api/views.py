@@ -1,28 +1,34 @@
-"""The read-only JSON API: stores' health, and one write, "check now".
+"""The JSON API for Violet's services, on django-ninja: stores' health, "check
+now", and (with their own scope) a store's credentials.
 
-Plain Django views. Every request needs `Authorization: Bearer <token>` with
-an active API token created by staff in the admin. Nothing here ever reads a
-credential: stores come with their latest check, never with their keys.
+Every endpoint names the scope it needs (`api.auth.BearerAuth`). The bodies are
+`api/schemas.py`; the OpenAPI 3.1 document generated from them is served at
+`/api/v1/openapi.json` (no interactive docs page: it would load scripts from a
+CDN our CSP refuses, and the document is what a service needs).
 """
 
-from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.debug import sensitive_variables
+from ninja import NinjaAPI, Status
+from ninja.decorators import decorate_view
+from ninja.errors import AuthenticationError
 
+from stores import events as store_events
 from stores import selectors
 from stores.models import PROFILE_COLUMNS, Check, Store
 from stores.services import CheckRequest, store_check_request
 from stores.status import StoreStatus
 
-from .tokens import api_token_authenticate
+from . import schemas
+from .auth import BearerAuth, Forbidden, Unauthorized
+from .releases import Outcome, credentials_release
+from .scopes import CHECKS_WRITE, CREDENTIALS_READ, EVENTS_READ, STORES_READ
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -47,6 +53,18 @@ STORE_FIELDS = (
     "merchant__name",
     "merchant__slug",
 )
+# The answers every endpoint may give besides its own.
+AUTH_ERRORS = {401: schemas.Error, 403: schemas.Error}
+
+api = NinjaAPI(
+    title="Violet Connect API",
+    version="1",
+    description="Stores' health and credentials for Violet's services. "
+    "Send `Authorization: Bearer <secret>` (a service client's secret, or a staff API token).",
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url=None,
+)
 
 
 def error(status: int, code: str, message: str, **headers) -> JsonResponse:
@@ -56,24 +74,21 @@ def error(status: int, code: str, message: str, **headers) -> JsonResponse:
     return response
 
 
-def token_required(view):
-    """401 without `Authorization: Bearer <token>`, or with a bad or revoked token."""
+@api.exception_handler(Unauthorized)
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: Exception) -> JsonResponse:
+    return error(
+        401,
+        "unauthorized",
+        "Send an active API token or service client secret as “Authorization: Bearer <secret>”. "
+        "Staff create them in the admin.",
+        WWW_Authenticate='Bearer realm="violet-connect"',
+    )
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-        token = api_token_authenticate(raw.strip()) if scheme.lower() == "bearer" else None
-        if token is None:
-            return error(
-                401,
-                "unauthorized",
-                "Send an active API token as “Authorization: Bearer <token>”. Staff create tokens in the admin.",
-                WWW_Authenticate='Bearer realm="violet-connect"',
-            )
-        request.api_token = token
-        return view(request, *args, **kwargs)
 
-    return wrapper
+@api.exception_handler(Forbidden)
+def _forbidden(request: HttpRequest, exc: Forbidden) -> JsonResponse:
+    return error(403, "forbidden", str(exc))
 
 
 def _iso(value):
@@ -128,9 +143,8 @@ def _stores():
     return Store.objects.select_related("merchant").only(*STORE_FIELDS)
 
 
-def _positive_int(request: HttpRequest, name: str, default: int) -> int | None:
-    raw = request.GET.get(name, "")
-    if raw == "":
+def _positive_int(raw: str | None, default: int) -> int | None:
+    if raw is None or raw == "":
         return default
     # ASCII digits only: int() also reads "١٢", " 12 " and "1_2".
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
@@ -145,17 +159,28 @@ def _page_url(request: HttpRequest, page: int) -> str:
     return request.build_absolute_uri(f"{request.path}?{urlencode(sorted(params.items()))}")
 
 
-@never_cache
-@require_GET
-@token_required
-def store_list(request: HttpRequest) -> JsonResponse:
-    """GET /api/v1/stores/?status=&merchant=&page=&page_size=
-
-    `status` takes one status or several, comma-separated, or `broken`;
+# The query parameters are taken as text and read here, so a bad one gets this
+# API's own 400 and code (not a generic validation error).
+@api.get(
+    "/stores/",
+    url_name="store_list",
+    auth=BearerAuth(STORES_READ),
+    response={200: schemas.StorePage, 400: schemas.Error, **AUTH_ERRORS},
+    summary="List stores and their health",
+)
+@decorate_view(never_cache)
+def store_list(
+    request: HttpRequest,
+    status: str | None = None,
+    merchant: str | None = None,
+    page: str | None = None,
+    page_size: str | None = None,
+):
+    """`status` takes one status or several, comma-separated, or `broken`;
     `merchant` a merchant's slug. Ordered by creation (id), so pages are stable.
-    """
+    `page` from 1; `page_size` from 1 to 200 (default 50)."""
     queryset = _stores()
-    status = request.GET.get("status", "").strip()
+    status = (status or "").strip()
     if status:
         wanted = set()
         for value in (s.strip() for s in status.split(",") if s.strip()):
@@ -170,47 +195,49 @@ def store_list(request: HttpRequest) -> JsonResponse:
                     f"Unknown status “{value}”. Use one of: {', '.join(StoreStatus.values)}, or broken.",
                 )
         queryset = queryset.filter(status__in=sorted(wanted))
-    merchant = request.GET.get("merchant", "").strip()
+    merchant = (merchant or "").strip()
     if merchant:
         queryset = queryset.filter(merchant__slug=merchant)
-    page = _positive_int(request, "page", 1)
-    page_size = _positive_int(request, "page_size", DEFAULT_PAGE_SIZE)
-    if page is None or page > MAX_PAGE:
+    page_number = _positive_int(page, 1)
+    size = _positive_int(page_size, DEFAULT_PAGE_SIZE)
+    if page_number is None or page_number > MAX_PAGE:
         return error(400, "bad_page", f"page must be a whole number from 1 to {MAX_PAGE}.")
-    if page_size is None or page_size > MAX_PAGE_SIZE:
+    if size is None or size > MAX_PAGE_SIZE:
         return error(400, "bad_page_size", f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
     count = queryset.count()
-    offset = (page - 1) * page_size
-    stores = list(queryset.order_by("id")[offset : offset + page_size])
+    offset = (page_number - 1) * size
+    stores = list(queryset.order_by("id")[offset : offset + size])
     latest = selectors.latest_checks_by_store([store.pk for store in stores])
-    return JsonResponse(
-        {
-            "count": count,
-            "page": page,
-            "page_size": page_size,
-            "next": _page_url(request, page + 1) if offset + page_size < count else None,
-            "previous": _page_url(request, page - 1) if page > 1 else None,
-            "results": [store_json(request, store, latest.get(store.pk)) for store in stores],
-        }
-    )
+    return {
+        "count": count,
+        "page": page_number,
+        "page_size": size,
+        "next": _page_url(request, page_number + 1) if offset + size < count else None,
+        "previous": _page_url(request, page_number - 1) if page_number > 1 else None,
+        "results": [store_json(request, store, latest.get(store.pk)) for store in stores],
+    }
 
 
-def _store_or_404(store_hash: str) -> Store | None:
+def _store_or_none(store_hash: str) -> Store | None:
     return _stores().filter(store_hash=store_hash).first()
 
 
-def _not_found(store_hash: str) -> JsonResponse:
+def not_found(store_hash: str) -> JsonResponse:
     return error(404, "not_found", f"No store with hash “{store_hash}”.")
 
 
-@never_cache
-@require_GET
-@token_required
-def store_detail(request: HttpRequest, store_hash: str) -> JsonResponse:
-    """GET /api/v1/stores/<store_hash>/: one store's health and its recent status changes."""
-    store = _store_or_404(store_hash)
+@api.get(
+    "/stores/{store_hash}/",
+    url_name="store_detail",
+    auth=BearerAuth(STORES_READ),
+    response={200: schemas.StoreDetailOut, 404: schemas.Error, **AUTH_ERRORS},
+    summary="One store's health and its recent status changes",
+)
+@decorate_view(never_cache)
+def store_detail(request: HttpRequest, store_hash: str):
+    store = _store_or_none(store_hash)
     if store is None:
-        return _not_found(store_hash)
+        return not_found(store_hash)
     body = store_json(request, store, selectors.latest_check(store))
     body["status_changes"] = [
         {
@@ -221,22 +248,25 @@ def store_detail(request: HttpRequest, store_hash: str) -> JsonResponse:
         }
         for change in selectors.recent_status_changes(store)
     ]
-    return JsonResponse(body)
+    return body
 
 
-@csrf_exempt  # token-authenticated, no cookies involved
-@never_cache
-@require_POST
-@token_required
-def store_check(request: HttpRequest, store_hash: str) -> JsonResponse:
-    """POST /api/v1/stores/<store_hash>/check/: queue a fresh check (202).
-
-    409 when the store is paused or disconnected (never checked), or when a
-    check of it is already in flight (its result is coming anyway).
-    """
-    store = _store_or_404(store_hash)
+@api.post(
+    "/stores/{store_hash}/check/",
+    url_name="store_check",
+    auth=BearerAuth(CHECKS_WRITE),
+    response={202: schemas.CheckQueued, 404: schemas.Error, 409: schemas.Error, **AUTH_ERRORS},
+    summary="Queue a fresh check of a store",
+)
+@decorate_view(never_cache)
+def store_check(request: HttpRequest, store_hash: str):
+    """202 once queued. 409 when the store is paused or disconnected (never
+    checked), or when a check of it is already in flight (its result is coming
+    anyway). No CSRF token: the caller proves itself with its bearer secret,
+    never a cookie."""
+    store = _store_or_none(store_hash)
     if store is None:
-        return _not_found(store_hash)
+        return not_found(store_hash)
     result = store_check_request(store=store, trigger=Check.Trigger.API)
     if result.answer == CheckRequest.Answer.NOT_CHECKED:
         return error(
@@ -250,20 +280,146 @@ def store_check(request: HttpRequest, store_hash: str) -> JsonResponse:
             "check_in_flight",
             "A check of this store is already in flight; its result is coming.",
         )
-    token = request.api_token
-    if token.created_by_id is not None:
+    caller = request.auth
+    if caller.token is not None and caller.token.created_by_id is not None:
         LogEntry.objects.log_actions(
-            user_id=token.created_by_id,
+            user_id=caller.token.created_by_id,
             queryset=[store],
             action_flag=CHANGE,
-            change_message=(f"Queued a check through the JSON API (token “{token.name}”, {token.display_prefix})."),
+            change_message=f"Queued a check through the JSON API ({caller.label}).",
             single_object=True,
         )
-    return JsonResponse(
+    return Status(
+        202,
         {
             "queued": True,
             "store_hash": store.store_hash,
             "url": request.build_absolute_uri(reverse("api:store_detail", args=[store.store_hash])),
         },
-        status=202,
     )
+
+
+@api.get(
+    "/stores/{store_hash}/credentials/",
+    url_name="store_credentials",
+    auth=BearerAuth(CREDENTIALS_READ),
+    response={
+        200: schemas.CredentialsOut,
+        304: None,
+        404: schemas.Error,
+        409: schemas.NotUsable,
+        429: schemas.Error,
+        **AUTH_ERRORS,
+    },
+    summary="A store's credentials, for one of Violet's services (recorded)",
+    openapi_extra={
+        # Merged into ninja's own (integer-keyed) responses.
+        "responses": {
+            200: {"headers": {"ETag": {"description": "The version, quoted.", "schema": {"type": "string"}}}},
+            304: {"headers": {"ETag": {"description": "The unchanged version, quoted.", "schema": {"type": "string"}}}},
+            429: {"headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}},
+        },
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-None-Match",
+                "required": False,
+                "description": "The version you hold, quoted: 304 while it is still current.",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
+)
+@decorate_view(never_cache)
+@sensitive_variables("answer", "released", "body", "response")
+def store_credentials(request: HttpRequest, store_hash: str):
+    """The store's Client ID and Access token, with their `version` (also the
+    `ETag`). Send `If-None-Match: "<version>"` to poll: 304, no body, while they
+    have not changed. 409 (with the store's status, no secret) when the store
+    cannot be used: revoked, refused, disconnected or pending. 429 with
+    `Retry-After` over the client's rate limit. Every 200 is recorded (client,
+    store, version, address, time) and shown to staff and to the merchant."""
+    caller = request.auth
+    if caller.client is None:  # staff tokens never hold credentials:read; belt and braces
+        raise Forbidden("Only service clients receive credentials.")
+    answer = credentials_release(
+        client=caller.client,
+        store_hash=store_hash,
+        address=caller.address,
+        if_none_match=request.headers.get("If-None-Match", ""),
+    )
+    if answer.outcome == Outcome.NOT_FOUND:
+        return not_found(store_hash)
+    if answer.outcome == Outcome.NOT_USABLE:
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "store_not_usable",
+                    "message": f"The store is {StoreStatus(answer.status).label.lower()}: its credentials "
+                    "are not released.",
+                    "status": answer.status,
+                }
+            },
+            status=409,
+        )
+    if answer.outcome == Outcome.THROTTLED:
+        return error(
+            429,
+            "rate_limited",
+            f"Too many credential releases; try again in {answer.retry_after} s (use If-None-Match to poll).",
+            Retry_After=str(answer.retry_after),
+        )
+    if answer.outcome == Outcome.NOT_MODIFIED:
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = f'"{answer.version}"'
+        return not_modified
+    released = answer.credentials
+    body = {
+        "store_hash": released.store_hash,
+        "api_url": released.api_url,
+        "client_id": released.client_id,
+        "access_token": released.access_token,
+        "granted_scopes": released.granted_scopes,
+        "scopes_verified_at": _iso(released.scopes_verified_at),
+        "status": released.status,
+        "version": released.version,
+        "last_verified_at": _iso(released.last_verified_at),
+    }
+    # Answered here, not through ninja's serializer: no frame above this one
+    # (unmarked by sensitive_variables) ever holds the token, and no pydantic
+    # pass on the hot path. tests/openapi_contract.py holds it to CredentialsOut.
+    response = JsonResponse(body)
+    response["ETag"] = f'"{released.version}"'
+    return response
+
+
+@api.get(
+    "/events/",
+    url_name="events",
+    auth=BearerAuth(EVENTS_READ),
+    response={200: schemas.EventPage, 400: schemas.Error, 410: schemas.Error, **AUTH_ERRORS},
+    summary="Follow the store event feed",
+)
+@decorate_view(never_cache)
+def events(request: HttpRequest, after: str | None = None, limit: str | None = None):
+    """The store events after the cursor `after` (from the oldest kept, without
+    one), oldest first, at most `limit` (1 to 1,000; default 100): connected,
+    credentials replaced (with the new version), status changed, scopes
+    changed, disconnected, moved. A reader that keeps passing `next_cursor`
+    misses none, even when changes commit out of order (docs/events.md). A
+    cursor from before the retention (`STORE_EVENT_RETENTION_DAYS`) answers
+    410: start again without one."""
+    size = _positive_int(limit, store_events.DEFAULT_LIMIT)
+    if size is None:
+        return error(400, "bad_limit", f"limit must be a whole number from 1 to {store_events.MAX_LIMIT}.")
+    try:
+        page = store_events.events_page(after=after or None, limit=size)
+    except store_events.InvalidFeedQuery as invalid:
+        return error(400, "bad_query", str(invalid))
+    except store_events.CursorGone:
+        return error(
+            410,
+            "cursor_gone",
+            "Events after this cursor were pruned (older than the retention): start again without `after`.",
+        )
+    return store_events.page_json(page)

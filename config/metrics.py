@@ -50,6 +50,12 @@ STATUS_CHANGES = Counter(
     "Store status flips, by old and new status.",
     ["from", "to"],
 )
+CREDENTIAL_RELEASES = Counter(
+    "violet_credential_releases",
+    "Credential release requests by service client and outcome "
+    "(released, not_modified, not_usable, throttled). Never a store or a secret.",
+    ["client", "outcome"],
+)
 
 
 def _after_commit(count) -> None:
@@ -113,3 +119,9 @@ def notification_attempted(notification) -> None:
 
 def webhook_delivery(outcome: str) -> None:
     WEBHOOK_DELIVERIES.labels(outcome=str(outcome)).inc()
+
+
+def credential_release(client: str, outcome: str) -> None:
+    """A service client asked for a store's credentials: counted when the
+    audit row (if any) commits."""
+    _after_commit(lambda: CREDENTIAL_RELEASES.labels(client=str(client), outcome=str(outcome)).inc())

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from api.tasks import prune_credential_releases, watch_credential_releases
 from connect.tasks import forget_expired_drafts
 from notifications.tasks import dispatch as dispatch_notifications
 from storehooks.tasks import keep_hooks_alive
 from storehooks.tasks import sweep as sweep_webhooks
-from stores.tasks import dispatch_due_checks, prune_checks, review_incidents
+from stores.tasks import dispatch_due_checks, prune_checks, prune_events, review_incidents
 
 PERIODIC_TASKS = (
     # (name, task, every, period)
@@ -25,7 +26,13 @@ PERIODIC_TASKS = (
     ("Keep BigCommerce webhooks alive", keep_hooks_alive, 15, IntervalSchedule.MINUTES),
     ("Forget expired kept credentials", forget_expired_drafts, 10, IntervalSchedule.MINUTES),
     ("Prune old checks", prune_checks, 1, IntervalSchedule.DAYS),
+    # STORE_EVENT_RETENTION_DAYS; a feed reader's cursor from before what went answers 410.
+    ("Prune old store events", prune_events, 1, IntervalSchedule.DAYS),
     ("Review fleet-wide incidents", review_incidents, 1, IntervalSchedule.MINUTES),
+    # CREDENTIAL_RELEASE_RETENTION_DAYS
+    ("Prune old credential releases", prune_credential_releases, 1, IntervalSchedule.DAYS),
+    # A client reading far more stores than usual: staff mailed (once a day per client).
+    ("Watch credential releases", watch_credential_releases, 10, IntervalSchedule.MINUTES),
 )
 
 

@@ -349,6 +349,9 @@ STORE_CONFIRM_AFTER_SECONDS = env.int("STORE_CONFIRM_AFTER_SECONDS", default=60)
 STORE_UNREACHABLE_AFTER_FAILURES = env.int("STORE_UNREACHABLE_AFTER_FAILURES", default=3)
 STORE_UNREACHABLE_AFTER_MINUTES = env.int("STORE_UNREACHABLE_AFTER_MINUTES", default=30)
 CHECK_RETENTION_DAYS = env.int("CHECK_RETENTION_DAYS", default=90)
+# The store event feed (docs/events.md) keeps this many days; a reader whose
+# cursor is older than what was pruned is told to start again (HTTP 410).
+STORE_EVENT_RETENTION_DAYS = env.int("STORE_EVENT_RETENTION_DAYS", default=30)
 
 # --- Fleet-wide incidents (stores/incident_rule.py, docs/incidents.md) ----
 # When one kind of failure (503, 401, unreachable…) rises far above normal
@@ -405,6 +408,18 @@ WEBHOOK_ENDPOINTS_ALLOW_LOCAL = env.bool("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", defaul
 HEALTH_BEAT_STALE_MINUTES = env.int("HEALTH_BEAT_STALE_MINUTES", default=5)
 # A staff API token stops working this many days after it was issued.
 API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=365)
+# Credential release (issue 25; docs/service-clients.md). Every release with a
+# secret is recorded and kept this long:
+CREDENTIAL_RELEASE_RETENTION_DAYS = env.int("CREDENTIAL_RELEASE_RETENTION_DAYS", default=400)
+# At most this many releases with a secret per client in any window (429 and Retry-After beyond).
+CREDENTIAL_RELEASE_RATE_LIMIT = env.int("CREDENTIAL_RELEASE_RATE_LIMIT", default=1200)
+CREDENTIAL_RELEASE_RATE_WINDOW_SECONDS = env.int("CREDENTIAL_RELEASE_RATE_WINDOW_SECONDS", default=60)
+# Staff are mailed (once a day per client) when a client reads more distinct
+# stores in the last hour than FACTOR times its average of distinct stores a
+# day over the BASELINE_DAYS before, and at least MIN_STORES.
+CREDENTIAL_RELEASE_ALERT_FACTOR = env.float("CREDENTIAL_RELEASE_ALERT_FACTOR", default=3.0)
+CREDENTIAL_RELEASE_ALERT_MIN_STORES = env.int("CREDENTIAL_RELEASE_ALERT_MIN_STORES", default=50)
+CREDENTIAL_RELEASE_ALERT_BASELINE_DAYS = env.int("CREDENTIAL_RELEASE_ALERT_BASELINE_DAYS", default=7)
 # /health/ready remembers its answer this long in each process (a probe storm costs one round trip).
 HEALTH_READY_CACHE_SECONDS = env.float("HEALTH_READY_CACHE_SECONDS", default=5.0)
 # When set, /metrics wants "Authorization: Bearer <token>".

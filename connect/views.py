@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
+from api.releases import services_that_used
 from config.client_address import client_ip
 from merchants import services as merchant_services
 from merchants import team
@@ -237,6 +238,8 @@ def store_detail(request: HttpRequest, merchant_slug: str, store_hash: str) -> H
         "checkable": store.status not in UNCHECKED_STATUSES,
         "checking": check_in_flight(store),
         "credential": credential_fingerprint(store) if store.status != StoreStatus.DISCONNECTED else None,
+        # Which of Violet's services read the credentials, and when last (names and times only).
+        "services_used": services_that_used(store),
     }
     return render(request, "connect/store_detail.html", context)
 

@@ -9,6 +9,11 @@
    come (a lease, as for store checks), sends each, and records the attempt:
    delivered, retried later with backoff, or failed. A webhook endpoint that
    answers permanently wrong is disabled, with the reason, for staff to see.
+1b. `store_events_process()` follows the store event feed (`stores.events`,
+   with its own cursor in a FeedPosition row, locked while it plans) and
+   writes one Notification per event and endpoint that subscribed to its
+   kind (`WebhookEndpoint.store_events`); step 2 delivers them like the
+   others, with the feed's JSON for one event as the body.
 3. Staff configure the endpoints in the console: `webhook_endpoint_save()`
    (which enables again an endpoint Violet disabled) and
    `webhook_endpoint_rotate_secret()`.
@@ -35,6 +40,7 @@ from standardwebhooks.webhooks import Webhook
 from config import metrics
 from config.mail import header_text
 from merchants.models import Membership
+from stores import events as store_events
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.incident_rule import KIND_WORDS, IncidentKind
 from stores.models import Incident, StatusChange
@@ -52,7 +58,7 @@ from .events import (
     incident_payload,
     store_page_url,
 )
-from .models import Notification, WebhookEndpoint, new_signing_secret
+from .models import FeedPosition, Notification, WebhookEndpoint, new_signing_secret
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +129,50 @@ def _plan(change: StatusChange) -> list[Notification]:
                 Notification(channel="webhook", audience=f"endpoint:{endpoint.pk}", endpoint=endpoint, **common)
             )
     return Notification.objects.bulk_create(planned, ignore_conflicts=True)
+
+
+WEBHOOKS_FEED = "webhooks"
+
+
+def store_events_process(*, limit: int = 500) -> int:
+    """Plan the webhook deliveries of the next store events; how many events
+    were read. The feed position is locked for the whole transaction, so two
+    dispatchers take turns and each event is planned once (the unique
+    constraint would refuse a second plan anyway). A position older than what
+    was pruned (the dispatcher stopped for longer than the retention) starts
+    again from the oldest event kept, and says so."""
+    with transaction.atomic():
+        position, _ = FeedPosition.objects.select_for_update().get_or_create(name=WEBHOOKS_FEED)
+        try:
+            page = store_events.events_page(after=position.cursor or None, limit=limit)
+        except store_events.CursorGone:
+            logger.warning("store events were pruned before webhooks were planned for them; going on from the oldest")
+            page = store_events.events_page(after=None, limit=limit)
+        endpoints = [
+            endpoint
+            for endpoint in (WebhookEndpoint.objects.filter(is_active=True).defer("secret") if page.events else [])
+            if endpoint.store_events
+        ]
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    channel=Notification.Channel.WEBHOOK,
+                    audience=f"endpoint:{endpoint.pk}",
+                    endpoint=endpoint,
+                    store_event=event,
+                    event_type=f"store_event.{event.kind}",
+                    event_id=store_events.event_id_for(event),
+                )
+                for event in page.events
+                for endpoint in endpoints
+                if endpoint.wants_store_event(event.kind)
+            ],
+            ignore_conflicts=True,
+        )
+        if (page.next_cursor or "") != position.cursor:
+            position.cursor, position.updated_at = page.next_cursor or "", timezone.now()
+            position.save(update_fields=["cursor", "updated_at"])
+    return len(page.events)
 
 
 def incidents_process() -> int:
@@ -207,7 +257,7 @@ def notifications_deliver_due(*, limit: int = 200, now: datetime | None = None) 
 
 def notification_deliver(notification_id: int, *, lease_until: datetime | None = None) -> Notification:
     notification = (
-        Notification.objects.select_related("status_change__store__merchant", "incident", "endpoint")
+        Notification.objects.select_related("status_change__store__merchant", "store_event", "incident", "endpoint")
         .defer("endpoint__secret")  # decrypted only when signing, inside the try below
         .get(id=notification_id)
     )
@@ -317,7 +367,9 @@ def _send_email(notification: Notification) -> Attempt:
 
 
 def webhook_body(notification: Notification) -> str:
-    if notification.incident_id:
+    if notification.store_event_id:
+        payload = store_events.event_json(notification.store_event)  # the feed's shape
+    elif notification.incident_id:
         payload = incident_payload(notification.incident, notification.event_type)
     else:
         payload = event_payload(notification.status_change, notification.event_type)

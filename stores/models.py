@@ -93,6 +93,12 @@ class Store(models.Model):
     # What is wrong, in the merchant's words, while the store is broken.
     problem = models.TextField(blank=True)
     missing_scopes = models.JSONField(default=list, blank=True)
+    # The credentials' version: 0 while the store never had credentials, one
+    # more each time credentials are stored (connect, replace; a reconnect
+    # after a disconnect too). It never goes back, so "the credentials
+    # changed" is exactly "the version changed": the credential release's
+    # ETag and the `credentials_replaced` event carry it (docs/events.md).
+    credentials_version = models.PositiveIntegerField(default=0)
 
     # A reference store (a canary: Violet's own, or a merchant's with their
     # permission) is checked every minute; when it fails the way the fleet
@@ -278,6 +284,76 @@ class StatusChange(models.Model):
         if self.new_status == StoreStatus.PAUSED:
             return self.public_reason or self.PAUSED_FOR_MERCHANT
         return self.reason
+
+
+class CurrentTransactionId(models.Func):
+    """The writing transaction's id, as a number: PostgreSQL's
+    `pg_current_xact_id()` (64 bits, never wraps). The event feed reads only
+    rows whose transaction is below every running one (`stores.events`).
+    Elsewhere (SQLite: one writer at a time, so rows commit in id order) 0,
+    and the feed's order is the id's."""
+
+    output_field = models.BigIntegerField()
+    template = "0"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "pg_current_xact_id()::text::bigint", []
+
+
+class StoreEvent(models.Model):
+    """Something happened to a store that Violet's services follow (the event
+    feed, and webhook endpoints that subscribe to it). Written by the service
+    that makes the change, in its transaction: no change without its event, no
+    event without its change. The payload never holds a secret.
+
+    `txid` orders the feed (see `stores.events`); `merchant_id` is the store's
+    merchant when it happened (a moved store's older events keep the old one).
+    """
+
+    class Kind(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        CREDENTIALS_REPLACED = "credentials_replaced", "Credentials replaced"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        SCOPES_CHANGED = "scopes_changed", "Scopes changed"
+        DISCONNECTED = "disconnected", "Disconnected"
+        MOVED = "moved", "Moved to another merchant"
+
+    # Not tenant-owned (no `tenant_path`): an event belongs to the merchant of
+    # its time (`merchant_id`), not to whoever has the store now.
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    store = models.ForeignKey(Store, null=True, on_delete=models.SET_NULL, related_name="events")
+    store_hash = models.CharField(max_length=20)
+    merchant_id = models.BigIntegerField()
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
+
+    class Meta:
+        ordering = ["txid", "id"]
+        indexes = [
+            models.Index(fields=["txid", "id"], name="storeevent_feed_idx"),
+            models.Index(fields=["created_at"], name="storeevent_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_hash}: {self.kind}"
+
+
+class StoreEventHorizon(models.Model):
+    """How far the event feed was pruned: every event at or before this
+    position (txid, event id) is gone. One row (pk 1), moved forward in the
+    same transaction as each batch of deletions, under its row lock. A reader
+    whose cursor is before it missed events and must start over (the feed
+    answers 410)."""
+
+    txid = models.BigIntegerField()
+    event_id = models.BigIntegerField()
+    # How many events were pruned, in all.
+    deleted = models.PositiveBigIntegerField(default=0)
+    pruned_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"pruned through ({self.txid}, {self.event_id})"
 
 
 class Incident(models.Model):

@@ -57,6 +57,13 @@ def prune_checks() -> int:
     return checks_prune() + tallies_prune()
 
 
+@shared_task(name="stores.prune_events", ignore_result=True)
+def prune_events() -> int:
+    from .events import store_events_prune
+
+    return store_events_prune()
+
+
 @shared_task(name="stores.review_incidents", ignore_result=True)
 def review_incidents() -> dict:
     """Close the fleet-wide incidents that are over (their held stores are

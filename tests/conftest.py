@@ -95,6 +95,7 @@ def acme_store(acme) -> Store:
         domain="acme.example",
         plan_name="Plus",
         status=StoreStatus.CONNECTED,
+        credentials_version=1,  # it has credentials (stores.models.Store.credentials_version)
     )
     credential = Credential(store=store)
     credential.set_values(client_id=ACME_CLIENT_ID, client_secret=ACME_SECRET, access_token=ACME_TOKEN)
@@ -145,3 +146,19 @@ def _confirm_at_once(settings):
     tests about that wait set it back (tests/stores/test_lifecycle.py tests
     the rule itself with its real default)."""
     settings.STORE_CONFIRM_AFTER_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_openapi_document(monkeypatch):
+    """Every /api/v1/ response any test gets is checked against the OpenAPI
+    document (tests/openapi_contract.py): drift fails the test that saw it."""
+    from tests.openapi_contract import check_response
+
+    original = Client.request
+
+    def request(self, **request):
+        response = original(self, **request)
+        check_response(request.get("REQUEST_METHOD", "GET"), request.get("PATH_INFO", ""), response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)

@@ -11,4 +11,14 @@ Django's admin autodiscovery imports `console.admin`; importing the modules
 here registers their ModelAdmins.
 """
 
-from . import api_tokens, audit, history, incidents, merchants, notifications, storehooks, stores  # noqa: F401
+from . import (  # noqa: F401
+    api_tokens,
+    audit,
+    history,
+    incidents,
+    merchants,
+    notifications,
+    service_clients,
+    storehooks,
+    stores,
+)

@@ -22,6 +22,7 @@ from notifications.destinations import url_problem
 from notifications.events import EVENT_TYPES
 from notifications.models import Notification, WebhookEndpoint
 from notifications.services import webhook_endpoint_rotate_secret, webhook_endpoint_save
+from stores.models import StoreEvent
 
 from .audit import log_staff_action
 from .permissions import ViewOnlyAdminMixin
@@ -47,10 +48,20 @@ class WebhookEndpointForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave every box empty to receive every event.",
     )
+    store_events = forms.MultipleChoiceField(
+        label="Store events (the event feed's)",
+        choices=StoreEvent.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "For Violet's services: these events of the store event feed are pushed too, in the feed's "
+            "JSON shape (docs/events.md). Leave every box empty to receive none."
+        ),
+    )
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["name", "url", "events", "is_active"]
+        fields = ["name", "url", "events", "store_events", "is_active"]
         help_texts = {
             "is_active": "Untick to stop deliveries. Ticking it again re-enables an endpoint that Violet disabled.",
         }
@@ -64,6 +75,9 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_events(self):
         return list(self.cleaned_data.get("events") or [])
+
+    def clean_store_events(self):
+        return list(self.cleaned_data.get("store_events") or [])
 
 
 class EndpointStateFilter(admin.SimpleListFilter):
@@ -105,9 +119,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return [(None, {"fields": ["name", "url", "events", "is_active"]})]
+            return [(None, {"fields": ["name", "url", "events", "store_events", "is_active"]})]
         return [
-            (None, {"fields": ["name", "url", "events", "is_active"]}),
+            (None, {"fields": ["name", "url", "events", "store_events", "is_active"]}),
             ("Signing secret", {"fields": ["secret_fingerprint"]}),
             (
                 "Health",
@@ -126,7 +140,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="events")
     def event_list(self, endpoint):
-        return ", ".join(endpoint.events) if endpoint.events else "all events"
+        listed = ", ".join(endpoint.events) if endpoint.events else "all events"
+        if endpoint.store_events:
+            listed += "; store events: " + ", ".join(endpoint.store_events)
+        return listed
 
     @admin.display(description="health", ordering="is_active")
     def health(self, endpoint):
@@ -284,6 +301,7 @@ class NotificationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
         "destination",
         "store",
         "status_change",
+        "store_event",
         "state_badge",
         "attempts",
         "next_attempt_at",
@@ -299,7 +317,7 @@ class NotificationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
         return (
             super()
             .get_queryset(request)
-            .select_related("endpoint", "status_change__store")
+            .select_related("endpoint", "status_change__store", "store_event")
             .defer("endpoint__secret", "status_change__store__profile")
         )
 
@@ -315,6 +333,9 @@ class NotificationAdmin(SearchByStoreMixin, ViewOnlyAdminMixin, admin.ModelAdmin
         if notification.incident_id:  # a fleet-wide incident's opening or closing
             url = reverse("admin:stores_incident_change", args=[notification.incident_id])
             return format_html('<a href="{}">incident #{}</a>', url, notification.incident_id)
+        if notification.status_change_id is None:  # a store event's: its hash, the store may be gone
+            event = notification.store_event
+            return event.store_hash if event else "—"
         store = notification.status_change.store
         url = reverse("admin:stores_store_change", args=[store.pk])
         return format_html('<a href="{}">{}</a>', url, store.display_name)

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from api.releases import recent_releases
 from console import selectors
 from console.display import ago, outcome_badge, scope_badge, short_timesince, status_badge
 from merchants import timezones
@@ -369,6 +370,7 @@ class StoreAdmin(
         if store is not None:
             extra_context.update(self.action_buttons(request, store))
             extra_context["store_actions"] += self.move_button(request, store)
+            extra_context["credential_releases"] = recent_releases(store)
             if check_in_flight(store):  # the page polls, and reloads itself when the check ends
                 extra_context["check_status_url"] = reverse("admin:stores_store_status", args=[store.pk])
         return super().change_view(request, object_id, form_url, extra_context)

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from config import metrics
 
-from .. import claims, lifecycle
+from .. import claims, events, lifecycle
 from ..bigcommerce.report import Outcome, Report
 from ..bigcommerce.scopes import scope_label
 from ..incident_rule import CHECKS, KIND_OF
@@ -277,7 +277,8 @@ def _record_results(
        incident covers. A failure about to flip a store first asks the rule,
        with this batch's own counts, whether an incident opens now.
     4. Write the checks, the stores and the status changes in three bulk
-       statements, whatever the batch's size. A Check row is kept for every
+       statements, whatever the batch's size, and their events (`stores.events`)
+       in a fourth, only when a status or the missing scopes changed. A Check row is kept for every
        full check, every check that saw anything but a healthy answer, and
        every status flip.
     """
@@ -337,6 +338,7 @@ def _record_results(
             )
             for store, old, reason, check in flips
         )
+        events.record(_events_of(flips, changed, before, now))
         metrics.status_flips(flips)
     return RecordedBatch(checks=checks, recorded=len(done) + len(rest), fleet=fleet)
 
@@ -412,6 +414,25 @@ class _FleetView:
             self.held_checks[incident_id] += 1
         elif store.held_by_id and (report.outcome == Outcome.CONNECTED or decision.flipped):
             store.held_by_id = None
+
+
+_MISSING_SCOPES_AT = RECORDED_STORE_FIELDS.index("missing_scopes")
+
+
+def _events_of(flips: list[tuple], changed: list[Store], before: dict[int, tuple], now: datetime) -> list:
+    """A recorded batch's events: `status_changed` per flip, `scopes_changed` per
+    store whose missing scopes changed. Saved in ONE insert, and none at all
+    for a batch that changed neither (nearly every batch)."""
+    flipped = [
+        events.status_changed(store, old=old, new=store.status, reason=reason, now=now)
+        for store, old, reason, _ in flips
+    ]
+    rescoped = [
+        events.scopes_changed(store, missing_before=before[store.pk][_MISSING_SCOPES_AT], now=now)
+        for store in changed
+        if store.missing_scopes != before[store.pk][_MISSING_SCOPES_AT]
+    ]
+    return flipped + rescoped
 
 
 # A full check with one of these outcomes said, scope by scope, what the API

@@ -15,7 +15,7 @@ from django.utils import timezone
 from config import metrics
 from merchants.models import Merchant
 
-from .. import signals
+from .. import events, signals
 from ..models import Check, Credential, StatusChange, Store
 from ..selectors import status_before_pause
 from ..status import UNCHECKED_STATUSES, StoreStatus
@@ -31,9 +31,9 @@ class StoreMoveRefused(Exception):
 def flip_status(
     store: Store, new: StoreStatus, *, reason: str, check: Check | None, now: datetime, public_reason: str = ""
 ) -> StatusChange | None:
-    """Write the new status and its StatusChange row, guarded by the old status
-    (call it inside the caller's transaction): two writers can never announce
-    the same change twice."""
+    """Write the new status, its StatusChange row and its `status_changed` event,
+    guarded by the old status (call it inside the caller's transaction): two
+    writers can never announce the same change twice."""
     old = store.status
     if old == new:
         return None
@@ -44,6 +44,7 @@ def flip_status(
         return None
     store.status, store.status_changed_at = new, now
     metrics.status_flipped(old, new)
+    events.record([events.status_changed(store, old=old, new=new, reason=reason, now=now)])
     return StatusChange.objects.create(
         store=store,
         old_status=old,
@@ -112,7 +113,9 @@ def store_resume(*, store: Store, user=None) -> StatusChange | None:
 
 
 def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by the merchant.") -> StatusChange | None:
-    """Delete the credentials at once; the store's history stays."""
+    """Delete the credentials at once; the store's history stays. A store that
+    was not yet disconnected gets its `disconnected` event (after its
+    `status_changed`)."""
     now = timezone.now()
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
@@ -123,6 +126,8 @@ def store_disconnect(*, store: Store, user=None, reason: str = "Disconnected by 
                 )
         Credential.objects.filter(store=store).delete()
         change = flip_status(store, StoreStatus.DISCONNECTED, reason=reason, check=None, now=now)
+        if change is not None:
+            events.record([events.disconnected(store, reason=reason, now=now)])
         clear_streak_and_claim(store)
         store.next_check_at = None
         store.problem, store.missing_scopes = "", []
@@ -138,8 +143,9 @@ def store_move(*, store: Store, to_merchant: Merchant, by=None) -> Merchant:
     credentials, the status and the schedule stay as they are, and
     `merchant_since` is set to now: from then on the new merchant sees the
     store and its history from this moment only, and the previous merchant no
-    longer sees it (see `onboarding`'s docstring). The console writes the
-    staff action log entry naming both merchants.
+    longer sees it (see `onboarding`'s docstring). The `moved` event names
+    both merchants' ids; the console writes the staff action log entry naming
+    both merchants.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -148,6 +154,8 @@ def store_move(*, store: Store, to_merchant: Merchant, by=None) -> Merchant:
         if previous.pk == to_merchant.pk:
             raise StoreMoveRefused(f"{store.display_name} already belongs to {to_merchant.name}.")
         Store.objects.filter(pk=store.pk).update(merchant=to_merchant, merchant_since=now)
+        store.merchant, store.merchant_since = to_merchant, now
+        events.record([events.moved(store, from_merchant_id=previous.pk, now=now)])
     logger.info(
         "store %s moved from merchant %s to merchant %s by %s",
         store.store_hash,

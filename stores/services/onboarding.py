@@ -35,9 +35,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from merchants.models import Merchant
 
-from .. import lifecycle, signals
+from .. import events, lifecycle, signals
 from ..bigcommerce.report import Credentials, Outcome, Report
-from ..models import Check, Credential, Store
+from ..models import Check, Credential, Store, StoreEvent
 from ..status import StoreStatus
 from .checks import check_policy, check_row, clear_streak_and_claim, flip_reason, problem_text
 from .controls import flip_status
@@ -59,7 +59,9 @@ def _claim_for(store: Store, merchant: Merchant, now) -> None:
     if store.status != StoreStatus.DISCONNECTED:
         raise StoreOwnedElsewhere(store.store_hash)
     logger.info("store %s moves from merchant %s to merchant %s", store.store_hash, store.merchant_id, merchant.pk)
+    previous = store.merchant_id
     store.merchant, store.merchant_since = merchant, now
+    events.record([events.moved(store, from_merchant_id=previous, now=now)])
 
 
 class CredentialsNotUsable(Exception):
@@ -68,6 +70,10 @@ class CredentialsNotUsable(Exception):
 
 @sensitive_variables("credentials", "credential")
 def _save_credential(store: Store, credentials: Credentials, user) -> None:
+    """Store the values on the (locked) store's one Credential row and move the
+    store's `credentials_version` on by one (in memory too)."""
+    store.credentials_version += 1
+    Store.objects.filter(pk=store.pk).update(credentials_version=store.credentials_version)
     credential = Credential.objects.fingerprints_only().filter(store=store).first() or Credential(store=store)
     credential.set_values(
         client_id=credentials.client_id,
@@ -92,6 +98,15 @@ def credentials_unchanged(store: Store, credentials: Credentials) -> bool:
         (stored.client_secret, credentials.client_secret),
     )
     return all(hmac.compare_digest(a.encode(), b.encode()) for a, b in pairs)
+
+
+def _record_stored(store: Store, kind: str, *, missing_before: list[str], now) -> None:
+    """The events of credentials just stored (`connected` or `credentials_replaced`,
+    with their version), and `scopes_changed` when the missing scopes did."""
+    stored = [events.credentials_stored(store, kind=kind, now=now)]
+    if list(store.missing_scopes) != list(missing_before):
+        stored.append(events.scopes_changed(store, missing_before=missing_before, now=now))
+    events.record(stored)
 
 
 def _require_usable(credentials: Credentials, report: Report) -> None:
@@ -121,6 +136,7 @@ def store_connect(
             store_hash=credentials.store_hash, defaults={"merchant": merchant, "status": StoreStatus.PENDING}
         )
         _claim_for(store, merchant, now)
+        missing_before = list(store.missing_scopes)
         apply_profile(store, report.store, now)
         store.connected_at = now
         store.last_checked_at = store.scopes_verified_at = now
@@ -135,6 +151,7 @@ def store_connect(
         flip_status(
             store, StoreStatus.CONNECTED, reason="Connected: every required scope is granted.", check=check, now=now
         )
+        _record_stored(store, StoreEvent.Kind.CONNECTED, missing_before=missing_before, now=now)
         transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s connected for merchant %s", store.store_hash, merchant.pk)
     return store
@@ -154,6 +171,7 @@ def store_replace_credentials(
     now = timezone.now()
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
+        missing_before = list(store.missing_scopes)
         _save_credential(store, credentials, user)
         apply_profile(store, report.store, now)
         paused = store.status == StoreStatus.PAUSED
@@ -173,6 +191,7 @@ def store_replace_credentials(
                 check=check,
                 now=now,
             )
+        _record_stored(store, StoreEvent.Kind.CREDENTIALS_REPLACED, missing_before=missing_before, now=now)
         transaction.on_commit(lambda: signals.credentials_saved.send(sender=Store, store=store))
     logger.info("store %s credentials replaced", store.store_hash)
     return store
@@ -197,6 +216,7 @@ def store_keep_missing_scopes(
         _claim_for(store, merchant, now)
         if not created and store.status != StoreStatus.DISCONNECTED:
             raise CredentialsNotUsable("This store already has credentials; incomplete ones do not replace them.")
+        missing_before = list(store.missing_scopes)
         apply_profile(store, report.store, now)
         store.last_checked_at = now
         store.next_check_at = now + lifecycle.next_regular_check(check_policy())
@@ -208,5 +228,6 @@ def store_keep_missing_scopes(
         check.save()
         reason = flip_reason("", StoreStatus.MISSING_SCOPES, report)
         flip_status(store, StoreStatus.MISSING_SCOPES, reason=reason, check=check, now=now)
+        _record_stored(store, StoreEvent.Kind.CONNECTED, missing_before=missing_before, now=now)
     logger.info("store %s saved with missing scopes for merchant %s", store.store_hash, merchant.pk)
     return store

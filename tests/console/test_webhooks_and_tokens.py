@@ -8,10 +8,12 @@ import re
 
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
+from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import api_token_authenticate
 from notifications.models import Notification, WebhookEndpoint
+from stores import events
 from tests.conftest import client_for
 from tests.console.conftest import assert_no_secret
 
@@ -174,3 +176,40 @@ def test_revoking_tokens_in_bulk(operations, superuser):
         {"action": "revoke_action", "_selected_action": [t.pk for t in tokens[:2]]},
     )
     assert ApiToken.objects.active().get() == tokens[2]
+
+
+def test_an_endpoint_subscribes_to_store_events_and_their_deliveries_are_listed(operations, support, acme_store):
+    """The store event feed's kinds are a setting of their own (none by
+    default); a store event's delivery shows in the list with its store hash."""
+    client = client_for(operations)
+    client.post(
+        url("notifications_webhookendpoint_add"),
+        {
+            "name": "Order sync",
+            "url": "https://hooks.example.test/events",
+            "store_events": ["moved"],
+            "is_active": "on",
+        },
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert (endpoint.events, endpoint.store_events) == ([], ["moved"])
+    assert "store events: moved" in client.get(url("notifications_webhookendpoint_changelist")).content.decode()
+    refused = client.post(
+        url("notifications_webhookendpoint_change", endpoint.pk),
+        {"name": "Order sync", "url": endpoint.url, "store_events": ["store.revoked"], "is_active": "on"},
+    )
+    assert refused.status_code == 200 and WebhookEndpoint.objects.get().store_events == ["moved"]
+
+    event = events.record([events.moved(acme_store, from_merchant_id=acme_store.merchant_id, now=timezone.now())])[0]
+    delivery = Notification.objects.create(
+        store_event=event,
+        endpoint=endpoint,
+        channel="webhook",
+        audience=f"endpoint:{endpoint.pk}",
+        event_type="store_event.moved",
+        event_id=events.event_id_for(event),
+    )
+    support_client = client_for(support)
+    listed = support_client.get(url("notifications_notification_changelist")).content.decode()
+    assert "store_event.moved" in listed and "acme123" in listed
+    assert support_client.get(url("notifications_notification_change", delivery.pk)).status_code == 200

@@ -1,0 +1,118 @@
+"""Handing a store's credentials to one of Violet's services: the one place
+that gives a decrypted access token out of the portal. The credential release
+(api/) calls it; the proxy will too. It knows nothing of who asks (that is
+api's business, with its audit trail); it knows which stores may be used and
+what the credentials' version is.
+
+Which statuses release (and why; docs/service-clients.md):
+- connected, missing_scopes (the token works; the calls needing the missing
+  scope fail, the rest are the service's business), unreachable and
+  store_unavailable (the token was fine at the last answer and the cause is
+  BigCommerce's side or the network's; the service must be ready when it
+  recovers), paused (staff paused Violet's *checks*, not the store: the token is
+  as good as at the last check, and `last_verified_at` says how old that is);
+- not revoked, refused, disconnected, pending: the token does not work, is
+  refused, was given back by the merchant, or never passed a check.
+
+The version is the store's `credentials_version`: one more each time
+credentials are stored (connect, replace, reconnect), never back, the same
+number the event feed's `connected` and `credentials_replaced` events carry
+(docs/events.md). Re-encryption under a new key (`rotate_credentials`) changes
+no value and no version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from .bigcommerce.scopes import REQUIRED_SCOPES
+from .models import Credential, Store
+from .status import StoreStatus
+
+RELEASABLE = frozenset(
+    {
+        StoreStatus.CONNECTED,
+        StoreStatus.MISSING_SCOPES,
+        StoreStatus.UNREACHABLE,
+        StoreStatus.STORE_UNAVAILABLE,
+        StoreStatus.PAUSED,
+    }
+)
+STORE_FIELDS = ("id", "store_hash", "status", "missing_scopes", "last_checked_at", "scopes_verified_at")
+
+
+@dataclass(frozen=True)
+class Releasable:
+    """What may be said about a store's credentials without decrypting them."""
+
+    store: Store
+    usable: bool
+    version: str  # "" when the store has no credentials
+
+
+@dataclass(frozen=True)
+class ReleasedCredentials:
+    store_hash: str
+    api_url: str
+    client_id: str = field(repr=False)
+    access_token: str = field(repr=False)
+    granted_scopes: list[str]
+    status: str
+    version: str
+    last_verified_at: datetime | None
+    scopes_verified_at: datetime | None
+
+
+def api_url(store_hash: str) -> str:
+    return f"{settings.BIGCOMMERCE_API_URL}/stores/{store_hash}/"
+
+
+def store_releasable(store_hash: str) -> Releasable | None:
+    """The store and whether its credentials may be released, and their
+    version; None for an unknown hash. One query, nothing decrypted."""
+    store = (
+        Store.objects.select_related("credential")
+        .only(*STORE_FIELDS, "credentials_version", "credential__id")
+        .filter(store_hash=store_hash)
+        .first()
+    )
+    if store is None:
+        return None
+    try:
+        credential = store.credential  # only its id was loaded: nothing decrypted
+    except Credential.DoesNotExist:
+        credential = None
+    version = str(store.credentials_version) if credential and store.credentials_version else ""
+    return Releasable(store=store, usable=store.status in RELEASABLE and bool(version), version=version)
+
+
+@sensitive_variables("credential", "values")
+def store_credentials_release(releasable: Releasable) -> ReleasedCredentials | None:
+    """The decrypted Client ID and Access token of a releasable store (the
+    field's decryption, stores.crypto), or None if they changed or went since
+    `releasable` was read (the caller asks again)."""
+    if not releasable.usable:
+        raise ValueError("the store's credentials may not be released")
+    store = releasable.store
+    values = (
+        Credential.objects.filter(store=store, store__credentials_version=int(releasable.version))
+        .only("id", "client_id", "access_token")
+        .first()
+    )
+    if values is None:
+        return None
+    return ReleasedCredentials(
+        store_hash=store.store_hash,
+        api_url=api_url(store.store_hash),
+        client_id=values.client_id,
+        access_token=values.access_token,
+        granted_scopes=[scope.param for scope in REQUIRED_SCOPES if scope.param not in store.missing_scopes],
+        status=store.status,
+        version=releasable.version,
+        last_verified_at=store.last_checked_at,
+        scopes_verified_at=store.scopes_verified_at,
+    )
