@@ -93,7 +93,7 @@ def store_releasable(store_hash: str) -> Releasable | None:
 @sensitive_variables("credential", "values")
 def store_credentials_release(releasable: Releasable) -> ReleasedCredentials | None:
     """The decrypted Client ID and Access token of a releasable store (the
-    field's decryption, stores.crypto), or None if they changed or went since
+    field's decryption, config.crypto), or None if they changed or went since
     `releasable` was read (the caller asks again)."""
     if not releasable.usable:
         raise ValueError("the store's credentials may not be released")
