@@ -117,7 +117,15 @@ def _plan(change: StatusChange) -> list[Notification]:
         )
         if owners:
             planned.append(Notification(channel="email", audience="merchant", recipients=owners, **common))
-    if event_type in STAFF_EVENTS and settings.STAFF_NOTIFICATION_EMAILS:
+    planned += _staff_and_endpoints(event_type, common, staff=event_type in STAFF_EVENTS)
+    return Notification.objects.bulk_create(planned, ignore_conflicts=True)
+
+
+def _staff_and_endpoints(event_type: str, common: dict, *, staff: bool) -> list[Notification]:
+    """Staff's e-mail (when `staff` and someone is configured to hear) and one
+    webhook per active endpoint that wants the event type; unsaved."""
+    planned = []
+    if staff and settings.STAFF_NOTIFICATION_EMAILS:
         planned.append(
             Notification(
                 channel="email", audience="staff", recipients=list(settings.STAFF_NOTIFICATION_EMAILS), **common
@@ -128,7 +136,7 @@ def _plan(change: StatusChange) -> list[Notification]:
             planned.append(
                 Notification(channel="webhook", audience=f"endpoint:{endpoint.pk}", endpoint=endpoint, **common)
             )
-    return Notification.objects.bulk_create(planned, ignore_conflicts=True)
+    return planned
 
 
 WEBHOOKS_FEED = "webhooks"
@@ -199,18 +207,7 @@ def incidents_process() -> int:
 
 def _plan_incident(incident: Incident, event_type: str) -> list[Notification]:
     common = {"incident": incident, "event_type": event_type, "event_id": incident_event_id(incident, event_type)}
-    planned = []
-    if settings.STAFF_NOTIFICATION_EMAILS:
-        planned.append(
-            Notification(
-                channel="email", audience="staff", recipients=list(settings.STAFF_NOTIFICATION_EMAILS), **common
-            )
-        )
-    for endpoint in WebhookEndpoint.objects.filter(is_active=True).defer("secret"):
-        if endpoint.wants(event_type):
-            planned.append(
-                Notification(channel="webhook", audience=f"endpoint:{endpoint.pk}", endpoint=endpoint, **common)
-            )
+    planned = _staff_and_endpoints(event_type, common, staff=True)
     return Notification.objects.bulk_create(planned, ignore_conflicts=True)
 
 
