@@ -32,6 +32,7 @@ SIZES = {
         "encryption_rows": 100_000,
         "import_rows": 1_000,
         "sustained": (100_000, 90, 3),
+        "proxy": {"seconds": 15, "rounds": 3, "warm_up": 3},
     },
     "quick": {
         "onboarding_runs": 10,
@@ -42,6 +43,7 @@ SIZES = {
         "encryption_rows": 10_000,
         "import_rows": 1_000,
         "sustained": (10_000, 9, 3),
+        "proxy": {"seconds": 5, "rounds": 2, "warm_up": 2},
     },
 }
 TARGETS = {
@@ -55,6 +57,8 @@ TARGETS = {
     "sustained": "lag p99 < one interval at the 1 M / 15 min rate",
     "imports": "reported (ceiling: concurrency / latency)",
     "incident_rule": "≤ 5 % fewer stores/s with the fleet-wide incident rule than without (same run)",
+    "proxy": "≥ 0.5 × nginx's calls/s (aim 0.7), added latency p50 ≤ 3 ms and p99 ≤ 20 ms over direct calls, "
+    "CPU µs per call reported",
 }
 
 
@@ -68,6 +72,7 @@ ALL_FIGURES = (
     "encryption",
     "merchant_pages",
     "imports",
+    "proxy",
 )
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -76,13 +81,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
-        "--only", default="onboarding,fleet,sustained,dispatcher,admin_list,encryption,merchant_pages,imports"
+        "--only", default="onboarding,fleet,sustained,dispatcher,admin_list,encryption,merchant_pages,imports,proxy"
     )
     args = parser.parse_args()
     size = SIZES["quick" if args.quick else "full"]
     create_database()
     setup_django()
-    from bench import figures
+    from bench import figures, proxy
 
     plan = {
         "onboarding": lambda: figures.onboarding(runs=size["onboarding_runs"]),
@@ -93,6 +98,7 @@ def main() -> None:
         "imports": lambda: figures.imports(rows=size["import_rows"]),
         "incident_rule": lambda: figures.incident_rule(stores=size["fleet_stores"]),
         "merchant_pages": lambda: figures.merchant_pages(),
+        "proxy": lambda: proxy.proxy(**size["proxy"]),
         "sustained": lambda: figures.sustained(
             stores=size["sustained"][0], interval_seconds=size["sustained"][1], intervals=size["sustained"][2]
         ),
@@ -117,7 +123,8 @@ def main() -> None:
         results["figures"][name]["speed_before"] = speed
         results["figures"][name]["bench_seconds"] = round(time.perf_counter() - began, 1)
         results["figures"][name]["commit"] = commit
-        print(f"  {name}: {json.dumps({k: v for k, v in results['figures'][name].items() if k != 'plan'})}", flush=True)
+        shown = {k: v for k, v in results["figures"][name].items() if k not in ("plan", "runs")}
+        print(f"  {name}: {json.dumps(shown)}", flush=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
 
@@ -269,6 +276,8 @@ def print_table(results: dict) -> None:
                     f"p95 {mp[page]['p95_ms']} ms",
                 )
             )
+    if "proxy" in f:
+        rows += proxy_rows(f["proxy"])
     width = max(len(r[0]) for r in rows) + 2
     print(f"\n{'figure':<{width}}{'value':<22}detail")
     for name, value, detail in rows:
@@ -285,6 +294,48 @@ def print_table(results: dict) -> None:
         )
     print(f"Commit: {results['commit']}.")
     print("Written to bench/results.json.")
+
+
+def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
+    mark = lambda ok: "✔" if ok else "✘"  # noqa: E731
+    met = p["targets_met"]
+    runs = f"best / median of {p['rounds']} interleaved runs"
+    rows = [
+        (
+            f"Proxy: GET via /api/v1/proxy/, {p['concurrency']} in flight, {p['latency_ms']} ms sandbox",
+            f"{p['proxy']['best_calls_per_second']} calls/s",
+            f"median {p['proxy']['median_calls_per_second']}; {runs}",
+        ),
+        (
+            f"  nginx {p['nginx_setup']['version']} (worker_processes {p['nginx_setup']['worker_processes']})",
+            f"{p['nginx']['best_calls_per_second']} calls/s",
+            f"median {p['nginx']['median_calls_per_second']}; proxy / nginx = {p['proxy_vs_nginx_best']} "
+            f"(median {p['proxy_vs_nginx_median']}) (≥ 0.5 {mark(met['throughput'])}, "
+            f"aim 0.7 {mark(met['throughput_aim'])})",
+        ),
+        (
+            "  direct to the sandbox",
+            f"{p['direct']['best_calls_per_second']} calls/s",
+            f"median {p['direct']['median_calls_per_second']}; p50 {p['direct']['p50_ms']} ms, "
+            f"p99 {p['direct']['p99_ms']} ms",
+        ),
+        (
+            "  latency added over direct calls (medians)",
+            f"p50 {p['added_p50_ms']} ms",
+            f"(≤ 3 {mark(met['added_p50'])}), p99 {p['added_p99_ms']} ms (≤ 20 {mark(met['added_p99'])}); "
+            f"nginx adds p50 {p['nginx_added_p50_ms']} ms, p99 {p['nginx_added_p99_ms']} ms",
+        ),
+        (
+            "  CPU per call: proxy (gunicorn, 2 workers) / nginx",
+            f"{p['proxy_cpu_us_per_call']} / {p['nginx_cpu_us_per_call']} µs",
+            f"sandbox {p['direct']['cpu_us_per_call']['sandbox']} µs, client "
+            f"{p['direct']['cpu_us_per_call']['client']} µs (direct runs)",
+        ),
+    ]
+    if p["failed"]:
+        failures = {name: p[name]["failures"] for name in ("direct", "nginx", "proxy")}
+        rows.append(("  FAILED: calls not answered 200", str(sum(failures.values())), str(failures)))
+    return rows
 
 
 if __name__ == "__main__":

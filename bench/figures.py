@@ -16,17 +16,12 @@ import requests
 
 from bench import data
 from bench.environment import ROOT, flush_broker, worker_env
+from bench.measure import percentile
 from sandbox.testing import running_sandbox
 from stores.bigcommerce.client import BigCommerceClient, RequestsTransport
 from stores.bigcommerce.probes import BASELINE, PROBES
 from stores.bigcommerce.report import Credentials
 from stores.bigcommerce.validation import validate_sync
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
 
 # --- 1. onboarding answer time ------------------------------------------------------
 

@@ -1,0 +1,226 @@
+"""The proxy figure (issue 25): the portal's BigCommerce proxy against nginx.
+
+One sandbox store at 100 ms latency; the same light GET (`v2/store`), the same
+client (bench.load: one aiohttp process, exactly 200 calls in flight) against
+(a) the sandbox directly, with the store's token; (b) nginx, Debian's package,
+a plain reverse proxy adding the token (bench.nginx); (c) the portal's proxy,
+`/api/v1/proxy/<store_hash>/v2/store` with a service client's secret, served as
+production serves it: gunicorn with the project's settings, uvicorn workers, 2
+workers. Runs interleaved (direct, nginx, proxy, × rounds), as the machine is
+shared and drifts; each run's throughput, latency, statuses and the CPU per
+call of the proxying server, the sandbox and the client.
+
+The store's rate-limit quota in the sandbox is lifted: one store takes every
+call here, and the proxy rightly answers 429 itself once BigCommerce says a
+store's quota is spent.
+
+`BENCH_PROXY_PROFILE=<dir>`: the portal's workers run under cProfile
+(bench/gunicorn_profile.py) and leave one file per worker in <dir>.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bench import data, load
+from bench.environment import ROOT, worker_env
+from bench.measure import child_pid, tree_pids
+from bench.nginx import free_port, running_nginx, wait_for_port
+from sandbox.testing import running_sandbox
+
+TARGETS = ("direct", "nginx", "proxy")
+SERVICE_CLIENT = "bench-proxy"
+PORTAL_WORKERS = 2
+
+
+@dataclass
+class RunningPortal:
+    url: str
+    pid: int
+    log: Path
+
+
+@contextmanager
+def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterator[RunningPortal]:
+    """The web process as the Procfile runs it for the proxy: gunicorn with the
+    project's settings file and uvicorn workers, on the benchmark's database."""
+    profile_dir = os.environ.get("BENCH_PROXY_PROFILE")
+    settings_file = ROOT / ("bench/gunicorn_profile.py" if profile_dir else "config/gunicorn.conf.py")
+    port = free_port()
+    env = worker_env(BIGCOMMERCE_API_URL=sandbox_url, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn's settings make a fresh one
+    if profile_dir:
+        Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        env["BENCH_PROXY_PROFILE"] = str(Path(profile_dir).resolve())
+    with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
+        log = Path(tmp) / "gunicorn.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable, "-m", "gunicorn", "-c", str(settings_file),
+                    "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi",
+                ],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            wait_for_port(port, process=process)
+            yield RunningPortal(url=f"http://127.0.0.1:{port}", pid=process.pid, log=log)
+        except BaseException:
+            sys.stderr.write(log.read_text(errors="replace")[-4000:])
+            raise
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=40)  # the graceful timeout, and the profiles' writing
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _service_client_secret() -> str:
+    """A fresh service client allowed to read through the proxy; its secret."""
+    from api.models import ServiceClient
+    from api.service_clients import service_client_create
+
+    ServiceClient.objects.filter(name=SERVICE_CLIENT).delete()
+    return service_client_create(name=SERVICE_CLIENT, scopes=["proxy:read"]).secret
+
+
+def _first_call(name: str, url: str, headers: dict[str, str]) -> None:
+    """One call before the runs, so a wrong set-up fails here, plainly."""
+    response = requests.get(url, headers=headers, timeout=60)
+    if response.status_code != 200:
+        raise RuntimeError(f"{name}: {response.status_code} for the first call: {response.text[:300]!r}")
+
+
+def aggregate(runs: dict[str, list[dict]]) -> dict:
+    """Best and median of each target's runs, the proxy's ratio to nginx, and
+    what the proxy adds to a direct call's latency (medians over the runs)."""
+
+    def median(name: str, pick) -> float:
+        return round(statistics.median(pick(run) for run in runs[name]), 2)
+
+    out: dict = {}
+    for name in runs:
+        out[name] = {
+            "best_calls_per_second": max(run["calls_per_second"] for run in runs[name]),
+            "median_calls_per_second": median(name, lambda run: run["calls_per_second"]),
+            "p50_ms": median(name, lambda run: run["latency_ms"]["p50"]),
+            "p99_ms": median(name, lambda run: run["latency_ms"]["p99"]),
+            "failures": sum(run["failures"] for run in runs[name]),
+            "cpu_us_per_call": {
+                part: median(name, lambda run, part=part: run["cpu_us_per_call"][part])
+                for part in runs[name][0]["cpu_us_per_call"]
+            },
+        }
+    proxy, nginx, direct = out["proxy"], out["nginx"], out["direct"]
+    return {
+        **out,
+        "proxy_vs_nginx_best": round(proxy["best_calls_per_second"] / max(0.01, nginx["best_calls_per_second"]), 2),
+        "proxy_vs_nginx_median": round(
+            proxy["median_calls_per_second"] / max(0.01, nginx["median_calls_per_second"]), 2
+        ),
+        "added_p50_ms": round(proxy["p50_ms"] - direct["p50_ms"], 2),
+        "added_p99_ms": round(proxy["p99_ms"] - direct["p99_ms"], 2),
+        "nginx_added_p50_ms": round(nginx["p50_ms"] - direct["p50_ms"], 2),
+        "nginx_added_p99_ms": round(nginx["p99_ms"] - direct["p99_ms"], 2),
+        "proxy_cpu_us_per_call": proxy["cpu_us_per_call"]["proxy"],
+        "nginx_cpu_us_per_call": nginx["cpu_us_per_call"]["nginx"],
+        "failed": any(out[name]["failures"] for name in out),
+    }
+
+
+def verdict(result: dict) -> dict[str, bool]:
+    """The issue's minimums (a run with any failed call fails them all)."""
+    ok = not result["failed"]
+    return {
+        "throughput": ok and result["proxy_vs_nginx_best"] >= 0.5,
+        "throughput_aim": ok and result["proxy_vs_nginx_best"] >= 0.7,
+        "added_p50": ok and result["added_p50_ms"] <= 3,
+        "added_p99": ok and result["added_p99_ms"] <= 20,
+    }
+
+
+def proxy(
+    *,
+    seconds: float,
+    rounds: int,
+    warm_up: float = 3.0,
+    concurrency: int = 200,
+    latency_ms: int = 100,
+    path: str = "v2/store",
+    nginx_workers: str = "auto",
+) -> dict:
+    with running_sandbox(fixture=None, latency_ms=latency_ms, mode="subprocess") as sandbox:
+        store_hash = sandbox.control.add_store()["store_hash"]
+        account = sandbox.control.add_account(store_hash)
+        sandbox.control.set_rate_limit(store_hash, 10**9)
+        token = account["access_token"]
+        data.wipe()
+        data.connected_stores([[store_hash, token, account["client_id"]]], due=False)
+        secret = _service_client_secret()
+        sandbox_pid = child_pid("-m sandbox")
+        upstream = sandbox.url.split("://", 1)[1]
+        accept = {"Accept": "application/json"}
+        context = multiprocessing.get_context("spawn")
+        with (
+            running_nginx(upstream=upstream, token=token, workers=nginx_workers) as nginx,
+            running_portal(sandbox.url) as portal,
+            ProcessPoolExecutor(1, mp_context=context) as client,
+        ):
+            targets = {
+                "direct": (f"{sandbox.url}/stores/{store_hash}/{path}", {**accept, "X-Auth-Token": token}, {}),
+                "nginx": (f"{nginx.url}/stores/{store_hash}/{path}", accept, {"nginx": nginx.pid}),
+                "proxy": (
+                    f"{portal.url}/api/v1/proxy/{store_hash}/{path}",
+                    {**accept, "Authorization": f"Bearer {secret}"},
+                    {"proxy": portal.pid},
+                ),
+            }
+            for name, (url, headers, _) in targets.items():
+                _first_call(name, url, headers)
+            runs: dict[str, list[dict]] = {name: [] for name in TARGETS}
+            for _ in range(rounds):
+                for name in TARGETS:
+                    url, headers, watch = targets[name]
+                    workers_before = set(tree_pids(portal.pid))
+                    run = client.submit(
+                        load.run, url, headers, concurrency, warm_up, seconds, {"sandbox": sandbox_pid, **watch}
+                    ).result()
+                    # gunicorn replaces a worker after `max_requests` calls (config/gunicorn.conf.py).
+                    run["portal_processes_replaced"] = len(set(tree_pids(portal.pid)) - workers_before)
+                    runs[name].append(run)
+                    print(
+                        f"    {name:<6} {run['calls_per_second']:>8} calls/s  p50 {run['latency_ms']['p50']} ms  "
+                        f"p99 {run['latency_ms']['p99']} ms  failures {run['failures']}  "
+                        f"CPU µs/call {run['cpu_us_per_call']}",
+                        flush=True,
+                    )
+            nginx_version = nginx.version
+    result = aggregate(runs)
+    result = {
+        "concurrency": concurrency,
+        "latency_ms": latency_ms,
+        "path": f"GET {path}",
+        "seconds_per_run": seconds,
+        "warm_up_seconds": warm_up,
+        "rounds": rounds,
+        "nginx_setup": {"version": nginx_version, "worker_processes": nginx_workers},
+        "portal_workers": PORTAL_WORKERS,
+        **result,
+        "runs": runs,
+    }
+    result["targets_met"] = verdict(result)
+    return result
