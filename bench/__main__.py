@@ -320,20 +320,30 @@ def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
             f"p99 {p['direct']['p99_ms']} ms",
         ),
         (
-            "  latency added over direct calls (medians)",
+            f"  latency added over direct calls, {p['light_concurrency']} in flight (medians)",
             f"p50 {p['added_p50_ms']} ms",
             f"(≤ 3 {mark(met['added_p50'])}), p99 {p['added_p99_ms']} ms (≤ 20 {mark(met['added_p99'])}); "
             f"nginx adds p50 {p['nginx_added_p50_ms']} ms, p99 {p['nginx_added_p99_ms']} ms",
         ),
         (
+            f"  latency added at {p['concurrency']} in flight (saturated: throughput's mirror)",
+            f"p50 {p['added_at_full_load_p50_ms']} ms",
+            f"p99 {p['added_at_full_load_p99_ms']} ms; nginx p50 {p['nginx_added_at_full_load_p50_ms']} ms",
+        ),
+        (
             "  CPU per call: proxy (gunicorn, 2 workers) / nginx",
             f"{p['proxy_cpu_us_per_call']} / {p['nginx_cpu_us_per_call']} µs",
-            f"sandbox {p['direct']['cpu_us_per_call']['sandbox']} µs, client "
-            f"{p['direct']['cpu_us_per_call']['client']} µs (direct runs)",
+            f"proxy at light load {p['proxy_cpu_us_per_call_light']} µs; sandbox "
+            f"{p['direct']['cpu_us_per_call']['sandbox']} µs, client {p['direct']['cpu_us_per_call']['client']} µs "
+            "(direct runs)",
         ),
     ]
     if p["failed"]:
-        failures = {name: p[name]["failures"] for name in ("direct", "nginx", "proxy")}
+        failures = {
+            f"{name}{suffix}": table[name]["failures"]
+            for suffix, table in (("", p), (" (light)", p["light"]))
+            for name in ("direct", "nginx", "proxy")
+        }
         rows.append(("  FAILED: calls not answered 200", str(sum(failures.values())), str(failures)))
     return rows
 

@@ -139,19 +139,25 @@ def _run(calls_per_second: float, p50: float, p99: float, failures: int = 0, cpu
     }
 
 
-def test_the_verdict_compares_best_runs_and_median_latencies():
-    runs = {
-        "direct": [_run(1000, 100, 150), _run(900, 102, 160)],
-        "nginx": [_run(1000, 101, 152), _run(800, 103, 170)],
-        "proxy": [_run(600, 103, 170), _run(700, 104, 175, cpu=900)],
+def test_the_verdict_compares_best_runs_at_full_load_and_median_latencies_at_light_load():
+    loaded = {
+        "direct": [_run(1000, 200, 400), _run(900, 220, 450)],
+        "nginx": [_run(1000, 200, 400), _run(800, 250, 500)],
+        "proxy": [_run(600, 330, 700), _run(700, 290, 600, cpu=900)],
     }
-    result = aggregate(runs)
+    light = {
+        "direct": [_run(195, 100, 150), _run(190, 102, 160)],
+        "nginx": [_run(195, 101, 152), _run(190, 103, 170)],
+        "proxy": [_run(190, 103, 170), _run(190, 104, 175)],
+    }
+    result = aggregate(loaded, light)
     assert result["proxy_vs_nginx_best"] == 0.7 and result["proxy_vs_nginx_median"] == 0.72
     assert result["added_p50_ms"] == 2.5 and result["added_p99_ms"] == 17.5
-    assert result["proxy_cpu_us_per_call"] == 500.0
+    assert result["added_at_full_load_p50_ms"] == 100.0
+    assert result["proxy_cpu_us_per_call"] == 500.0 and result["proxy_cpu_us_per_call_light"] == 100.0
     assert verdict(result) == {"throughput": True, "throughput_aim": True, "added_p50": True, "added_p99": True}
-    runs["proxy"][1]["failures"] = 3  # a call not answered 200 fails the figure
-    assert not any(verdict(aggregate(runs)).values())
+    light["proxy"][1]["failures"] = 3  # a call not answered 200 fails the figure
+    assert not any(verdict(aggregate(loaded, light)).values())
 
 
 def test_the_profile_settings_keep_the_project_s_own(monkeypatch, tmp_path):
