@@ -320,7 +320,7 @@ def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
             f"p99 {p['direct']['p99_ms']} ms",
         ),
         (
-            f"  latency added over direct calls, {p['light_concurrency']} in flight (medians)",
+            f"  latency added over direct calls, {p['light_concurrency']} in flight, mixed (medians)",
             f"p50 {p['added_p50_ms']} ms",
             f"(≤ 3 {mark(met['added_p50'])}), p99 {p['added_p99_ms']} ms (≤ 20 {mark(met['added_p99'])}); "
             f"nginx adds p50 {p['nginx_added_p50_ms']} ms, p99 {p['nginx_added_p99_ms']} ms",
@@ -333,8 +333,7 @@ def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
         (
             "  CPU per call: proxy (gunicorn, 2 workers) / nginx",
             f"{p['proxy_cpu_us_per_call']} / {p['nginx_cpu_us_per_call']} µs",
-            f"proxy at light load {p['proxy_cpu_us_per_call_light']} µs; sandbox "
-            f"{p['direct']['cpu_us_per_call']['sandbox']} µs, client {p['direct']['cpu_us_per_call']['client']} µs "
+            f"sandbox {p['direct']['cpu_us_per_call']['sandbox']} µs, client {p['direct']['cpu_us_per_call']['client']} µs "
             "(direct runs)",
         ),
     ]

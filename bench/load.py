@@ -1,10 +1,13 @@
-"""A load generator that keeps exactly N calls in flight against one URL.
+"""A load generator that keeps exactly N calls in flight against one URL, or several.
 
 One asyncio/aiohttp process (run it in its own process: it needs a core's worth
 of GIL). A warm-up first (connections opened, caches filled), then a measured
 window: the calls completed in it, the latency of the calls started in it, every
 answer's status, and the CPU that the named process trees and this client
-spent during the window (bench.measure, from /proc). No Django here.
+spent during the window (bench.measure, from /proc). With several targets each
+caller takes them in turn, so their latencies are measured under the same
+conditions at the same moments (a shared machine's drift hits them alike). No
+Django here.
 """
 
 from __future__ import annotations
@@ -44,34 +47,39 @@ def summarise(
 
 
 async def keep_in_flight(
-    url: str,
-    headers: dict[str, str],
+    targets: dict[str, tuple[str, dict[str, str]]],
     *,
     concurrency: int,
     warm_up: float,
     seconds: float,
     watch: dict[str, int],
     timeout: float = 30.0,
-) -> dict[str, Any]:
-    """`concurrency` callers, each calling `url` again as soon as its answer
-    is read, for `warm_up` + `seconds`; CPU of `watch` (name → root pid) and of
-    this process read at the window's edges."""
+) -> dict[str, dict[str, Any]]:
+    """`concurrency` callers, each calling again as soon as its answer is read,
+    for `warm_up` + `seconds`; `targets`: name → (url, headers), taken in turn.
+    CPU of `watch` (name → root pid) and of this process is read at the
+    window's edges, and divided by the calls of a sole target (with several,
+    each summary has no CPU per call). Answers name → summary."""
     import aiohttp
 
-    calls: list[tuple[float, float, str]] = []
+    names = list(targets)
+    calls: dict[str, list[tuple[float, float, str]]] = {name: [] for name in names}
     began = time.monotonic()
     stop = began + warm_up + seconds
     edges: dict[str, Any] = {}
 
-    async def caller(session: aiohttp.ClientSession) -> None:
+    async def caller(session: aiohttp.ClientSession, turn: int) -> None:
         while (started := time.monotonic()) < stop:
+            name = names[turn % len(names)]
+            turn += 1
+            url, headers = targets[name]
             try:
                 async with session.get(url, headers=headers) as response:
                     await response.read()
                     status = str(response.status)
             except (TimeoutError, aiohttp.ClientError) as error:
                 status = type(error).__name__
-            calls.append((started, time.monotonic(), status))
+            calls[name].append((started, time.monotonic(), status))
 
     def reading() -> tuple[float, dict[str, float]]:
         cpu = tree_cpu_seconds(watch)
@@ -86,16 +94,15 @@ async def keep_in_flight(
 
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-        await asyncio.gather(clock(), *(caller(session) for _ in range(concurrency)))
+        await asyncio.gather(clock(), *(caller(session, turn) for turn in range(concurrency)))
     (start, cpu_start), (end, cpu_end) = edges["start"], edges["end"]
-    cpu = {name: cpu_end[name] - cpu_start[name] for name in cpu_end}
-    result = summarise(calls, (start, end), cpu)
-    result["concurrency"] = concurrency
-    return result
+    cpu = {name: cpu_end[name] - cpu_start[name] for name in cpu_end} if len(names) == 1 else {}
+    results = {name: summarise(calls[name], (start, end), cpu) for name in names}
+    for result in results.values():
+        result["concurrency"] = concurrency
+    return results
 
 
-def run(url: str, headers: dict[str, str], concurrency: int, warm_up: float, seconds: float, watch: dict[str, int]):
+def run(targets: dict[str, tuple[str, dict[str, str]]], concurrency: int, warm_up: float, seconds: float, watch):
     """The entry point for a process pool (a fresh event loop each call)."""
-    return asyncio.run(
-        keep_in_flight(url, headers, concurrency=concurrency, warm_up=warm_up, seconds=seconds, watch=watch)
-    )
+    return asyncio.run(keep_in_flight(targets, concurrency=concurrency, warm_up=warm_up, seconds=seconds, watch=watch))

@@ -96,6 +96,8 @@ def test_the_window_counts_calls_ended_in_it_and_times_calls_started_in_it():
     assert result["latency_ms"]["p50"] == 300.0 and result["latency_ms"]["max"] == 400.0
     assert result["statuses"] == {"200": 4, "502": 1} and result["failures"] == 1
     assert result["cpu_us_per_call"] == {"proxy": 333.3, "client": 666.7}
+    empty = load.summarise([], (1.0, 3.0), {})
+    assert empty["calls"] == 0 and empty["latency_ms"]["p50"] is None
 
 
 def test_nginx_adds_the_fixed_token_over_a_keepalive_pool(tmp_path):
@@ -145,16 +147,18 @@ def test_the_verdict_compares_best_runs_at_full_load_and_median_latencies_at_lig
         "nginx": [_run(1000, 200, 400), _run(800, 250, 500)],
         "proxy": [_run(600, 330, 700), _run(700, 290, 600, cpu=900)],
     }
-    light = {
-        "direct": [_run(195, 100, 150), _run(190, 102, 160)],
-        "nginx": [_run(195, 101, 152), _run(190, 103, 170)],
-        "proxy": [_run(190, 103, 170), _run(190, 104, 175)],
+    light = {  # one mixed run a round: each round's proxy is compared with that round's direct calls
+        "direct": [_run(100, 100, 150), _run(100, 110, 160), _run(100, 90, 150)],
+        "nginx": [_run(100, 101, 152), _run(100, 111, 170), _run(100, 91, 150)],
+        "proxy": [_run(100, 103, 170), _run(100, 112, 175), _run(100, 95, 200)],
     }
+    loaded = {name: [*runs, runs[-1]] for name, runs in loaded.items()}
     result = aggregate(loaded, light)
-    assert result["proxy_vs_nginx_best"] == 0.7 and result["proxy_vs_nginx_median"] == 0.72
-    assert result["added_p50_ms"] == 2.5 and result["added_p99_ms"] == 17.5
-    assert result["added_at_full_load_p50_ms"] == 100.0
-    assert result["proxy_cpu_us_per_call"] == 500.0 and result["proxy_cpu_us_per_call_light"] == 100.0
+    assert result["proxy_vs_nginx_best"] == 0.7 and result["proxy_vs_nginx_median"] == 0.88
+    assert result["added_p50_ms"] == 3.0 and result["added_p99_ms"] == 20.0
+    assert result["nginx_added_p50_ms"] == 1.0
+    assert result["added_at_full_load_p50_ms"] == 70.0  # rounds: 130, 70, 70
+    assert result["proxy_cpu_us_per_call"] == 900.0
     assert verdict(result) == {"throughput": True, "throughput_aim": True, "added_p50": True, "added_p99": True}
     light["proxy"][1]["failures"] = 3  # a call not answered 200 fails the figure
     assert not any(verdict(aggregate(loaded, light)).values())
