@@ -1,7 +1,15 @@
+from django.urls import re_path
+
+from .proxy import proxy
 from .views import api
 
 app_name = "api"
 
 # ninja's patterns: the endpoints (named store_list, store_detail, store_check)
 # and `openapi.json`.
-urlpatterns = api.urls[0]
+urlpatterns = [
+    # The BigCommerce proxy: a plain async view (any method, BigCommerce's own
+    # answers), not a ninja operation; described in docs/service-clients.md.
+    re_path(r"^proxy/(?P<store_hash>[^/]+)/(?P<path>.*)\Z", proxy, name="proxy"),
+    *api.urls[0],
+]

@@ -56,6 +56,12 @@ CREDENTIAL_RELEASES = Counter(
     "(released, not_modified, not_usable, throttled). Never a store or a secret.",
     ["client", "outcome"],
 )
+PROXY_CALLS = Counter(
+    "violet_proxy_calls",
+    "Calls through the BigCommerce proxy by outcome (forwarded, refused, quota, failed) "
+    "and status class. Never a store, a path or a secret.",
+    ["outcome", "status"],
+)
 
 
 def _after_commit(count) -> None:

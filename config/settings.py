@@ -420,6 +420,18 @@ CREDENTIAL_RELEASE_RATE_WINDOW_SECONDS = env.int("CREDENTIAL_RELEASE_RATE_WINDOW
 CREDENTIAL_RELEASE_ALERT_FACTOR = env.float("CREDENTIAL_RELEASE_ALERT_FACTOR", default=3.0)
 CREDENTIAL_RELEASE_ALERT_MIN_STORES = env.int("CREDENTIAL_RELEASE_ALERT_MIN_STORES", default=50)
 CREDENTIAL_RELEASE_ALERT_BASELINE_DAYS = env.int("CREDENTIAL_RELEASE_ALERT_BASELINE_DAYS", default=7)
+
+# The BigCommerce proxy (api/proxy.py, docs/service-clients.md): bodies up to
+# these sizes pass; a decrypted token is kept in a process's memory this long
+# (and dropped at once when the store's credentials change); a quota BigCommerce
+# says is spent blocks the store's proxied calls for at most this long.
+PROXY_MAX_REQUEST_BYTES = env.int("PROXY_MAX_REQUEST_BYTES", default=2 * 1024 * 1024)
+PROXY_MAX_RESPONSE_BYTES = env.int("PROXY_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024)
+PROXY_TOKEN_CACHE_SECONDS = env.int("PROXY_TOKEN_CACHE_SECONDS", default=300)
+PROXY_QUOTA_MAX_WAIT_SECONDS = env.int("PROXY_QUOTA_MAX_WAIT_SECONDS", default=60)
+PROXY_CONNECTIONS = env.int("PROXY_CONNECTIONS", default=500)
+PROXY_CONNECT_TIMEOUT_SECONDS = env.float("PROXY_CONNECT_TIMEOUT_SECONDS", default=5.0)
+PROXY_READ_TIMEOUT_SECONDS = env.float("PROXY_READ_TIMEOUT_SECONDS", default=60.0)
 # /health/ready remembers its answer this long in each process (a probe storm costs one round trip).
 HEALTH_READY_CACHE_SECONDS = env.float("HEALTH_READY_CACHE_SECONDS", default=5.0)
 # When set, /metrics wants "Authorization: Bearer <token>".

@@ -448,7 +448,7 @@ class BigCommerceClient:
                 rate_limit = _rate_limit_headers(response.headers) or rate_limit
             wait = self._retry_wait(response, error, attempts)
             quota_wait = response is not None and response.status == 429 and wait is not None
-            quota_wait = quota_wait and _announced_wait(response.headers) is not None
+            quota_wait = quota_wait and announced_wait(response.headers) is not None
             if quota_wait:
                 self._note_quota_reset(store_hash, wait)
             if wait is None or attempts >= self.max_attempts or self._clock() - started + wait >= self.deadline:
@@ -526,7 +526,7 @@ class BigCommerceClient:
         if response is None:
             return self._backoff(attempts) if error in RETRYABLE_ERRORS else None
         if response.status == 429:
-            announced = _announced_wait(response.headers)
+            announced = announced_wait(response.headers)
             return self._backoff(attempts) if announced is None else announced
         if response.status == 503:
             return unavailable_retry_delay(response)
@@ -594,7 +594,7 @@ def _rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: storable_text(headers[name]) for name in RATE_LIMIT_HEADERS if headers.get(name) is not None}
 
 
-def _header_seconds(headers: Mapping[str, str], name: str, scale: float = 1.0) -> float | None:
+def header_seconds(headers: Mapping[str, str], name: str, scale: float = 1.0) -> float | None:
     # ASCII digits only: float() also reads "inf", "nan", "1e400", "١٢" and " 1_0 ".
     raw = (headers.get(name) or "").strip()
     if raw and len(raw) <= 12 and raw.isascii() and raw.isdigit():
@@ -602,14 +602,14 @@ def _header_seconds(headers: Mapping[str, str], name: str, scale: float = 1.0) -
     return None
 
 
-def _announced_wait(headers: Mapping[str, str]) -> float | None:
+def announced_wait(headers: Mapping[str, str]) -> float | None:
     """The wait a 429 announces: the longer of X-Rate-Limit-Time-Reset-Ms and
     X-Retry-After (seconds), as BigCommerce's rate-limit docs say; None without either."""
     waits = [
         wait
         for wait in (
-            _header_seconds(headers, "X-Rate-Limit-Time-Reset-Ms", 1000.0),
-            _header_seconds(headers, "X-Retry-After"),
+            header_seconds(headers, "X-Rate-Limit-Time-Reset-Ms", 1000.0),
+            header_seconds(headers, "X-Retry-After"),
         )
         if wait is not None
     ]
@@ -619,7 +619,7 @@ def _announced_wait(headers: Mapping[str, str]) -> float | None:
 def unavailable_retry_delay(response: RawResponse) -> float | None:
     """The delay a 503 announces: `Retry-After` (seconds), or `retry_after_seconds`
     in its body (price lists' SERVICE_DEGRADED); None when it announces none."""
-    delay = _header_seconds(response.headers, "Retry-After")
+    delay = header_seconds(response.headers, "Retry-After")
     if delay is not None:
         return delay
     try:

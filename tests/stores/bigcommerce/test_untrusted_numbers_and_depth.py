@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from stores.bigcommerce.client import _announced_wait, error_texts
+from stores.bigcommerce.client import announced_wait, error_texts
 from stores.bigcommerce.doctor import diagnose
 from stores.importing.files import ImportFileError, read_import_file
 
@@ -15,13 +15,13 @@ DEEP = "[" * 50_000 + "]" * 50_000
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e400", "١٢", "²", "-5", "1.5e3", " 1_0 "])
 def test_a_wait_announced_with_anything_but_ascii_digits_is_ignored(value):
-    assert _announced_wait({"X-Rate-Limit-Time-Reset-Ms": value}) is None
-    assert _announced_wait({"X-Retry-After": value}) is None
+    assert announced_wait({"X-Rate-Limit-Time-Reset-Ms": value}) is None
+    assert announced_wait({"X-Retry-After": value}) is None
 
 
 def test_a_wait_announced_in_ascii_digits_is_read():
-    assert _announced_wait({"X-Rate-Limit-Time-Reset-Ms": "1500"}) == 1.5
-    assert _announced_wait({"X-Retry-After": "2"}) == 2.0
+    assert announced_wait({"X-Rate-Limit-Time-Reset-Ms": "1500"}) == 1.5
+    assert announced_wait({"X-Retry-After": "2"}) == 2.0
 
 
 def test_an_error_body_nested_too_deep_is_read_as_text_not_raised():

@@ -1,0 +1,253 @@
+"""The BigCommerce proxy: `/api/v1/proxy/<store_hash>/<v2|v3 path>`, any method.
+
+A service calls BigCommerce through the portal and never holds the token:
+the view authenticates the caller (`proxy:read` for GET/HEAD, `proxy:write`
+for any other method), finds the store's token (`stores.proxy_targets`),
+answers 429 itself while the store's quota is spent, and streams the call up
+and the answer back (`stores.bigcommerce.passthrough`).
+
+An async view: under the ASGI server (`config/asgi.py`, the `web` process and
+`make run`) it holds no thread while BigCommerce answers. The database work
+of a call (who is calling, the store's status and version) is one hop to
+Django's sync thread; a token is decrypted only when its version changes.
+
+Answers of its own (never BigCommerce's words): 400 `path_refused`, 401, 403,
+404 `not_found`, 409 `store_not_usable`, 413 `body_too_large`, 429
+`quota_spent` (with `Retry-After`), 502 `bigcommerce_unreachable` /
+`redirect_refused` / `response_too_large`, 504 `bigcommerce_timeout`; each with
+`X-Violet-Proxy: refused`, so a service can tell them from BigCommerce's.
+Nothing is logged of a body or the token: one line per refusal or failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
+
+from config import metrics
+from config.client_address import client_ip
+from stores.bigcommerce.passthrough import (
+    PEEKED_STATUSES,
+    PassThrough,
+    PathRefused,
+    UpstreamError,
+    confined_path,
+    confined_query,
+    forwarded_headers,
+    quota_wait,
+    rewritten_location,
+    upstream_url,
+)
+from stores.proxy_targets import Target, proxy_target, quota_spent, quota_wait_left
+from stores.status import StoreStatus
+
+from .auth import Caller, Forbidden, Unauthorized, authenticate, bearer_secret
+from .scopes import PROXY_READ, PROXY_WRITE
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/api/v1/proxy/"
+READ_METHODS = frozenset({"GET", "HEAD"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+
+_passthrough: PassThrough | None = None
+
+
+def passthrough() -> PassThrough:
+    """This process's pooled client (one per event loop inside it)."""
+    global _passthrough  # noqa: PLW0603 - one per process, made on first use from settings
+    if _passthrough is None:
+        _passthrough = PassThrough(
+            connections=settings.PROXY_CONNECTIONS,
+            connect_timeout=settings.PROXY_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=settings.PROXY_READ_TIMEOUT_SECONDS,
+        )
+    return _passthrough
+
+
+async def close_passthrough() -> None:
+    """Close this process's pooled connections (the ASGI server's shutdown)."""
+    if _passthrough is not None:
+        await _passthrough.close()
+
+
+def refusal(status: int, code: str, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    response["X-Violet-Proxy"] = "refused"
+    response["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def body_too_large() -> JsonResponse:
+    return refusal(413, "body_too_large", f"Bodies up to {settings.PROXY_MAX_REQUEST_BYTES:,} bytes pass.")
+
+
+def _count(outcome: str, status: int) -> None:
+    metrics.PROXY_CALLS.labels(outcome=outcome, status=f"{status // 100}xx").inc()
+
+
+def raw_path(request: HttpRequest) -> str:
+    """The request's path as the client sent it (percent-encoding kept):
+    ASGI's `raw_path`, gunicorn's `RAW_URI`, or the decoded path re-encoded."""
+    scope = getattr(request, "scope", None)
+    if scope and scope.get("raw_path"):
+        return scope["raw_path"].decode("latin-1")
+    if request.META.get("RAW_URI"):
+        return request.META["RAW_URI"].partition("?")[0]
+    return quote(request.path, safe="/:@!$&'()*+,;=-._~")
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    caller: Caller | None
+    target: Target | None
+    wait: int
+    refused: JsonResponse | None = None
+
+
+@sensitive_variables("secret")
+def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Admitted:
+    """Who is calling, may they, and the store: the call's database work, in
+    one hop to the sync thread."""
+    try:
+        caller = authenticate(secret, address=address, scope=scope)
+    except Unauthorized:
+        return _Admitted(None, None, 0, refusal(
+            401,
+            "unauthorized",
+            "Send an active service client secret as “Authorization: Bearer <secret>”.",
+            WWW_Authenticate='Bearer realm="violet-connect"',
+        ))
+    except Forbidden as exc:
+        return _Admitted(None, None, 0, refusal(403, "forbidden", str(exc)))
+    return _Admitted(caller, proxy_target(store_hash), quota_wait_left(store_hash))
+
+
+@csrf_exempt
+@sensitive_variables("admitted", "target", "headers", "secret")
+async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpResponse:
+    started = time.perf_counter()
+    method = request.method or "GET"
+    if method not in METHODS:
+        _count("refused", 405)
+        return refusal(405, "method_not_allowed", f"The proxy passes {', '.join(sorted(METHODS))}.")
+    prefix = f"{PREFIX}{store_hash}/"
+    sent_path = raw_path(request)
+    try:
+        if not sent_path.startswith(prefix):
+            raise PathRefused("The path must not contain encoded characters before the API path.")
+        api_path = confined_path(sent_path[len(prefix) :])
+        confined_path(path)  # and as Django decoded it
+        query = confined_query(request.META.get("QUERY_STRING", ""))
+    except PathRefused as exc:
+        _count("refused", 400)
+        return refusal(400, "path_refused", str(exc))
+
+    length = request.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > settings.PROXY_MAX_REQUEST_BYTES:
+        _count("refused", 413)
+        return body_too_large()
+
+    scope = PROXY_READ if method in READ_METHODS else PROXY_WRITE
+    secret = bearer_secret(request)
+    admitted = await sync_to_async(_admit)(secret, client_ip(request), scope, store_hash)
+    if admitted.refused is not None:
+        _count("refused", admitted.refused.status_code)
+        return admitted.refused
+    target = admitted.target
+    if target is None:
+        _count("refused", 404)
+        return refusal(404, "not_found", f"No store “{store_hash}” is connected to Violet.")
+    if not target.usable:
+        _count("refused", 409)
+        return refusal(
+            409,
+            "store_not_usable",
+            f"The store is {StoreStatus(target.status).label.lower()}: Violet does not call it.",
+        )
+    if admitted.wait:
+        _count("quota", 429)
+        return refusal(
+            429,
+            "quota_spent",
+            f"The store's BigCommerce quota is spent; it comes back in {admitted.wait} s.",
+            Retry_After=str(admitted.wait),
+            X_Rate_Limit_Time_Reset_Ms=str(admitted.wait * 1000),
+        )
+
+    body = request.body if method not in READ_METHODS else b""
+    if len(body) > settings.PROXY_MAX_REQUEST_BYTES:
+        _count("refused", 413)
+        return body_too_large()
+    url = upstream_url(settings.BIGCOMMERCE_API_URL, store_hash, api_path, query)
+    headers = forwarded_headers(request.headers, target.token)
+    try:
+        upstream = await passthrough().send(
+            method, url, headers=headers, body=body, max_response_bytes=settings.PROXY_MAX_RESPONSE_BYTES
+        )
+    except UpstreamError as exc:
+        return _failed(exc, store_hash, method, started)
+
+    wait = quota_wait(upstream.status, upstream.headers)
+    if wait:
+        await sync_to_async(quota_spent)(store_hash, wait)
+
+    if "Location" in upstream.headers:
+        location = rewritten_location(
+            upstream.headers.pop("Location"),
+            upstream=url,
+            base_url=settings.BIGCOMMERCE_API_URL,
+            store_hash=store_hash,
+            proxy_root=prefix,
+        )
+        if location is None:
+            upstream.close()
+            return _failed(UpstreamError("redirect_refused"), store_hash, method, started)
+        upstream.headers["Location"] = location
+
+    if upstream.content_length is not None and upstream.content_length > settings.PROXY_MAX_RESPONSE_BYTES:
+        upstream.close()
+        return _failed(UpstreamError("too_large"), store_hash, method, started)
+
+    if upstream.status in PEEKED_STATUSES or method == "HEAD":
+        try:
+            content = await upstream.read_small()
+        except UpstreamError as exc:
+            return _failed(exc, store_hash, method, started)
+        response = HttpResponse(content if method != "HEAD" else b"", status=upstream.status)
+    else:
+        response = StreamingHttpResponse(upstream.chunks(), status=upstream.status)
+    for name, value in upstream.headers.items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    _count("forwarded", upstream.status)
+    return response
+
+
+def _failed(exc: UpstreamError, store_hash: str, method: str, started: float) -> JsonResponse:
+    status, code, message = {
+        "timeout": (504, "bigcommerce_timeout", "BigCommerce did not answer in time."),
+        "redirect_refused": (502, "redirect_refused", "BigCommerce redirected outside the store's API."),
+        "too_large": (
+            502,
+            "response_too_large",
+            f"BigCommerce's answer is over {settings.PROXY_MAX_RESPONSE_BYTES:,} bytes.",
+        ),
+    }.get(exc.kind, (502, "bigcommerce_unreachable", "BigCommerce could not be reached."))
+    logger.warning(
+        "proxy call failed",
+        extra={"store_hash": store_hash, "method": method, "reason": exc.kind,
+               "ms": round((time.perf_counter() - started) * 1000)},
+    )
+    _count("failed", status)
+    return refusal(status, code, message)

@@ -1,0 +1,100 @@
+"""The ASGI entry point: the `web` process (`gunicorn -c config/gunicorn.conf.py
+config.asgi`, uvicorn's workers) and `make run` (uvicorn) serve the portal
+through it.
+
+Calls to the BigCommerce proxy (`/api/v1/proxy/…`, api/proxy.py) go to a lean
+Django handler: the same URLs and the same async view, without the portal's
+middleware (sessions, CSRF, second factor, tenancy, page headers: nothing a
+bearer-authenticated machine call uses, and each sync middleware would cost a
+thread hop per call) and without a thread of its own per request. Everything
+else goes to Django's own ASGI handler, unchanged.
+"""
+
+import io
+import logging
+import os
+
+import django
+from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
+
+from api import proxy as proxy_view  # noqa: E402 - after setup
+from stores.bigcommerce.passthrough import UpstreamError  # noqa: E402
+
+logger = logging.getLogger("api.proxy")
+
+PROXY_PREFIX = "/api/v1/proxy/"
+
+
+class ProxyHandler(ASGIHandler):
+    """Django's ASGI handler for the proxy's calls.
+
+    - No middleware: the view authenticates, refuses and logs by itself.
+    - No per-request `ThreadSensitiveContext`: the view's one `sync_to_async`
+      hop runs in Django's shared sync thread, whose database connection lives
+      on between calls, instead of a new thread (and connection) per call.
+    - The body is read into memory up to `PROXY_MAX_REQUEST_BYTES` and no
+      further (413 at once, whatever Content-Length said).
+    - An answer cut short (BigCommerce's body over `PROXY_MAX_RESPONSE_BYTES`,
+      or BigCommerce gone mid-body) ends without its last chunk: the server
+      drops the connection and the service sees a broken transfer, never a
+      silently shortened body.
+    """
+
+    class BodyTooLarge(Exception):
+        pass
+
+    def load_middleware(self, is_async=False):
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        self._middleware_chain = convert_exception_to_response(self._get_response_async)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"The proxy serves HTTP only, not {scope['type']}.")
+        try:
+            await self.handle(scope, receive, send)
+        except self.BodyTooLarge:
+            await self.send_response(proxy_view.body_too_large(), send)
+        except UpstreamError as exc:
+            logger.warning("proxy answer cut short", extra={"reason": exc.kind})
+
+    async def read_body(self, receive):
+        body = io.BytesIO()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise RequestAborted
+            body.write(message.get("body", b""))
+            if body.tell() > settings.PROXY_MAX_REQUEST_BYTES:
+                raise self.BodyTooLarge
+            if not message.get("more_body", False):
+                break
+        body.seek(0)
+        return body
+
+
+portal = ASGIHandler()
+proxy = ProxyHandler()
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        # Nothing to set up; at shutdown the proxy's pooled connections close.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await proxy_view.close_passthrough()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):
+        return await proxy(scope, receive, send)
+    return await portal(scope, receive, send)

@@ -1,0 +1,268 @@
+"""Passing one of Violet's services' calls through to a store's API: the
+proxy's HTTP half (`api/proxy.py` is the view).
+
+It lives beside the client because it is HTTP to BigCommerce: the same base
+URL, the same store hashes, the same reading of the rate-limit headers
+(`client.announced_wait`). Unlike the client it keeps no evidence and buffers
+nothing it need not: bodies stream both ways, with a size limit.
+
+What it guarantees, each tested in tests/api/test_proxy*.py:
+- **Confinement** (`confined_path`): only `v2/…` and `v3/…` paths of the
+  store's own API, checked on the path *as sent* (percent-encoded): no `.` or
+  `..` segment, no empty segment, no encoded slash, backslash or dot, no
+  control character, no colon (no scheme, no other host). The URL is built
+  from the configured base and the store hash and never re-normalised.
+- **No redirect off the store's API**: redirects are never followed; a
+  `Location` inside the store's API is rewritten to the proxy's own path, any
+  other is refused (502).
+- **Headers**: what goes up is an allowlist (content negotiation and
+  conditional requests) plus the store's `X-Auth-Token`; what comes back is an
+  allowlist (content type, validators, `Retry-After` and `X-Rate-Limit-*`).
+  No cookie, no hop-by-hop header, no `Authorization`, either way.
+- **The token** only ever travels in the upstream `X-Auth-Token` header; a
+  transport failure is raised as a fresh `UpstreamError` that quotes nothing.
+
+One pooled `aiohttp.ClientSession` per event loop (a process under uvicorn
+has one): `session()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import aiohttp
+from yarl import URL
+
+from .client import announced_wait, header_seconds
+
+API_VERSIONS = frozenset({"v2", "v3"})
+# RFC 3986 pchar without ":" (no scheme, no port) and without "%": percent
+# escapes are checked one by one below.
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=@]*")
+_ESCAPE_RE = re.compile(r"%([0-9A-Fa-f]{2})")
+# Escapes that would change the path's shape once BigCommerce decodes it:
+# "/", "\\", "." and every control character.
+_REFUSED_ESCAPES = frozenset({0x2F, 0x5C, 0x2E, 0x7F, *range(0x20)})
+_QUERY_RE = re.compile(r"[\x21-\x7e]*")  # printable ASCII; no space, no control
+
+# Sent up: content negotiation and conditional requests. Everything else a
+# service sends (Authorization, Cookie, Host, X-Forwarded-*, its own
+# X-Auth-Token, hop-by-hop headers) stays here.
+REQUEST_HEADERS = ("Accept", "Content-Type", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+# Passed back: what a client of BigCommerce's API needs, and the quota.
+RESPONSE_HEADERS = (
+    "Content-Type",
+    "ETag",
+    "Last-Modified",
+    "Retry-After",
+    "X-Retry-After",
+    "X-Rate-Limit-Requests-Quota",
+    "X-Rate-Limit-Requests-Left",
+    "X-Rate-Limit-Time-Window-Ms",
+    "X-Rate-Limit-Time-Reset-Ms",
+)
+# Answers worth reading whole before passing on (small error bodies): the
+# proxy looks at them for signs that the credentials broke.
+PEEKED_STATUSES = frozenset({401, 403, 404})
+PEEK_LIMIT = 16 * 1024
+
+
+class PathRefused(ValueError):
+    """The path would leave the store's API; the message says why, in words."""
+
+
+class UpstreamError(Exception):
+    """No usable answer from BigCommerce. `kind`: "timeout", "connection_error",
+    "too_large", "redirect_refused". The message never holds a secret."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def confined_path(raw: str) -> str:
+    """`raw` (the part after `/api/v1/proxy/<store_hash>/`, percent-encoded as
+    sent) if it names a v2/v3 resource of the store's API; `PathRefused` otherwise."""
+    if not raw:
+        raise PathRefused("Name a BigCommerce API path after the store hash, e.g. v3/catalog/summary.")
+    if "\\" in raw or "://" in raw:
+        raise PathRefused("The path must be a BigCommerce API path, not a URL.")
+    segments = raw.split("/")
+    if segments[0] not in API_VERSIONS:
+        raise PathRefused("The path must start with v2/ or v3/.")
+    if segments[-1] == "":
+        segments = segments[:-1]  # one trailing slash is BigCommerce's business
+    for segment in segments:
+        if segment in {"", ".", ".."}:
+            raise PathRefused("The path must not contain empty, '.' or '..' segments.")
+        plain = _ESCAPE_RE.sub("", segment)
+        if "%" in plain or not _SEGMENT_RE.fullmatch(plain):
+            raise PathRefused("The path contains characters a BigCommerce API path cannot have.")
+        if any(int(code, 16) in _REFUSED_ESCAPES for code in _ESCAPE_RE.findall(segment)):
+            raise PathRefused("The path must not contain encoded slashes, backslashes, dots or control characters.")
+    return raw
+
+
+def confined_query(raw: str) -> str:
+    if len(raw) > 8192 or not _QUERY_RE.fullmatch(raw):
+        raise PathRefused("The query string must be printable ASCII, at most 8,192 characters.")
+    return raw
+
+
+def store_api_root(base_url: str, store_hash: str) -> str:
+    return f"{base_url.rstrip('/')}/stores/{store_hash}/"
+
+
+def upstream_url(base_url: str, store_hash: str, path: str, query: str = "") -> URL:
+    """The BigCommerce URL for a confined path, built as given (never re-quoted)."""
+    root = store_api_root(base_url, store_hash)
+    url = URL(root + path + (f"?{query}" if query else ""), encoded=True)
+    if not str(url).startswith(root):  # belt and braces: confined_path makes this impossible
+        raise PathRefused("The path would leave the store's API.")
+    return url
+
+
+def forwarded_headers(incoming: Mapping[str, str], token: str) -> dict[str, str]:
+    headers = {name: incoming[name] for name in REQUEST_HEADERS if name in incoming}
+    headers["X-Auth-Token"] = token
+    return headers
+
+
+def rewritten_location(location: str, *, upstream: URL, base_url: str, store_hash: str, proxy_root: str) -> str | None:
+    """A redirect's target as the proxy's own URL, if it stays inside the
+    store's API; None if it leaves (another host, another store, another scheme)."""
+    target = urljoin(str(upstream), location)
+    root = store_api_root(base_url, store_hash)
+    if not target.startswith(root):
+        return None
+    rest = target[len(root) :]
+    path, _, query = rest.partition("?")
+    try:
+        confined_path(path)
+        if query:
+            confined_query(query)
+    except PathRefused:
+        return None
+    return proxy_root + rest
+
+
+def quota_wait(status: int, headers: Mapping[str, str]) -> float | None:
+    """How long the store's quota stays spent, by this answer: a 429's
+    announced wait, or the window's reset when it says 0 requests are left.
+    None when the quota is not spent (or a 429 announces no wait: platform
+    load, BigCommerce's docs say; the service backs off by itself)."""
+    if status == 429:
+        return announced_wait(headers)
+    if (headers.get("X-Rate-Limit-Requests-Left") or "").strip() == "0":
+        return header_seconds(headers, "X-Rate-Limit-Time-Reset-Ms", 1000.0)
+    return None
+
+
+@dataclass
+class Upstream:
+    """An answer being received: status and kept headers now, body as it comes."""
+
+    status: int
+    headers: dict[str, str]
+    content_length: int | None
+    response: aiohttp.ClientResponse = field(repr=False)
+    max_bytes: int
+
+    async def read_small(self) -> bytes:
+        """The whole body of a small answer (at most `PEEK_LIMIT` bytes are
+        kept; the rest is drained), then released."""
+        try:
+            body = await self.response.content.read(PEEK_LIMIT)
+            while await self.response.content.read(64 * 1024):
+                pass
+            return body
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise UpstreamError(_error_kind(exc)) from None
+        finally:
+            self.response.release()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; `UpstreamError("too_large")` past the limit
+        (the service sees a broken transfer, never a silently cut body)."""
+        received = 0
+        try:
+            async for chunk in self.response.content.iter_any():
+                received += len(chunk)
+                if received > self.max_bytes:
+                    raise UpstreamError("too_large")
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise UpstreamError(_error_kind(exc)) from None
+        finally:
+            if received > self.max_bytes:
+                self.response.close()  # the rest is not wanted: drop the connection
+            else:
+                self.response.release()
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout"
+    return "connection_error"
+
+
+class PassThrough:
+    """One pooled session per event loop; `send` opens an upstream answer."""
+
+    def __init__(self, *, connections: int, connect_timeout: float, read_timeout: float):
+        self.connections = connections
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+
+    def session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            for old in [old for old in self._sessions if old.is_closed()]:
+                del self._sessions[old]
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=300),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+                raise_for_status=False,
+                skip_auto_headers=("User-Agent",),
+            )
+            self._sessions[loop] = session
+        return session
+
+    async def send(
+        self, method: str, url: URL, *, headers: dict[str, str], body: bytes | None, max_response_bytes: int
+    ) -> Upstream:
+        try:
+            response = await self.session().request(
+                method,
+                url,
+                headers=headers,
+                data=body if body else None,
+                allow_redirects=False,
+                timeout=self.timeout,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise UpstreamError(_error_kind(exc)) from None
+        kept = {name: response.headers[name] for name in RESPONSE_HEADERS if name in response.headers}
+        if "Location" in response.headers:
+            kept["Location"] = response.headers["Location"]
+        return Upstream(
+            status=response.status,
+            headers=kept,
+            content_length=response.content_length,
+            response=response,
+            max_bytes=max_response_bytes,
+        )
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()

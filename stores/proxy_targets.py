@@ -1,0 +1,134 @@
+"""What the BigCommerce proxy needs to know about a store, per call: may its
+credentials be used, what is the token, and is its BigCommerce quota spent.
+
+- **The token** comes from `stores.release` (the one place a decrypted token
+  leaves the portal) and is kept in this process's memory for at most
+  `PROXY_TOKEN_CACHE_SECONDS`, keyed by the credentials' version: every call
+  reads the store's status and version (one indexed query, nothing decrypted),
+  so new credentials, a disconnect or a revoked store take effect on the next
+  call, and a changed version drops the kept token at once.
+- **The quota** is shared by every service calling through any proxy process:
+  when BigCommerce says a store's quota is spent (a 429 announcing its wait, or
+  `X-Rate-Limit-Requests-Left: 0`), the time it comes back is written to the
+  cache (`CACHE_URL`: Redis shares it between processes and machines; the
+  default local memory within one process), and until then the proxy answers
+  429 itself, without calling BigCommerce.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
+
+from .release import store_credentials_release, store_releasable
+
+QUOTA_KEY = "proxy:quota-spent:{store_hash}"
+
+
+@dataclass(frozen=True)
+class Target:
+    store_hash: str
+    status: str
+    usable: bool
+    version: str
+    token: str = field(default="", repr=False)
+
+
+@dataclass
+class _Kept:
+    version: str
+    token: str = field(repr=False)
+    until: float
+
+
+class TokenCache:
+    """Decrypted tokens by store, for a short while, at most `size` of them."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @sensitive_variables("token")
+    def get(self, store_hash: str, version: str) -> str | None:
+        with self._lock:
+            kept = self._kept.get(store_hash)
+            if kept is None:
+                return None
+            if kept.version != version or kept.until < time.monotonic():
+                del self._kept[store_hash]  # new credentials, or kept long enough
+                return None
+            self._kept.move_to_end(store_hash)
+            return kept.token
+
+    @sensitive_variables("token")
+    def put(self, store_hash: str, version: str, token: str, seconds: float) -> None:
+        with self._lock:
+            self._kept[store_hash] = _Kept(version=version, token=token, until=time.monotonic() + seconds)
+            self._kept.move_to_end(store_hash)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+    def drop(self, store_hash: str) -> None:
+        with self._lock:
+            self._kept.pop(store_hash, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+TOKENS = TokenCache()
+
+
+@sensitive_variables("released", "token")
+def proxy_target(store_hash: str) -> Target | None:
+    """The store behind a proxied call, with its token if it may be used;
+    None for an unknown hash. Decrypts only when the kept token is missing,
+    stale, or of another version."""
+    for _attempt in range(2):
+        releasable = store_releasable(store_hash)
+        if releasable is None:
+            TOKENS.drop(store_hash)
+            return None
+        store = releasable.store
+        if not releasable.usable:
+            TOKENS.drop(store_hash)
+            return Target(store_hash, store.status, usable=False, version=releasable.version)
+        token = TOKENS.get(store_hash, releasable.version)
+        if token is None:
+            released = store_credentials_release(releasable)
+            if released is None:
+                continue  # the credentials changed between the two reads: read again
+            token = released.access_token
+            TOKENS.put(store_hash, releasable.version, token, settings.PROXY_TOKEN_CACHE_SECONDS)
+        return Target(store_hash, store.status, usable=True, version=releasable.version, token=token)
+    return None
+
+
+def quota_wait_left(store_hash: str) -> int:
+    """Whole seconds until the store's spent quota comes back; 0 if it is not spent."""
+    until = cache.get(QUOTA_KEY.format(store_hash=store_hash))
+    if not until:
+        return 0
+    left = until - time.time()
+    return math.ceil(left) if left > 0 else 0
+
+
+def quota_spent(store_hash: str, seconds: float) -> None:
+    """BigCommerce said the store's quota is spent for `seconds` (capped by
+    `PROXY_QUOTA_MAX_WAIT_SECONDS`: a number from outside never blocks a store for long)."""
+    seconds = min(max(seconds, 0.0), settings.PROXY_QUOTA_MAX_WAIT_SECONDS)
+    if seconds <= 0:
+        return
+    cache.set(QUOTA_KEY.format(store_hash=store_hash), time.time() + seconds, timeout=math.ceil(seconds) + 1)

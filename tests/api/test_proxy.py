@@ -1,0 +1,268 @@
+"""/api/v1/proxy/<store_hash>/<v2|v3 path>: Violet's services call BigCommerce
+through the portal and never hold the token. Real servers on loopback: the
+portal's ASGI application under uvicorn, a stand-in for BigCommerce."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import logging
+
+import pytest
+import requests
+from aiohttp import web
+
+from api.service_clients import service_client_revoke
+from stores.models import Credential, Store
+from stores.proxy_targets import TOKENS
+from tests.api.clients import service_client
+from tests.api.proxy_servers import fake_bigcommerce, serving_portal
+from tests.conftest import ACME_TOKEN
+from tests.leaks import assert_no_secret
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NEW_TOKEN = "n3wt0k3nacme9x8w7v6u5s4r3q2p1o0"
+
+
+@pytest.fixture(scope="module")
+def portal():
+    with serving_portal() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def _upstream():
+    with fake_bigcommerce() as fake:
+        yield fake
+
+
+@pytest.fixture
+def upstream(_upstream, settings):
+    settings.BIGCOMMERCE_API_URL = _upstream.url
+    _upstream.seen.clear()
+    _upstream.reply = None
+    TOKENS.clear()
+    from django.core.cache import cache
+
+    cache.clear()
+    yield _upstream
+
+
+@pytest.fixture
+def reader(db):
+    return service_client(name="catalog-sync", scopes=["proxy:read"])[1]
+
+
+@pytest.fixture
+def writer(db):
+    return service_client(name="order-sync", scopes=["proxy:read", "proxy:write"])[1]
+
+
+def call(portal, secret, path, method="GET", **kwargs):
+    headers = {"Authorization": f"Bearer {secret}", **kwargs.pop("headers", {})}
+    return requests.request(method, f"{portal}/api/v1/proxy/{path}", headers=headers, timeout=10, **kwargs)
+
+
+def test_a_get_reaches_the_store_with_its_token_and_comes_back(portal, upstream, reader, acme_store, caplog):
+    caplog.set_level(logging.DEBUG)
+    response = call(
+        portal, reader, "acme123/v3/catalog/summary?include=x&limit=5",
+        headers={"Cookie": "sessionid=abc", "X-Auth-Token": "forged", "Accept": "application/json",
+                 "Connection": "keep-alive, X-Secret-Hop", "X-Secret-Hop": "1"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"ok": True}}
+    assert response.headers["X-Rate-Limit-Requests-Left"] == "149"
+    assert response.headers["Cache-Control"] == "no-store"
+    [seen] = upstream.seen
+    assert seen.path_qs == "/stores/acme123/v3/catalog/summary?include=x&limit=5"
+    assert seen.headers["X-Auth-Token"] == ACME_TOKEN
+    assert seen.headers["Accept"] == "application/json"
+    for dropped in ("Authorization", "Cookie", "X-Secret-Hop", "X-Forwarded-For"):
+        assert dropped not in seen.headers
+    assert_no_secret(caplog.text + str(dict(response.headers)) + response.text, [ACME_TOKEN, reader])
+
+
+def test_cookies_and_hop_by_hop_headers_do_not_come_back(portal, upstream, reader, acme_store):
+    upstream.reply = lambda request: web.Response(
+        text="{}", content_type="application/json",
+        headers={"Set-Cookie": "SHOP_SESSION=1", "Keep-Alive": "timeout=99", "Server": "nginx/bc",
+                 "X-Secret-Hop": "1", "ETag": '"abc"'},
+    )
+    response = call(portal, reader, "acme123/v2/store")
+    assert response.status_code == 200 and response.headers["ETag"] == '"abc"'
+    for dropped in ("Set-Cookie", "Keep-Alive", "X-Secret-Hop"):
+        assert dropped not in response.headers
+    assert "nginx/bc" not in response.headers.get("Server", "")
+
+
+def test_bigcommerce_s_own_errors_pass_through_unchanged(portal, upstream, reader, acme_store):
+    upstream.reply = lambda request: web.json_response(
+        {"status": 422, "title": "Invalid field"}, status=422
+    )
+    response = call(portal, reader, "acme123/v3/catalog/products")
+    assert response.status_code == 422 and response.json()["title"] == "Invalid field"
+    assert "X-Violet-Proxy" not in response.headers
+
+
+def test_writes_need_proxy_write_and_carry_their_body(portal, upstream, reader, writer, acme_store):
+    refused = call(portal, reader, "acme123/v2/orders", method="POST", json={"a": 1})
+    assert refused.status_code == 403 and refused.headers["X-Violet-Proxy"] == "refused"
+    assert "proxy:write" in refused.json()["error"]["message"]
+    assert upstream.seen == []
+    sent = call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1})
+    assert sent.status_code == 200
+    [seen] = upstream.seen
+    assert (seen.method, seen.body, seen.headers["Content-Type"]) == ("POST", b'{"a": 1}', "application/json")
+
+
+def test_no_secret_an_unknown_one_or_a_revoked_client_gets_401(portal, upstream, db, acme_store):
+    client, secret = service_client(name="gone", scopes=["proxy:read"])
+    assert call(portal, "", "acme123/v2/store").status_code == 401
+    assert call(portal, "vcs_" + "x" * 40, "acme123/v2/store").status_code == 401
+    assert call(portal, secret, "acme123/v2/store").status_code == 200
+    service_client_revoke(client=client)
+    answer = call(portal, secret, "acme123/v2/store")
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert len(upstream.seen) == 1
+
+
+def test_a_client_outside_its_networks_is_refused(portal, upstream, db, acme_store):
+    _, secret = service_client(name="fenced", scopes=["proxy:read"], networks=["10.9.0.0/16"])
+    assert call(portal, secret, "acme123/v2/store").status_code == 403
+    assert upstream.seen == []
+
+
+def test_unknown_and_unusable_stores_are_not_called(portal, upstream, reader, acme_store):
+    assert call(portal, reader, "nosuch1/v2/store").status_code == 404
+    Store.objects.filter(pk=acme_store.pk).update(status="revoked")
+    answer = call(portal, reader, "acme123/v2/store")
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "store_not_usable"
+    assert upstream.seen == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "acme123/v3/../../other1/v3/catalog",
+        "acme123/v3/%2e%2e/%2E%2E/other1/v3",
+        "acme123/v3/catalog%2Fproducts",
+        "acme123/v3/catalog%5cproducts",
+        "acme123/v3//catalog",
+        "acme123/v1/catalog",
+        "acme123/http:%2F%2Fevil.example/v3",
+        "acme123/v3/catalog/%00",
+        "acme123/v3/./catalog",
+        "acme123/",
+    ],
+)
+def test_paths_that_leave_the_store_s_api_are_refused(portal, upstream, reader, acme_store, path):
+    # http.client sends the path exactly as written (requests would remove dot segments first).
+    host, port = portal.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", f"/api/v1/proxy/{path}", headers={"Authorization": f"Bearer {reader}"})
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+    finally:
+        connection.close()
+    assert answer.status == 400, body
+    assert body["error"]["code"] == "path_refused"
+    assert upstream.seen == []
+
+
+def test_redirects_stay_inside_the_store_s_api(portal, upstream, reader, acme_store):
+    upstream.reply = lambda request: web.Response(status=301, headers={"Location": "https://evil.example/x"})
+    off = call(portal, reader, "acme123/v3/catalog", allow_redirects=False)
+    assert off.status_code == 502 and off.json()["error"]["code"] == "redirect_refused"
+    assert "evil" not in off.text and "Location" not in off.headers
+    assert len(upstream.seen) == 1  # never followed
+    upstream.reply = lambda request: web.Response(
+        status=301, headers={"Location": "/stores/other99/v3/catalog"}
+    )
+    assert call(portal, reader, "acme123/v3/catalog", allow_redirects=False).status_code == 502
+    upstream.reply = lambda request: web.Response(
+        status=301, headers={"Location": "/stores/acme123/v3/catalog/products?page=2"}
+    )
+    inside = call(portal, reader, "acme123/v3/catalog", allow_redirects=False)
+    assert inside.status_code == 301
+    assert inside.headers["Location"] == "/api/v1/proxy/acme123/v3/catalog/products?page=2"
+
+
+def test_a_spent_quota_is_answered_by_the_proxy_until_it_resets(portal, upstream, reader, writer, acme_store):
+    upstream.reply = lambda request: web.json_response(
+        {"status": 429}, status=429,
+        headers={"X-Rate-Limit-Time-Reset-Ms": "4000", "X-Rate-Limit-Requests-Left": "0"},
+    )
+    first = call(portal, reader, "acme123/v3/catalog")
+    assert first.status_code == 429 and "X-Violet-Proxy" not in first.headers  # BigCommerce's own
+    upstream.reply = None
+    for secret in (reader, writer):  # every service shares the store's quota
+        again = call(portal, secret, "acme123/v2/store")
+        assert again.status_code == 429 and again.headers["X-Violet-Proxy"] == "refused"
+        assert 1 <= int(again.headers["Retry-After"]) <= 4
+        assert again.json()["error"]["code"] == "quota_spent"
+    assert len(upstream.seen) == 1
+
+
+def test_the_last_request_of_a_window_blocks_the_next_without_a_429(portal, upstream, reader, acme_store):
+    upstream.reply = lambda request: web.json_response(
+        {}, headers={"X-Rate-Limit-Time-Reset-Ms": "3000", "X-Rate-Limit-Requests-Left": "0"}
+    )
+    assert call(portal, reader, "acme123/v2/store").status_code == 200
+    assert call(portal, reader, "acme123/v2/store").status_code == 429
+    assert len(upstream.seen) == 1
+
+
+def test_new_credentials_are_used_on_the_next_call(portal, upstream, reader, acme_store):
+    assert call(portal, reader, "acme123/v2/store").status_code == 200
+    credential = Credential.objects.get(store=acme_store)
+    credential.set_values(client_id="c2", client_secret="s2", access_token=NEW_TOKEN)
+    credential.save()
+    Store.objects.filter(pk=acme_store.pk).update(credentials_version=2)
+    assert call(portal, reader, "acme123/v2/store").status_code == 200
+    assert [seen.headers["X-Auth-Token"] for seen in upstream.seen] == [ACME_TOKEN, NEW_TOKEN]
+
+
+def test_a_store_moved_to_another_merchant_keeps_working(portal, upstream, reader, acme_store, globex):
+    Store.objects.filter(pk=acme_store.pk).update(merchant=globex)
+    assert call(portal, reader, "acme123/v2/store").status_code == 200
+
+
+def test_bodies_over_the_limits_are_refused(portal, upstream, writer, acme_store, settings):
+    settings.PROXY_MAX_REQUEST_BYTES = 1000
+    settings.PROXY_MAX_RESPONSE_BYTES = 5000
+    big = call(portal, writer, "acme123/v2/orders", method="POST", data=b"x" * 1001)
+    assert big.status_code == 413 and upstream.seen == []
+    upstream.reply = lambda request: web.Response(body=b"y" * 6000, content_type="application/json")
+    too_large = call(portal, writer, "acme123/v2/orders")
+    assert too_large.status_code == 502 and too_large.json()["error"]["code"] == "response_too_large"
+
+    async def streamed(request):
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(10):
+            await response.write(b"z" * 1000)
+            await asyncio.sleep(0.02)
+        await response.write_eof()
+        return response
+
+    upstream.reply = streamed
+    try:
+        cut = call(portal, writer, "acme123/v2/orders")
+        whole = cut.status_code == 200 and len(cut.content) == 10_000
+    except requests.exceptions.ChunkedEncodingError:
+        whole = False  # the transfer broke: what a service must see
+    assert not whole
+
+
+def test_bigcommerce_down_is_a_502_in_the_proxy_s_words(portal, upstream, reader, acme_store, settings, caplog):
+    from tests.api.proxy_servers import free_port
+
+    settings.BIGCOMMERCE_API_URL = f"http://127.0.0.1:{free_port()}"
+    with caplog.at_level(logging.WARNING):
+        answer = call(portal, reader, "acme123/v2/store")
+    assert answer.status_code == 502 and answer.json()["error"]["code"] == "bigcommerce_unreachable"
+    assert_no_secret(caplog.text + answer.text, [ACME_TOKEN, reader])
