@@ -75,6 +75,7 @@ def connected_stores(rows: list[list[str]], *, due: bool = True) -> list[int]:
             name=f"Bench store {store_hash}",
             status="connected",
             connected_at=now,
+            credentials_version=1,  # as connecting sets it: the credentials may be released
             next_check_at=now - timedelta(seconds=1) if due else now + timedelta(hours=6),
         )
         for i, (store_hash, _, _) in enumerate(rows)
