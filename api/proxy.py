@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -46,11 +47,13 @@ from stores.bigcommerce.passthrough import (
     rewritten_location,
     upstream_url,
 )
-from stores.proxy_targets import Target, proxy_target, quota_spent, quota_wait_left
+from stores.proxy_targets import proxy_token, quota_spent, quota_wait_left
 from stores.status import StoreStatus
 
-from .auth import Caller, Forbidden, Unauthorized, authenticate, bearer_secret
+from .auth import Forbidden, Unauthorized, authenticate, bearer_secret
+from .proxy_admission import admission
 from .scopes import PROXY_READ, PROXY_WRITE
+from .service_clients import SECRET_PREFIX, address_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -109,32 +112,74 @@ def raw_path(request: HttpRequest) -> str:
 
 @dataclass(frozen=True)
 class _Admitted:
-    caller: Caller | None
-    target: Target | None
-    wait: int
     refused: JsonResponse | None = None
+    store_id: int | None = None
+    token: str = field(default="", repr=False)
+    wait: int = 0
 
 
-@sensitive_variables("secret")
+def _unauthorized() -> JsonResponse:
+    return refusal(
+        401,
+        "unauthorized",
+        "Send an active service client secret as “Authorization: Bearer <secret>”.",
+        WWW_Authenticate='Bearer realm="violet-connect"',
+    )
+
+
+@sensitive_variables("secret", "token")
 def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Admitted:
-    """Who is calling, may they, and the store: the call's database work, in
-    one hop to the sync thread."""
-    try:
-        caller = authenticate(secret, address=address, scope=scope)
-    except Unauthorized:
-        return _Admitted(None, None, 0, refusal(
-            401,
-            "unauthorized",
-            "Send an active service client secret as “Authorization: Bearer <secret>”.",
-            WWW_Authenticate='Bearer realm="violet-connect"',
+    """Who is calling, may they, the store, its token and its quota: the
+    call's database work, in one hop to the sync thread (one statement, and a
+    decryption only when the credentials' version is new to this process)."""
+    tidy_connection()
+    if not secret.startswith(SECRET_PREFIX):
+        try:  # a staff API token (never proxy scopes) or nothing: the API's usual answers
+            authenticate(secret, address=address, scope=scope)
+        except Unauthorized:
+            return _Admitted(_unauthorized())
+        except Forbidden as exc:
+            return _Admitted(refusal(403, "forbidden", str(exc)))
+    found = admission(secret, store_hash)
+    client = found.client
+    if client is None:
+        return _Admitted(_unauthorized())
+    if not address_allowed(client, address):
+        return _Admitted(refusal(403, "forbidden", f"Service client “{client.name}” may not call from {address}."))
+    if scope not in client.scopes:
+        return _Admitted(refusal(
+            403, "forbidden", f"This needs the scope “{scope}”, which service client “{client.name}” does not have."
         ))
-    except Forbidden as exc:
-        return _Admitted(None, None, 0, refusal(403, "forbidden", str(exc)))
-    return _Admitted(caller, proxy_target(store_hash), quota_wait_left(store_hash))
+    if found.store_id is None:
+        return _Admitted(refusal(404, "not_found", f"No store “{store_hash}” is connected to Violet."))
+    if not found.usable:
+        return _Admitted(refusal(
+            409,
+            "store_not_usable",
+            f"The store is {StoreStatus(found.store_status).label.lower()}: Violet does not call it.",
+        ))
+    token = proxy_token(store_hash, found.store_id, found.version)
+    if token is None:  # new credentials landed between the two reads
+        return _admit(secret, address, scope, store_hash)
+    return _Admitted(store_id=found.store_id, token=token, wait=quota_wait_left(store_hash))
+
+
+_tidied_at = 0.0
+
+
+def tidy_connection() -> None:
+    """What Django does at each request's start for the sync thread's
+    connection (drop it if broken or past CONN_MAX_AGE), at most once a second:
+    the proxy's handler sends no request signals (config/asgi.py)."""
+    global _tidied_at  # noqa: PLW0603 - one sync thread per process
+    now = time.monotonic()
+    if now - _tidied_at >= 1.0:
+        _tidied_at = now
+        close_old_connections()
 
 
 @csrf_exempt
-@sensitive_variables("admitted", "target", "headers", "secret")
+@sensitive_variables("admitted", "headers", "secret")
 async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpResponse:
     started = time.perf_counter()
     method = request.method or "GET"
@@ -164,17 +209,6 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
     if admitted.refused is not None:
         _count("refused", admitted.refused.status_code)
         return admitted.refused
-    target = admitted.target
-    if target is None:
-        _count("refused", 404)
-        return refusal(404, "not_found", f"No store “{store_hash}” is connected to Violet.")
-    if not target.usable:
-        _count("refused", 409)
-        return refusal(
-            409,
-            "store_not_usable",
-            f"The store is {StoreStatus(target.status).label.lower()}: Violet does not call it.",
-        )
     if admitted.wait:
         _count("quota", 429)
         return refusal(
@@ -190,7 +224,7 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         _count("refused", 413)
         return body_too_large()
     url = upstream_url(settings.BIGCOMMERCE_API_URL, store_hash, api_path, query)
-    headers = forwarded_headers(request.headers, target.token)
+    headers = forwarded_headers(request.headers, admitted.token)
     try:
         upstream = await passthrough().send(
             method, url, headers=headers, body=body, max_response_bytes=settings.PROXY_MAX_RESPONSE_BYTES

@@ -225,12 +225,17 @@ def service_client_authenticate(raw: str, *, now=None) -> ServiceClient | None:
     previous = client.previous_secret_hash is not None and hmac.compare_digest(client.previous_secret_hash, wanted)
     if not (current or previous):
         return None
+    service_client_touch(client, now)
+    return client
+
+
+def service_client_touch(client: ServiceClient, now) -> None:
+    """Record that the client called, at most once a minute (one conditional UPDATE)."""
     if client.last_used_at is None or client.last_used_at < now - TOUCH_EVERY:
         ServiceClient.objects.filter(pk=client.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
         ).update(last_used_at=now)
         client.last_used_at = now
-    return client
 
 
 def _address(value: str):

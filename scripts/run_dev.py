@@ -89,8 +89,13 @@ def main() -> int:
     seed = [PYTHON, "manage.py", "seed_demo", *(["--sandbox-credentials", str(CREDENTIALS_DIR)] if use_sandbox else [])]
     logins = subprocess.run(seed, cwd=ROOT, env=env, check=False, capture_output=True, text=True)  # noqa: S603
 
+    # The portal under uvicorn, as production serves it (config/asgi.py): the
+    # BigCommerce proxy's async view needs an ASGI server; the pages run as usual.
     running["web"] = subprocess.Popen(  # noqa: S603
-        [PYTHON, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"], cwd=ROOT, env=env
+        [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", args.host, "--port", str(args.port),
+         "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
     )
     running["worker"] = subprocess.Popen(  # noqa: S603
         [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"], cwd=ROOT, env=env

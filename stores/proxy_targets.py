@@ -4,9 +4,9 @@ credentials be used, what is the token, and is its BigCommerce quota spent.
 - **The token** comes from `stores.release` (the one place a decrypted token
   leaves the portal) and is kept in this process's memory for at most
   `PROXY_TOKEN_CACHE_SECONDS`, keyed by the credentials' version: every call
-  reads the store's status and version (one indexed query, nothing decrypted),
-  so new credentials, a disconnect or a revoked store take effect on the next
-  call, and a changed version drops the kept token at once.
+  reads the store's status and version (api/proxy_admission.py, nothing
+  decrypted), so new credentials, a disconnect or a revoked store take effect
+  on the next call, and a changed version drops the kept token at once.
 - **The quota** is shared by every service calling through any proxy process:
   when BigCommerce says a store's quota is spent (a 429 announcing its wait, or
   `X-Rate-Limit-Requests-Left: 0`), the time it comes back is written to the
@@ -27,18 +27,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from .release import store_credentials_release, store_releasable
+from .release import store_access_token
 
 QUOTA_KEY = "proxy:quota-spent:{store_hash}"
-
-
-@dataclass(frozen=True)
-class Target:
-    store_hash: str
-    status: str
-    usable: bool
-    version: str
-    token: str = field(default="", repr=False)
 
 
 @dataclass
@@ -91,29 +82,16 @@ class TokenCache:
 TOKENS = TokenCache()
 
 
-@sensitive_variables("released", "token")
-def proxy_target(store_hash: str) -> Target | None:
-    """The store behind a proxied call, with its token if it may be used;
-    None for an unknown hash. Decrypts only when the kept token is missing,
-    stale, or of another version."""
-    for _attempt in range(2):
-        releasable = store_releasable(store_hash)
-        if releasable is None:
-            TOKENS.drop(store_hash)
-            return None
-        store = releasable.store
-        if not releasable.usable:
-            TOKENS.drop(store_hash)
-            return Target(store_hash, store.status, usable=False, version=releasable.version)
-        token = TOKENS.get(store_hash, releasable.version)
-        if token is None:
-            released = store_credentials_release(releasable)
-            if released is None:
-                continue  # the credentials changed between the two reads: read again
-            token = released.access_token
-            TOKENS.put(store_hash, releasable.version, token, settings.PROXY_TOKEN_CACHE_SECONDS)
-        return Target(store_hash, store.status, usable=True, version=releasable.version, token=token)
-    return None
+@sensitive_variables("token")
+def proxy_token(store_hash: str, store_id: int, version: str) -> str | None:
+    """The store's Access token of `version`: kept, or decrypted and kept;
+    None if the credentials changed meanwhile (the caller asks again)."""
+    token = TOKENS.get(store_hash, version)
+    if token is None:
+        token = store_access_token(store_id, version)
+        if token is not None:
+            TOKENS.put(store_hash, version, token, settings.PROXY_TOKEN_CACHE_SECONDS)
+    return token
 
 
 def quota_wait_left(store_hash: str) -> int:

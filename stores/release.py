@@ -116,3 +116,16 @@ def store_credentials_release(releasable: Releasable) -> ReleasedCredentials | N
         last_verified_at=store.last_checked_at,
         scopes_verified_at=store.scopes_verified_at,
     )
+
+
+@sensitive_variables("values")
+def store_access_token(store_id: int, version: str) -> str | None:
+    """The decrypted Access token of the store's credentials of `version`
+    (for the BigCommerce proxy, which sends it itself and never hands it out);
+    None if they changed or went meanwhile. One query."""
+    values = (
+        Credential.objects.filter(store_id=store_id, store__credentials_version=int(version))
+        .only("id", "access_token")
+        .first()
+    )
+    return values.access_token if values is not None else None

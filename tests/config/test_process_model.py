@@ -15,10 +15,13 @@ def procfile() -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
 
 
-def test_the_procfile_runs_web_worker_beat_and_a_release_step():
+def test_the_procfile_runs_web_proxy_worker_beat_and_a_release_step():
     entries = procfile()
-    assert set(entries) == {"release", "web", "worker", "beat"}
+    assert set(entries) == {"release", "web", "proxy", "worker", "beat"}
     assert shlex.split(entries["web"]) == ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]
+    assert shlex.split(entries["proxy"]) == [
+        "gunicorn", "-c", "config/gunicorn.conf.py", "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi"
+    ]
     assert shlex.split(entries["worker"])[:4] == ["celery", "-A", "config", "worker"]
     assert shlex.split(entries["beat"])[:4] == ["celery", "-A", "config", "beat"]
     release = (ROOT / entries["release"].split()[-1]).read_text()

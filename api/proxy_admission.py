@@ -1,0 +1,95 @@
+"""Who is calling the BigCommerce proxy, and which store: one SQL statement per call.
+
+The proxy's hot path. The rule is the one the rest of the API follows
+(api/auth.py, api/service_clients.py, stores/release.py) — an active service
+client whose current secret, or previous secret within its grace, is the one
+sent; a store whose status releases credentials and which has some — but read
+in one round trip of hand-written SQL instead of two ORM queries: the ORM's
+compilation alone cost more than the proxy's whole budget per call
+(docs/benchmarks.md). tests/api/test_proxy_admission.py holds the statement to
+the ORM's rule case by case, so the two cannot drift apart silently.
+
+Exact on every call: a revoked client is refused on its next call, a
+disconnected store or new credentials take effect on the next call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC
+from functools import cache
+
+from django.db import connection
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from stores.models import Credential, Store
+from stores.release import RELEASABLE
+
+from .models import ServiceClient
+from .service_clients import SECRET_PREFIX, digest, service_client_touch
+
+
+@dataclass(frozen=True)
+class Admission:
+    client: ServiceClient | None  # None: no such active client (401)
+    store_id: int | None  # None: no such store (404)
+    store_status: str = ""
+    version: str = ""  # "" when the store has no credentials
+    usable: bool = False
+
+
+@cache
+def _statement() -> str:
+    client, store, credential = ServiceClient._meta, Store._meta, Credential._meta
+
+    def col(meta, name: str) -> str:
+        return connection.ops.quote_name(meta.get_field(name).column)
+
+    def table(meta) -> str:
+        return connection.ops.quote_name(meta.db_table)
+
+    # Names from the models' metadata, values as parameters.
+    return (
+        f"SELECT c.{col(client, 'id')}, c.{col(client, 'name')}, c.{col(client, 'scopes')}, "  # noqa: S608
+        f"c.{col(client, 'networks')}, c.{col(client, 'last_used_at')}, "
+        f"s.{col(store, 'id')}, s.{col(store, 'status')}, s.{col(store, 'credentials_version')}, "
+        f"EXISTS (SELECT 1 FROM {table(credential)} k WHERE k.{col(credential, 'store')} = s.{col(store, 'id')}) "
+        f"FROM (SELECT 1 AS one) AS one "
+        f"LEFT JOIN {table(client)} c ON c.{col(client, 'revoked_at')} IS NULL AND ("
+        f"c.{col(client, 'secret_hash')} = %s OR (c.{col(client, 'previous_secret_hash')} = %s "
+        f"AND c.{col(client, 'previous_secret_expires_at')} > %s)) "
+        f"LEFT JOIN {table(store)} s ON s.{col(store, 'store_hash')} = %s"
+    )
+
+
+def _json_list(value) -> list:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, list) else []
+
+
+@sensitive_variables("raw", "wanted")
+def admission(raw: str, store_hash: str) -> Admission:
+    """The active service client holding `raw` and the store `store_hash`, in one statement."""
+    now = timezone.now()
+    wanted = digest(raw) if raw.startswith(SECRET_PREFIX) and len(raw) <= 200 else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(), [wanted, wanted, connection.ops.adapt_datetimefield_value(now), store_hash])
+        row = cursor.fetchone()
+    client_id, name, scopes, networks, last_used_at, store_id, status, version, has_credentials = row
+    client = None
+    if client_id is not None and wanted:
+        if isinstance(last_used_at, str):  # SQLite, raw
+            last_used_at = ServiceClient._meta.get_field("last_used_at").to_python(last_used_at)
+        if last_used_at is not None and timezone.is_naive(last_used_at):  # SQLite keeps UTC without a zone
+            last_used_at = timezone.make_aware(last_used_at, UTC)
+        client = ServiceClient(
+            id=client_id, name=name, scopes=_json_list(scopes), networks=_json_list(networks), last_used_at=last_used_at
+        )
+        service_client_touch(client, now)
+    if store_id is None:
+        return Admission(client, None)
+    version = str(version) if has_credentials and version else ""
+    return Admission(client, store_id, status, version, usable=status in RELEASABLE and bool(version))
