@@ -333,8 +333,8 @@ def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
         (
             "  CPU per call: proxy (gunicorn, 2 workers) / nginx",
             f"{p['proxy_cpu_us_per_call']} / {p['nginx_cpu_us_per_call']} µs",
-            f"sandbox {p['direct']['cpu_us_per_call']['sandbox']} µs, client {p['direct']['cpu_us_per_call']['client']} µs "
-            "(direct runs)",
+            f"sandbox {p['direct']['cpu_us_per_call']['sandbox']} µs, "
+            f"client {p['direct']['cpu_us_per_call']['client']} µs (direct runs)",
         ),
     ]
     if p["failed"]:

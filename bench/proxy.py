@@ -35,7 +35,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -64,8 +63,9 @@ class RunningPortal:
 
 @contextmanager
 def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterator[RunningPortal]:
-    """The web process as the Procfile runs it for the proxy: gunicorn with the
-    project's settings file and uvicorn workers, on the benchmark's database."""
+    """The Procfile's `proxy` process: gunicorn with the project's settings file
+    and uvicorn's workers, on the benchmark's database. Its log is kept in
+    var/bench/proxy-gunicorn.log."""
     profile_dir = os.environ.get("BENCH_PROXY_PROFILE")
     settings_file = ROOT / ("bench/gunicorn_profile.py" if profile_dir else "config/gunicorn.conf.py")
     port = free_port()
@@ -74,29 +74,29 @@ def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterat
     if profile_dir:
         Path(profile_dir).mkdir(parents=True, exist_ok=True)
         env["BENCH_PROXY_PROFILE"] = str(Path(profile_dir).resolve())
-    with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
-        log = Path(tmp) / "gunicorn.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable, "-m", "gunicorn", "-c", str(settings_file),
-                    "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi",
-                ],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+    log = ROOT / "var" / "bench" / "proxy-gunicorn.log"  # kept after the run: the errors, if any
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "gunicorn", "-c", str(settings_file),
+                "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi",
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port, process=process)
+        yield RunningPortal(url=f"http://127.0.0.1:{port}", pid=process.pid, log=log)
+    except BaseException:
+        sys.stderr.write(log.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        process.terminate()
         try:
-            wait_for_port(port, process=process)
-            yield RunningPortal(url=f"http://127.0.0.1:{port}", pid=process.pid, log=log)
-        except BaseException:
-            sys.stderr.write(log.read_text(errors="replace")[-4000:])
-            raise
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=40)  # the graceful timeout, and the profiles' writing
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.wait(timeout=40)  # the graceful timeout, and the profiles' writing
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _service_client_secret() -> str:
