@@ -268,6 +268,65 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
     return response
 
 
+# The proxy's own refusals, for the OpenAPI document (api/views.py adds the
+# path): BigCommerce's answers pass through with their own status and body.
+REFUSALS = {
+    400: "path_refused: not a v2/v3 path of the store's API",
+    401: "unauthorized: no secret, or an unknown, revoked or expired one",
+    403: "forbidden: no proxy:read (GET, HEAD) or proxy:write (other methods), or outside the client's networks",
+    404: "not_found: no such store",
+    405: "method_not_allowed",
+    409: "store_not_usable: revoked, refused, disconnected or pending",
+    413: "body_too_large: over PROXY_MAX_REQUEST_BYTES",
+    429: "quota_spent: the store's BigCommerce quota is spent (Retry-After); or BigCommerce's own 429",
+    502: "bigcommerce_unreachable, redirect_refused or response_too_large",
+    504: "bigcommerce_timeout",
+}
+
+
+def openapi_paths(error_schema_ref: str) -> dict:
+    """The proxy's entry in `/api/v1/openapi.json`, built from what this module serves."""
+    error = {"content": {"application/json": {"schema": {"$ref": error_schema_ref}}}}
+    responses = {
+        "default": {
+            "description": "BigCommerce's own answer: its status, body, Content-Type, ETag, "
+            "Last-Modified, Retry-After and X-Rate-Limit-* headers, streamed."
+        },
+        **{
+            str(status): {
+                "description": f"The proxy's own refusal ({words}); header X-Violet-Proxy: refused.",
+                **error,
+                **({"headers": {"Retry-After": {"schema": {"type": "string"}}}} if status == 429 else {}),
+            }
+            for status, words in REFUSALS.items()
+        },
+    }
+    parameters = [
+        {"name": "store_hash", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "path",
+            "in": "path",
+            "required": True,
+            "description": "A BigCommerce API path of the store, starting v2/ or v3/ (slashes allowed).",
+            "schema": {"type": "string", "pattern": "^v[23]/"},
+        },
+    ]
+
+    def operation(method: str) -> dict:
+        scope = PROXY_READ if method in READ_METHODS else PROXY_WRITE
+        return {
+            "operationId": f"proxy_{method.lower()}",
+            "summary": f"{method} a store's BigCommerce API through the portal (scope {scope})",
+            "description": "The portal adds the store's X-Auth-Token; the service never holds it. "
+            "Bodies stream both ways, with size limits.",
+            "security": [{"BearerAuth": []}],
+            "parameters": parameters,
+            "responses": responses,
+        }
+
+    return {f"{PREFIX}{{store_hash}}/{{path}}": {m.lower(): operation(m) for m in sorted(METHODS)}}
+
+
 def _failed(exc: UpstreamError, store_hash: str, method: str, started: float) -> JsonResponse:
     status, code, message = {
         "timeout": (504, "bigcommerce_timeout", "BigCommerce did not answer in time."),

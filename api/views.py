@@ -27,6 +27,7 @@ from stores.status import StoreStatus
 
 from . import schemas
 from .auth import BearerAuth, Forbidden, Unauthorized
+from .proxy import openapi_paths as proxy_openapi_paths
 from .releases import Outcome, credentials_release
 from .scopes import CHECKS_WRITE, CREDENTIALS_READ, EVENTS_READ, STORES_READ
 
@@ -56,7 +57,15 @@ STORE_FIELDS = (
 # The answers every endpoint may give besides its own.
 AUTH_ERRORS = {401: schemas.Error, 403: schemas.Error}
 
-api = NinjaAPI(
+class VioletAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        """ninja's document, plus the BigCommerce proxy (a plain async view: api/proxy.py)."""
+        schema = super().get_openapi_schema(**kwargs)
+        schema["paths"].update(proxy_openapi_paths("#/components/schemas/Error"))
+        return schema
+
+
+api = VioletAPI(
     title="Violet Connect API",
     version="1",
     description="Stores' health and credentials for Violet's services. "

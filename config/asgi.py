@@ -15,10 +15,12 @@ import logging
 import os
 
 import django
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
@@ -111,6 +113,9 @@ async def application(scope, receive, send):
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await proxy_view.close_passthrough()
+                # and the sync thread's database connection (the proxy's handler
+                # sends no request_finished to close it)
+                await sync_to_async(connections.close_all)()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):

@@ -266,3 +266,12 @@ def test_bigcommerce_down_is_a_502_in_the_proxy_s_words(portal, upstream, reader
         answer = call(portal, reader, "acme123/v2/store")
     assert answer.status_code == 502 and answer.json()["error"]["code"] == "bigcommerce_unreachable"
     assert_no_secret(caplog.text + answer.text, [ACME_TOKEN, reader])
+
+
+def test_the_proxy_is_in_the_openapi_document(client):
+    document = client.get("/api/v1/openapi.json").json()
+    item = document["paths"]["/api/v1/proxy/{store_hash}/{path}"]
+    assert set(item) == {"get", "head", "post", "put", "patch", "delete"}
+    assert item["get"]["summary"].endswith("(scope proxy:read)")
+    assert item["post"]["summary"].endswith("(scope proxy:write)")
+    assert "Retry-After" in item["get"]["responses"]["429"]["headers"]

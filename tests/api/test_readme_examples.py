@@ -1,15 +1,19 @@
 """The README's "For Violet's services" Python client, run as written against
-a live portal (and a faked BigCommerce): a service written from the README works."""
+a live portal (the ASGI application under uvicorn, as `make run` and the
+`proxy` process serve it) and a stand-in for BigCommerce: a service written
+from the README fetches credentials, polls, calls BigCommerce with them, and
+calls it through the proxy."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import responses
+import pytest
 
 from api.models import CredentialRelease
 from tests.api.clients import service_client
+from tests.api.proxy_servers import fake_bigcommerce, serving_portal
 from tests.conftest import ACME_TOKEN
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -21,21 +25,22 @@ def readme_python() -> str:
     return code
 
 
-def test_the_readme_client_fetches_credentials_polls_and_calls_bigcommerce(
-    transactional_db, live_server, acme_store, settings, monkeypatch
-):
-    settings.BIGCOMMERCE_API_URL = "https://api.bigcommerce.test"
-    _client, secret = service_client(scopes=["credentials:read"])
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_client_fetches_credentials_polls_and_calls_bigcommerce(acme_store, settings, monkeypatch):
+    _client, secret = service_client(scopes=["credentials:read", "proxy:read"])
     monkeypatch.setenv("VIOLET_SECRET", secret)
-    code = readme_python().replace("https://portal.example", live_server.url)
-    with responses.RequestsMock() as bigcommerce:
-        bigcommerce.add_passthru(live_server.url)
-        store_call = bigcommerce.get("https://api.bigcommerce.test/stores/acme123/v2/store", json={"id": "acme123"})
+    with fake_bigcommerce() as bigcommerce, serving_portal() as portal:
+        settings.BIGCOMMERCE_API_URL = bigcommerce.url
+        code = readme_python().replace("https://portal.example", portal)
         namespace: dict = {}
         exec(compile(code.replace("abc123", "acme123"), "README.md", "exec"), namespace)  # noqa: S102
         # Asked again, the client gets a 304 and keeps what it has.
         assert namespace["creds"].get("acme123") is namespace["store"]
         namespace["creds"].session.close()  # no kept-alive connection outlives the test
-    assert store_call.call_count == 1
-    assert store_call.calls[0].request.headers["X-Auth-Token"] == ACME_TOKEN
+    assert namespace["proxied"].status_code == 200
+    assert namespace["proxied"].json() == {"data": {"ok": True}}
+    direct, proxied = bigcommerce.seen
+    assert direct.path_qs == proxied.path_qs == "/stores/acme123/v2/store"
+    assert direct.headers["X-Auth-Token"] == proxied.headers["X-Auth-Token"] == ACME_TOKEN
+    assert secret not in str(proxied.headers)
     assert CredentialRelease.objects.count() == 1  # the 304 released nothing

@@ -1,0 +1,85 @@
+"""api/proxy_admission.py reads, in one hand-written statement, what
+api/service_clients.py and stores/release.py decide with the ORM. Held to
+them case by case, so the two rules cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api.proxy_admission import admission
+from api.service_clients import service_client_authenticate, service_client_revoke, service_client_rotate
+from stores.models import Credential, Store
+from stores.release import store_releasable
+from stores.status import StoreStatus
+from tests.api.clients import service_client
+
+pytestmark = pytest.mark.django_db
+
+
+def same_client(raw: str, store_hash: str = "acme123") -> None:
+    by_orm = service_client_authenticate(raw)
+    by_sql = admission(raw, store_hash).client
+    assert (by_sql.pk if by_sql else None) == (by_orm.pk if by_orm else None)
+    if by_sql is not None:
+        assert (by_sql.name, by_sql.scopes, by_sql.networks) == (by_orm.name, by_orm.scopes, by_orm.networks)
+
+
+def same_store(store_hash: str) -> None:
+    by_orm = store_releasable(store_hash)
+    by_sql = admission("", store_hash)
+    if by_orm is None:
+        assert by_sql.store_id is None
+        return
+    assert (by_sql.store_id, by_sql.store_status, by_sql.version, by_sql.usable) == (
+        by_orm.store.pk,
+        by_orm.store.status,
+        by_orm.version,
+        by_orm.usable,
+    )
+
+
+def test_clients_active_rotated_within_and_past_grace_and_revoked(acme_store):
+    client, secret = service_client(name="a", scopes=["proxy:read"], networks=["10.0.0.0/8"])
+    same_client(secret)
+    same_client("vcs_unknown")
+    same_client("")
+    same_client("vc_a-staff-token")
+    issued = service_client_rotate(client=client, grace=timedelta(hours=1))
+    same_client(secret)  # previous, within its grace
+    same_client(issued.secret)
+    client.refresh_from_db()
+    type(client).objects.filter(pk=client.pk).update(previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
+    same_client(secret)  # previous, past its grace
+    assert admission(secret, "acme123").client is None
+    service_client_revoke(client=client)
+    same_client(issued.secret)
+    assert admission(issued.secret, "acme123").client is None
+
+
+@pytest.mark.parametrize("status", [choice for choice, _ in StoreStatus.choices])
+def test_stores_in_every_status(acme_store, status):
+    Store.objects.filter(pk=acme_store.pk).update(status=status)
+    same_store("acme123")
+
+
+def test_stores_without_credentials_or_unknown(acme_store, globex_store):
+    same_store("globex9")  # no credentials
+    same_store("nosuch1")
+    Credential.objects.filter(store=acme_store).delete()
+    same_store("acme123")
+    Store.objects.filter(pk=acme_store.pk).update(credentials_version=0)
+    same_store("acme123")
+
+
+def test_the_client_s_last_use_is_recorded_at_most_once_a_minute(acme_store):
+    client, secret = service_client(name="b", scopes=["proxy:read"])
+    admission(secret, "acme123")
+    client.refresh_from_db()
+    first = client.last_used_at
+    assert first is not None
+    admission(secret, "acme123")
+    client.refresh_from_db()
+    assert client.last_used_at == first
