@@ -333,6 +333,7 @@ def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
         (
             "  CPU per call: proxy (gunicorn, 2 workers) / nginx",
             f"{p['proxy_cpu_us_per_call']} / {p['nginx_cpu_us_per_call']} µs",
+            f"{p.get('proxy_cpu_per_client_cpu')} / {p.get('nginx_cpu_per_client_cpu')} × the client's; "
             f"sandbox {p['direct']['cpu_us_per_call']['sandbox']} µs, "
             f"client {p['direct']['cpu_us_per_call']['client']} µs (direct runs)",
         ),

@@ -172,6 +172,15 @@ def aggregate(loaded: dict[str, list[dict]], light: dict[str, list[dict]]) -> di
         "nginx_added_at_full_load_p50_ms": added_latency(loaded, "nginx", "p50"),
         "proxy_cpu_us_per_call": proxy["cpu_us_per_call"]["proxy"],
         "nginx_cpu_us_per_call": nginx["cpu_us_per_call"]["nginx"],
+        # The client's work per call is the same in every run, its CPU per call
+        # moves only with the machine: the proxy's over the client's is the
+        # figure to compare between runs and days.
+        "proxy_cpu_per_client_cpu": _median(
+            loaded["proxy"], lambda run: run["cpu_us_per_call"]["proxy"] / max(0.1, run["cpu_us_per_call"]["client"])
+        ),
+        "nginx_cpu_per_client_cpu": _median(
+            loaded["nginx"], lambda run: run["cpu_us_per_call"]["nginx"] / max(0.1, run["cpu_us_per_call"]["client"])
+        ),
         "failed": any(table[name]["failures"] for table in (out, calm) for name in table),
     }
 

@@ -159,6 +159,7 @@ def test_the_verdict_compares_best_runs_at_full_load_and_median_latencies_at_lig
     assert result["nginx_added_p50_ms"] == 1.0
     assert result["added_at_full_load_p50_ms"] == 70.0  # rounds: 130, 70, 70
     assert result["proxy_cpu_us_per_call"] == 900.0
+    assert result["proxy_cpu_per_client_cpu"] == 6.0 and result["nginx_cpu_per_client_cpu"] == 0.67
     assert verdict(result) == {"throughput": True, "throughput_aim": True, "added_p50": True, "added_p99": True}
     light["proxy"][1]["failures"] = 3  # a call not answered 200 fails the figure
     assert not any(verdict(aggregate(loaded, light)).values())
