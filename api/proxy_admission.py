@@ -38,6 +38,7 @@ class Admission:
     store_status: str = ""
     version: str = ""  # "" when the store has no credentials
     usable: bool = False
+    missing_scopes: tuple[str, ...] = ()  # what the store is known to lack (the traffic rule reads it)
 
 
 @cache
@@ -55,6 +56,7 @@ def _statement() -> str:
         f"SELECT c.{col(client, 'id')}, c.{col(client, 'name')}, c.{col(client, 'scopes')}, "  # noqa: S608
         f"c.{col(client, 'networks')}, c.{col(client, 'last_used_at')}, "
         f"s.{col(store, 'id')}, s.{col(store, 'status')}, s.{col(store, 'credentials_version')}, "
+        f"s.{col(store, 'missing_scopes')}, "
         f"EXISTS (SELECT 1 FROM {table(credential)} k WHERE k.{col(credential, 'store')} = s.{col(store, 'id')}) "
         f"FROM (SELECT 1 AS one) AS one "
         f"LEFT JOIN {table(client)} c ON c.{col(client, 'revoked_at')} IS NULL AND ("
@@ -78,7 +80,7 @@ def admission(raw: str, store_hash: str) -> Admission:
     with connection.cursor() as cursor:
         cursor.execute(_statement(), [wanted, wanted, connection.ops.adapt_datetimefield_value(now), store_hash])
         row = cursor.fetchone()
-    client_id, name, scopes, networks, last_used_at, store_id, status, version, has_credentials = row
+    client_id, name, scopes, networks, last_used_at, store_id, status, version, missing, has_credentials = row
     client = None
     if client_id is not None and wanted:
         if isinstance(last_used_at, str):  # SQLite, raw
@@ -92,4 +94,11 @@ def admission(raw: str, store_hash: str) -> Admission:
     if store_id is None:
         return Admission(client, None)
     version = str(version) if has_credentials and version else ""
-    return Admission(client, store_id, status, version, usable=status in RELEASABLE and bool(version))
+    return Admission(
+        client,
+        store_id,
+        status,
+        version,
+        usable=status in RELEASABLE and bool(version),
+        missing_scopes=tuple(_json_list(missing)),
+    )
