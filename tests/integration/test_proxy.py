@@ -100,7 +100,7 @@ def test_a_deleted_account_is_bigcommerce_s_401_through_the_proxy(proxy_process,
     store, account = connected
     _client, secret = service_client(scopes=["proxy:read", "proxy:write"])
     headers = {"Authorization": f"Bearer {secret}"}
-    url = f"{proxy_process}/api/v1/proxy/{store.store_hash}/v3/catalog/summary"
+    url = f"{proxy_process}/api/v1/proxy/{store.store_hash}/v2/store"
     assert requests.get(url, headers=headers, timeout=10).status_code == 200
     sandbox.control.revoke(account["client_id"])
     started = time.monotonic()
