@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from config import metrics
 
-from .. import claims, fleet
+from .. import claims, fleet, signals
 from ..bigcommerce.storable import storable_text
 from ..models import Check, Store, TrafficSignal
 from ..status import UNCHECKED_STATUSES
@@ -158,9 +158,11 @@ def traffic_signal_check(*, store_id: int, attempt: int = 0) -> str:
        step 4 confirms it).
     3. Check it fully, here (`fleet.check_stores`, trigger `signal`), and
        record the result: the status rules decide.
-    4. Suspected now (a definitive answer, first sighting; not held by an
-       incident): queue this again for `suspected_since +
-       STORE_CONFIRM_AFTER_SECONDS`, when the rules may flip it.
+    4. Flipped: announce it (`signals.status_flipped_by_traffic`: the
+       notifications plan the merchant's e-mail now). Suspected now (a
+       definitive answer, first sighting; not held by an incident): queue
+       this again for `suspected_since + STORE_CONFIRM_AFTER_SECONDS`, when
+       the rules may flip it.
     At most MAX_ATTEMPTS returns; the dispatcher covers the rest (the store's
     `next_check_at` already says when). What it did, for the task's log.
     """
@@ -171,13 +173,11 @@ def traffic_signal_check(*, store_id: int, attempt: int = 0) -> str:
     if claim is None:
         return _again(store_id, attempt, IN_FLIGHT_RETRY_SECONDS, "in_flight")
     fleet.check_stores(claim.store_ids, claim_token=claim.token, trigger=Check.Trigger.SIGNAL)
-    suspected = (
-        Store.objects.filter(pk=store_id, held_by__isnull=True)
-        .exclude(suspected_status="")
-        .values_list("suspected_since", flat=True)
-        .first()
-    )
-    if suspected is None:
+    after, suspected, held = Store.objects.values_list("status", "suspected_since", "held_by_id").get(pk=store_id)
+    if after != status:
+        signals.status_flipped_by_traffic.send(sender=Store, store_id=store_id)
+        return "flipped"
+    if suspected is None or held is not None:
         return "decided"
     due = suspected + check_policy().confirm_after
     wait = max((due - timezone.now()).total_seconds(), 0.0) + CONFIRM_MARGIN_SECONDS

@@ -10,6 +10,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from api.service_clients import service_client_create
+from notifications import receivers
 from sandbox import bodies
 from stores import fleet
 from stores.bigcommerce.report import Outcome
@@ -150,8 +151,10 @@ def token_refused(monkeypatch):
     return calls
 
 
-def test_the_signals_check_suspects_then_confirms_on_time(acme_store, queued, token_refused, settings):
+def test_the_signals_check_suspects_then_confirms_on_time(acme_store, queued, token_refused, settings, monkeypatch):
     settings.STORE_CONFIRM_AFTER_SECONDS = 60
+    told = []
+    monkeypatch.setattr(receivers.dispatch_task, "delay", lambda: told.append(True))
     assert traffic_signal_check(store_id=acme_store.pk) == "confirming"
     store = Store.objects.get(pk=acme_store.pk)
     assert store.status == StoreStatus.CONNECTED and store.suspected_status == StoreStatus.REVOKED
@@ -160,11 +163,14 @@ def test_the_signals_check_suspects_then_confirms_on_time(acme_store, queued, to
     [(args, countdown)] = queued
     assert args == (acme_store.pk, 1) and 59 < countdown <= 60 + traffic.CONFIRM_MARGIN_SECONDS
     Store.objects.filter(pk=acme_store.pk).update(suspected_since=timezone.now() - timedelta(seconds=61))
-    assert traffic_signal_check(store_id=acme_store.pk, attempt=1) == "decided"
+    assert not told
+    assert traffic_signal_check(store_id=acme_store.pk, attempt=1) == "flipped"
     assert Store.objects.get(pk=acme_store.pk).status == StoreStatus.REVOKED
-    # The flip is an ordinary one: its StatusChange tells the merchant (notifications).
+    # The flip is an ordinary one: its StatusChange tells the merchant, and the
+    # notifications are asked to plan it now rather than at their next run.
     change = StatusChange.objects.get()
     assert (change.old_status, change.new_status, change.processed_at) == ("connected", "revoked", None)
+    assert told == [True]
     assert token_refused == ["signal", "signal"]
 
 
