@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import orjson
 from django.conf import settings
-
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.http import HttpRequest, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
@@ -22,6 +21,7 @@ from ninja import NinjaAPI, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
 
+from config import throttle
 from stores import events as store_events
 from stores import selectors
 from stores.models import PROFILE_COLUMNS, Check, Store, TrafficSignal
@@ -29,8 +29,6 @@ from stores.services import CheckRequest, store_check_request
 from stores.services.traffic import SignalCheck, traffic_signal_record
 from stores.status import StoreStatus
 from stores.traffic_rule import report_problem
-
-from config import throttle
 
 from . import schemas
 from .auth import BearerAuth, Forbidden, Unauthorized

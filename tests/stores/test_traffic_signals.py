@@ -15,8 +15,7 @@ from sandbox import bodies
 from stores import fleet
 from stores.bigcommerce.report import Outcome
 from stores.models import Check, StatusChange, Store, TrafficSignal
-from stores.services import CheckResult, store_record_checks
-from stores.services import traffic
+from stores.services import CheckResult, store_record_checks, traffic
 from stores.services.traffic import SignalCheck, traffic_signal_check, traffic_signal_record, traffic_signals_prune
 from stores.status import StoreStatus
 from stores.traffic_rule import SignalKind
