@@ -93,6 +93,8 @@ def answer_is_definitive(
     (`Store.missing_scopes`). `method`: the call's, upper case or not (a
     write to a read-only scope's path is refused by design).
     """
+    if status not in (401, 403, 404):  # nearly every answer: no parsing at all
+        return None
     route = api_path(path)
     if route is None:
         return None
