@@ -47,11 +47,11 @@ from stores.bigcommerce.passthrough import (
     rewritten_location,
     upstream_url,
 )
-from stores.proxy_targets import proxy_token, quota_spent, quota_wait_left
+from stores.proxy_targets import QUOTAS, TOKENS, proxy_token, quota_spent, quota_wait_left
 from stores.status import StoreStatus
 
 from .auth import Forbidden, Unauthorized, authenticate, bearer_secret
-from .proxy_admission import admission
+from .proxy_admission import STATEMENT, aadmission
 from .scopes import PROXY_READ, PROXY_WRITE
 from .service_clients import SECRET_PREFIX, address_allowed
 
@@ -77,9 +77,11 @@ def passthrough() -> PassThrough:
 
 
 async def close_passthrough() -> None:
-    """Close this process's pooled connections (the ASGI server's shutdown)."""
+    """Close this process's pooled connections, to BigCommerce and to the
+    database (the ASGI server's shutdown)."""
     if _passthrough is not None:
         await _passthrough.close()
+    await STATEMENT.close()
 
 
 def refusal(status: int, code: str, message: str, **headers: str) -> JsonResponse:
@@ -128,19 +130,14 @@ def _unauthorized() -> JsonResponse:
 
 
 @sensitive_variables("secret", "token")
-def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Admitted:
-    """Who is calling, may they, the store, its token and its quota: the
-    call's database work, in one hop to the sync thread (one statement, and a
-    decryption only when the credentials' version is new to this process)."""
-    tidy_connection()
+async def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Admitted:
+    """Who is calling, may they, the store, its token and its quota. On
+    PostgreSQL one statement on the process's asynchronous connection; a hop to
+    the sync thread only to decrypt a token new to this process, or to read the
+    shared quota (at most every `QUOTA_LOOK_EVERY` per store)."""
     if not secret.startswith(SECRET_PREFIX):
-        try:  # a staff API token (never proxy scopes) or nothing: the API's usual answers
-            authenticate(secret, address=address, scope=scope)
-        except Unauthorized:
-            return _Admitted(_unauthorized())
-        except Forbidden as exc:
-            return _Admitted(refusal(403, "forbidden", str(exc)))
-    found = admission(secret, store_hash)
+        return await sync_to_async(_refuse_other)(secret, address, scope)
+    found = await aadmission(secret, store_hash)
     client = found.client
     if client is None:
         return _Admitted(_unauthorized())
@@ -158,13 +155,41 @@ def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Admitted:
             "store_not_usable",
             f"The store is {StoreStatus(found.store_status).label.lower()}: Violet does not call it.",
         ))
-    token = proxy_token(store_hash, found.store_id, found.version)
-    if token is None:  # new credentials landed between the two reads
-        return _admit(secret, address, scope, store_hash)
-    return _Admitted(store_id=found.store_id, token=token, wait=quota_wait_left(store_hash))
+    token = TOKENS.get(store_hash, found.version)
+    if token is None:
+        token = await _in_sync_thread(proxy_token)(store_hash, found.store_id, found.version)
+        if token is None:  # new credentials landed between the two reads
+            return await _admit(secret, address, scope, store_hash)
+    wait = QUOTAS.known_wait(store_hash)
+    if wait is None:
+        wait = QUOTAS.learn(store_hash, await _in_sync_thread(quota_wait_left)(store_hash))
+    return _Admitted(store_id=found.store_id, token=token, wait=wait)
+
+
+@sensitive_variables("secret")
+def _refuse_other(secret: str, address: str, scope: str) -> _Admitted:
+    """A staff API token (it never holds a proxy scope) or no secret: the API's usual answers."""
+    tidy_connection()
+    try:
+        authenticate(secret, address=address, scope=scope)
+    except Unauthorized:
+        return _Admitted(_unauthorized())
+    except Forbidden as exc:
+        return _Admitted(refusal(403, "forbidden", str(exc)))
+    return _Admitted(refusal(403, "forbidden", "The proxy takes service clients' secrets only."))
 
 
 _tidied_at = 0.0
+
+
+def _in_sync_thread(function):
+    """`function` run in Django's sync thread, its connection tidied first."""
+
+    def run(*args):
+        tidy_connection()
+        return function(*args)
+
+    return sync_to_async(run)
 
 
 def tidy_connection() -> None:
@@ -205,7 +230,7 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
 
     scope = PROXY_READ if method in READ_METHODS else PROXY_WRITE
     secret = bearer_secret(request)
-    admitted = await sync_to_async(_admit)(secret, client_ip(request), scope, store_hash)
+    admitted = await _admit(secret, client_ip(request), scope, store_hash)
     if admitted.refused is not None:
         _count("refused", admitted.refused.status_code)
         return admitted.refused
@@ -234,7 +259,8 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
 
     wait = quota_wait(upstream.status, upstream.headers)
     if wait:
-        await sync_to_async(quota_spent)(store_hash, wait)
+        QUOTAS.learn(store_hash, wait)
+        await _in_sync_thread(quota_spent)(store_hash, wait)
 
     if "Location" in upstream.headers:
         location = rewritten_location(

@@ -11,15 +11,24 @@ the ORM's rule case by case, so the two cannot drift apart silently.
 
 Exact on every call: a revoked client is refused on its next call, a
 disconnected store or new credentials take effect on the next call.
+
+`aadmission` is the proxy's: on PostgreSQL it runs the statement on an
+asynchronous psycopg connection of the process's own (one per event loop,
+opened on first use, reopened after an error), so a call holds no thread and
+hops to none; elsewhere (SQLite in development) it runs `admission` in
+Django's sync thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
 
+import psycopg
+from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -28,7 +37,7 @@ from stores.models import Credential, Store
 from stores.release import RELEASABLE
 
 from .models import ServiceClient
-from .service_clients import SECRET_PREFIX, digest, service_client_touch
+from .service_clients import SECRET_PREFIX, TOUCH_EVERY, digest, service_client_touch
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class Admission:
     store_status: str = ""
     version: str = ""  # "" when the store has no credentials
     usable: bool = False
+    missing_scopes: tuple[str, ...] = ()  # what the store is known to lack (the traffic rule reads it)
 
 
 @cache
@@ -55,6 +65,7 @@ def _statement() -> str:
         f"SELECT c.{col(client, 'id')}, c.{col(client, 'name')}, c.{col(client, 'scopes')}, "  # noqa: S608
         f"c.{col(client, 'networks')}, c.{col(client, 'last_used_at')}, "
         f"s.{col(store, 'id')}, s.{col(store, 'status')}, s.{col(store, 'credentials_version')}, "
+        f"s.{col(store, 'missing_scopes')}, "
         f"EXISTS (SELECT 1 FROM {table(credential)} k WHERE k.{col(credential, 'store')} = s.{col(store, 'id')}) "
         f"FROM (SELECT 1 AS one) AS one "
         f"LEFT JOIN {table(client)} c ON c.{col(client, 'revoked_at')} IS NULL AND ("
@@ -70,16 +81,79 @@ def _json_list(value) -> list:
     return value if isinstance(value, list) else []
 
 
+def _wanted(raw: str) -> str:
+    return digest(raw) if raw.startswith(SECRET_PREFIX) and len(raw) <= 200 else ""
+
+
 @sensitive_variables("raw", "wanted")
 def admission(raw: str, store_hash: str) -> Admission:
     """The active service client holding `raw` and the store `store_hash`, in one statement."""
     now = timezone.now()
-    wanted = digest(raw) if raw.startswith(SECRET_PREFIX) and len(raw) <= 200 else ""
+    wanted = _wanted(raw)
     with connection.cursor() as cursor:
         cursor.execute(_statement(), [wanted, wanted, connection.ops.adapt_datetimefield_value(now), store_hash])
         row = cursor.fetchone()
-    client_id, name, scopes, networks, last_used_at, store_id, status, version, has_credentials = row
-    client = None
+    admitted, touch = _admission(row, bool(wanted), now)
+    if touch is not None:
+        service_client_touch(touch, now)
+    return admitted
+
+
+class _AsyncStatement:
+    """The statement on this process's own asynchronous connection (PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self._connections: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection] = {}
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        loop = asyncio.get_running_loop()
+        conn = self._connections.get(loop)
+        if conn is None or conn.closed:
+            params = {
+                key: value
+                for key, value in connection.get_connection_params().items()
+                if key not in {"cursor_factory", "context", "prepare_threshold"}
+            }
+            conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+            self._connections[loop] = conn
+        return conn
+
+    async def fetchone(self, params: list) -> tuple:
+        conn = await self._connection()
+        try:
+            cursor = await conn.execute(_statement(), params, prepare=True)
+            return await cursor.fetchone()
+        except psycopg.Error:
+            await conn.close()  # reopened by the next call
+            raise
+
+    async def close(self) -> None:
+        for conn in self._connections.values():
+            await conn.close()
+        self._connections.clear()
+
+
+STATEMENT = _AsyncStatement()
+
+
+@sensitive_variables("raw", "wanted")
+async def aadmission(raw: str, store_hash: str) -> Admission:
+    """`admission` from the event loop, holding no thread on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return await sync_to_async(admission)(raw, store_hash)
+    now = timezone.now()
+    wanted = _wanted(raw)
+    row = await STATEMENT.fetchone([wanted, wanted, now, store_hash])
+    admitted, touch = _admission(row, bool(wanted), now)
+    if touch is not None:
+        await sync_to_async(service_client_touch)(touch, now)
+    return admitted
+
+
+def _admission(row: tuple, wanted: bool, now) -> tuple[Admission, ServiceClient | None]:
+    """The row read as an Admission, and the client if its last use is due to be recorded."""
+    client_id, name, scopes, networks, last_used_at, store_id, status, version, missing, has_credentials = row
+    client = touch = None
     if client_id is not None and wanted:
         if isinstance(last_used_at, str):  # SQLite, raw
             last_used_at = ServiceClient._meta.get_field("last_used_at").to_python(last_used_at)
@@ -88,8 +162,16 @@ def admission(raw: str, store_hash: str) -> Admission:
         client = ServiceClient(
             id=client_id, name=name, scopes=_json_list(scopes), networks=_json_list(networks), last_used_at=last_used_at
         )
-        service_client_touch(client, now)
+        if last_used_at is None or last_used_at < now - TOUCH_EVERY:
+            touch = client
     if store_id is None:
-        return Admission(client, None)
+        return Admission(client, None), touch
     version = str(version) if has_credentials and version else ""
-    return Admission(client, store_id, status, version, usable=status in RELEASABLE and bool(version))
+    return Admission(
+        client,
+        store_id,
+        status,
+        version,
+        usable=status in RELEASABLE and bool(version),
+        missing_scopes=tuple(_json_list(missing)),
+    ), touch

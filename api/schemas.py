@@ -142,3 +142,27 @@ class EventPage(Schema):
     events: list[StoreEventOut]
     next_cursor: str | None = Field(description="What to pass as `after` next time.")
     has_more: bool = Field(description="More events are ready: ask again at once.")
+
+
+class SignalIn(Schema):
+    status: int = Field(ge=100, le=599, description="The HTTP status BigCommerce answered.")
+    method: str = Field(description="GET, HEAD, POST, PUT, PATCH or DELETE.")
+    path: str = Field(
+        max_length=2000, description="The store API path called, from /v2/ or /v3/ (e.g. /v3/catalog/products)."
+    )
+    excerpt: str = Field(
+        default="", max_length=1000, description="The start of BigCommerce's answer (its error body); no secret."
+    )
+
+
+class SignalOut(Schema):
+    store_hash: str
+    recorded: bool = Field(description="Whether the answer was a signal, and recorded.")
+    kind: str | None = Field(description="invalid_token, missing_scope or store_not_found; null: not a signal.")
+    check: str = Field(
+        description="queued (this report queued the store's check), already_queued (one was queued within "
+        "the minute), already_known (the store's status already says so), not_checked (paused or "
+        "disconnected), not_a_signal."
+    )
+    check_queued_at: Timestamp | None = Field(description="When a signal last queued this store's check.")
+    message: str

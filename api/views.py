@@ -10,6 +10,8 @@ CDN our CSP refuses, and the document is what a service needs).
 
 from urllib.parse import urlencode
 
+import orjson
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.http import HttpRequest, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
@@ -19,11 +21,14 @@ from ninja import NinjaAPI, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
 
+from config import throttle
 from stores import events as store_events
 from stores import selectors
-from stores.models import PROFILE_COLUMNS, Check, Store
+from stores.models import PROFILE_COLUMNS, Check, Store, TrafficSignal
 from stores.services import CheckRequest, store_check_request
+from stores.services.traffic import SignalCheck, traffic_signal_record
 from stores.status import StoreStatus
+from stores.traffic_rule import report_problem
 
 from . import schemas
 from .auth import BearerAuth, Forbidden, Unauthorized
@@ -304,6 +309,84 @@ def store_check(request: HttpRequest, store_hash: str):
             "queued": True,
             "store_hash": store.store_hash,
             "url": request.build_absolute_uri(reverse("api:store_detail", args=[store.store_hash])),
+        },
+    )
+
+
+SIGNAL_MESSAGES = {
+    SignalCheck.QUEUED: "Recorded; the store's check is queued. The check decides its status.",
+    SignalCheck.ALREADY_QUEUED: "Recorded; a check of the store was already queued by a recent signal.",
+    SignalCheck.ALREADY_KNOWN: "Recorded; the store's status already says so: no check queued.",
+    SignalCheck.NOT_CHECKED: "Recorded; the store is paused or disconnected: Violet does not check it.",
+    SignalCheck.NOT_A_SIGNAL: "Not a signal (not a 401, a scope error on a scope the store should have, "
+    "or an unknown store): nothing recorded.",
+}
+
+
+@api.post(
+    "/stores/{store_hash}/signals/",
+    url_name="store_signals",
+    auth=BearerAuth(CHECKS_WRITE),
+    response={202: schemas.SignalOut, 400: schemas.Error, 404: schemas.Error, 429: schemas.Error, **AUTH_ERRORS},
+    summary="Report an answer BigCommerce gave your direct call (a traffic signal)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schemas.SignalIn.model_json_schema()}},
+        },
+        "responses": {
+            429: {"headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}},
+        },
+    },
+)
+@decorate_view(never_cache)
+def store_signals(request: HttpRequest, store_hash: str):
+    """For services that call BigCommerce directly with released credentials:
+    report an answer that may mean the credentials stopped working (a 401, a
+    403 scope error, an unknown store). Send what BigCommerce answered — the
+    status, your method and store API path, the start of its body — never the
+    token. A definitive answer is recorded and queues the store's full check
+    at once (at most once a minute per store); anything else is answered
+    `recorded: false` and kept nowhere. Nothing flips a status but the check
+    (docs/traffic-signals.md). 400 names what is wrong with the body."""
+    caller = request.auth
+    try:
+        body = orjson.loads(request.body or b"null")
+    except orjson.JSONDecodeError:
+        return error(400, "bad_body", "Send a JSON object: {status, method, path, excerpt}.")
+    if not isinstance(body, dict):
+        return error(400, "bad_body", "Send a JSON object: {status, method, path, excerpt}.")
+    fields = {name: body.get(name) for name in ("status", "method", "path")}
+    fields["excerpt"] = body.get("excerpt", "")
+    problem = report_problem(**fields)
+    if problem is not None:
+        return error(400, "bad_signal", problem)
+    store = Store.objects.only("id", "store_hash", "status", "missing_scopes").filter(store_hash=store_hash).first()
+    if store is None:
+        return not_found(store_hash)
+    key = f"signals:{caller.client.pk if caller.client else 'token-' + str(caller.token.pk)}"
+    limit, window = settings.TRAFFIC_SIGNAL_RATE_LIMIT, settings.TRAFFIC_SIGNAL_RATE_WINDOW_SECONDS
+    if not throttle.allow(key, limit=limit, window_seconds=window):
+        retry = max(1, throttle.retry_after(key, limit=limit, window_seconds=window))
+        return error(429, "rate_limited", f"Too many signals; try again in {retry} s.", Retry_After=str(retry))
+    outcome = traffic_signal_record(
+        store,
+        status=fields["status"],
+        method=fields["method"],
+        path=fields["path"],
+        excerpt=fields["excerpt"],
+        source_client=caller.client,
+        via=TrafficSignal.Via.REPORT,
+    )
+    return Status(
+        202,
+        {
+            "store_hash": store.store_hash,
+            "recorded": outcome.recorded,
+            "kind": str(outcome.kind) if outcome.kind else None,
+            "check": str(outcome.check),
+            "check_queued_at": _iso(outcome.check_queued_at),
+            "message": SIGNAL_MESSAGES[outcome.check],
         },
     )
 

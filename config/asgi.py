@@ -23,6 +23,11 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Under ASGI each sync view runs in a thread of its own request: a connection
+# kept past the request would be left behind with its thread (Django's docs:
+# no persistent connections under ASGI). The proxy's one sync thread reconnects
+# at most once a second (api.proxy.tidy_connection).
+os.environ.setdefault("CONN_MAX_AGE", "0")
 django.setup(set_prefix=False)
 
 from api import proxy as proxy_view  # noqa: E402 - after setup

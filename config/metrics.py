@@ -63,6 +63,13 @@ PROXY_CALLS = Counter(
     ["outcome", "status"],
 )
 
+TRAFFIC_SIGNALS = Counter(
+    "violet_traffic_signals",
+    "Answers to Violet's own traffic (via: proxy or report) by signal kind (none: not a signal) "
+    "and outcome (queued, already_queued, already_known, not_checked, not_a_signal). Never a store.",
+    ["kind", "via", "outcome"],
+)
+
 
 def _after_commit(count) -> None:
     # Outside a transaction on_commit runs at once.
@@ -131,3 +138,8 @@ def credential_release(client: str, outcome: str) -> None:
     """A service client asked for a store's credentials: counted when the
     audit row (if any) commits."""
     _after_commit(lambda: CREDENTIAL_RELEASES.labels(client=str(client), outcome=str(outcome)).inc())
+
+
+def traffic_signal(kind: str, via: str, outcome: str) -> None:
+    """A traffic answer was judged (and its signal, if any, recorded): counted on commit."""
+    _after_commit(lambda: TRAFFIC_SIGNALS.labels(kind=str(kind), via=str(via), outcome=str(outcome)).inc())

@@ -15,7 +15,7 @@ from connect.tasks import forget_expired_drafts
 from notifications.tasks import dispatch as dispatch_notifications
 from storehooks.tasks import keep_hooks_alive
 from storehooks.tasks import sweep as sweep_webhooks
-from stores.tasks import dispatch_due_checks, prune_checks, prune_events, review_incidents
+from stores.tasks import dispatch_due_checks, prune_checks, prune_events, prune_traffic_signals, review_incidents
 
 PERIODIC_TASKS = (
     # (name, task, every, period)
@@ -29,6 +29,8 @@ PERIODIC_TASKS = (
     # STORE_EVENT_RETENTION_DAYS; a feed reader's cursor from before what went answers 410.
     ("Prune old store events", prune_events, 1, IntervalSchedule.DAYS),
     ("Review fleet-wide incidents", review_incidents, 1, IntervalSchedule.MINUTES),
+    # TRAFFIC_SIGNAL_RETENTION_DAYS
+    ("Prune old traffic signals", prune_traffic_signals, 1, IntervalSchedule.DAYS),
     # CREDENTIAL_RELEASE_RETENTION_DAYS
     ("Prune old credential releases", prune_credential_releases, 1, IntervalSchedule.DAYS),
     # A client reading far more stores than usual: staff mailed (once a day per client).

@@ -432,6 +432,14 @@ PROXY_QUOTA_MAX_WAIT_SECONDS = env.int("PROXY_QUOTA_MAX_WAIT_SECONDS", default=6
 PROXY_CONNECTIONS = env.int("PROXY_CONNECTIONS", default=500)
 PROXY_CONNECT_TIMEOUT_SECONDS = env.float("PROXY_CONNECT_TIMEOUT_SECONDS", default=5.0)
 PROXY_READ_TIMEOUT_SECONDS = env.float("PROXY_READ_TIMEOUT_SECONDS", default=60.0)
+# Detection from real traffic (docs/traffic-signals.md): a definitive answer to
+# Violet's own traffic queues the store's confirming check at once, at most
+# once per store per this many seconds; signals are kept this long; a client
+# may report this many per window (429 and Retry-After beyond).
+TRAFFIC_SIGNAL_CHECK_INTERVAL_SECONDS = env.int("TRAFFIC_SIGNAL_CHECK_INTERVAL_SECONDS", default=60)
+TRAFFIC_SIGNAL_RETENTION_DAYS = env.int("TRAFFIC_SIGNAL_RETENTION_DAYS", default=30)
+TRAFFIC_SIGNAL_RATE_LIMIT = env.int("TRAFFIC_SIGNAL_RATE_LIMIT", default=600)
+TRAFFIC_SIGNAL_RATE_WINDOW_SECONDS = env.int("TRAFFIC_SIGNAL_RATE_WINDOW_SECONDS", default=60)
 # /health/ready remembers its answer this long in each process (a probe storm costs one round trip).
 HEALTH_READY_CACHE_SECONDS = env.float("HEALTH_READY_CACHE_SECONDS", default=5.0)
 # When set, /metrics wants "Authorization: Bearer <token>".

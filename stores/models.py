@@ -100,6 +100,11 @@ class Store(models.Model):
     # ETag and the `credentials_replaced` event carry it (docs/events.md).
     credentials_version = models.PositiveIntegerField(default=0)
 
+    # When a traffic signal last queued this store's confirming check
+    # (`services.traffic`): at most one such check per
+    # TRAFFIC_SIGNAL_CHECK_INTERVAL_SECONDS, claimed by a conditional update.
+    signal_check_at = models.DateTimeField(null=True, blank=True)
+
     # A reference store (a canary: Violet's own, or a merchant's with their
     # permission) is checked every minute; when it fails the way the fleet
     # does, a fleet-wide incident opens at once (stores.incident_rule).
@@ -209,6 +214,7 @@ class Check(models.Model):
         REPLACE = "replace", "Credentials replaced"
         WEBHOOK = "webhook", "Webhook"
         API = "api", "JSON API"
+        SIGNAL = "signal", "Traffic signal"
 
     class Kind(models.TextChoices):
         FULL = "full", "Full (every scope)"
@@ -417,3 +423,49 @@ class CheckTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {self.key}: {self.count}"
+
+
+class TrafficSignal(models.Model):
+    """An answer BigCommerce gave Violet's own traffic for this store that the
+    check rules call definitive (`stores.traffic_rule`): seen by the proxy or
+    reported by a service. It flips nothing: it queued the confirming check
+    (`queued_check`) unless one had been queued within
+    TRAFFIC_SIGNAL_CHECK_INTERVAL_SECONDS, the store is not checked (paused,
+    disconnected) or its status already says so. Kept
+    TRAFFIC_SIGNAL_RETENTION_DAYS. No secret: path and BigCommerce's words only.
+    """
+
+    class Via(models.TextChoices):
+        PROXY = "proxy", "Proxy"
+        REPORT = "report", "Reported by a service"
+
+    class Kind(models.TextChoices):
+        INVALID_TOKEN = "invalid_token", "401: the Access token was refused"
+        MISSING_SCOPE = "missing_scope", "403: a required scope is missing"
+        STORE_NOT_FOUND = "store_not_found", "404: the store is unknown"
+
+    tenant_path = "store__merchant"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="traffic_signals")
+    # The service that saw it (empty: a staff API token reported it).
+    client = models.ForeignKey(
+        "api.ServiceClient", null=True, blank=True, on_delete=models.SET_NULL, related_name="traffic_signals"
+    )
+    via = models.CharField(max_length=10, choices=Via.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.PositiveSmallIntegerField()
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    excerpt = models.CharField(max_length=300, blank=True)
+    queued_check = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["store", "-created_at"], name="trafficsignal_store_recent_idx"),
+            models.Index(fields=["created_at"], name="trafficsignal_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: {self.kind} on {self.method} {self.path}"

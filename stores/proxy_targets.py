@@ -12,7 +12,8 @@ credentials be used, what is the token, and is its BigCommerce quota spent.
   `X-Rate-Limit-Requests-Left: 0`), the time it comes back is written to the
   cache (`CACHE_URL`: Redis shares it between processes and machines; the
   default local memory within one process), and until then the proxy answers
-  429 itself, without calling BigCommerce.
+  429 itself, without calling BigCommerce. Each process keeps its own view
+  (`QUOTAS`) and looks at the cache again at most every 0.25 s per store.
 """
 
 from __future__ import annotations
@@ -92,6 +93,42 @@ def proxy_token(store_hash: str, store_id: int, version: str) -> str | None:
         if token is not None:
             TOKENS.put(store_hash, version, token, settings.PROXY_TOKEN_CACHE_SECONDS)
     return token
+
+
+class QuotaView:
+    """This process's view of the stores' spent quotas: what it learnt from
+    BigCommerce itself, and what it read from the shared cache, looked up
+    again at most every `look_every` seconds per store (so a quota spent
+    through another process is seen within that, and a proxied call costs no
+    cache round trip)."""
+
+    def __init__(self, look_every: float = 0.25, size: int = 100_000):
+        self.look_every, self.size = look_every, size
+        self._seen: dict[str, tuple[float, float]] = {}  # store -> (until, looked at), monotonic
+
+    def known_wait(self, store_hash: str) -> int | None:
+        """Whole seconds the quota stays spent (0: not spent); None if it is time to look again."""
+        seen = self._seen.get(store_hash)
+        now = time.monotonic()
+        if seen is None:
+            return None
+        until, looked_at = seen
+        if until > now:
+            return math.ceil(until - now)
+        return 0 if now - looked_at < self.look_every else None
+
+    def learn(self, store_hash: str, wait: float) -> int:
+        if len(self._seen) >= self.size:
+            self._seen.clear()
+        now = time.monotonic()
+        self._seen[store_hash] = (now + max(wait, 0.0), now)
+        return math.ceil(wait) if wait > 0 else 0
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
+QUOTAS = QuotaView()
 
 
 def quota_wait_left(store_hash: str) -> int:

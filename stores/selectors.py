@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from .models import Check, Credential, StatusChange, Store
+from .models import Check, Credential, StatusChange, Store, TrafficSignal
 from .status import BROKEN_STATUSES
 
 
@@ -77,3 +77,9 @@ def status_before_pause(store: Store) -> str:
 def credential_fingerprint(store: Store) -> Credential | None:
     """The store's credential without any secret in it (one query): last fours, when, by whom."""
     return Credential.objects.fingerprints_only().select_related("created_by").filter(store=store).first()
+
+
+def recent_traffic_signals(store: Store, limit: int = 10) -> list[TrafficSignal]:
+    """The console's store page: the latest traffic signals and who saw them
+    (one query, the (store, -time) index)."""
+    return list(TrafficSignal.objects.filter(store=store).select_related("client").order_by("-created_at")[:limit])

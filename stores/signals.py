@@ -13,3 +13,4 @@ from django.dispatch import Signal
 
 credentials_saved = Signal()
 store_disconnecting = Signal()
+status_flipped_by_traffic = Signal()

@@ -71,3 +71,19 @@ def review_incidents() -> dict:
     from .services import incidents_review
 
     return incidents_review()
+
+
+@shared_task(name="stores.check_after_signal", ignore_result=True)
+def check_after_signal(store_id: int, attempt: int = 0) -> str:
+    """A traffic signal's check of one store, then its confirmation (see
+    `services.traffic.traffic_signal_check`)."""
+    from .services.traffic import traffic_signal_check
+
+    return traffic_signal_check(store_id=store_id, attempt=attempt)
+
+
+@shared_task(name="stores.prune_traffic_signals", ignore_result=True)
+def prune_traffic_signals() -> int:
+    from .services.traffic import traffic_signals_prune
+
+    return traffic_signals_prune()

@@ -34,7 +34,7 @@ from merchants import timezones
 from storehooks.selectors import client_secret_state, hooks_state
 from stores.bigcommerce.scopes import REQUIRED_SCOPES, scope_label
 from stores.models import Store
-from stores.selectors import check_in_flight, latest_check
+from stores.selectors import check_in_flight, latest_check, recent_traffic_signals
 from stores.status import UNCHECKED_STATUSES, StoreStatus
 
 from .checkbox import DirectActionCheckboxMixin
@@ -371,6 +371,7 @@ class StoreAdmin(
             extra_context.update(self.action_buttons(request, store))
             extra_context["store_actions"] += self.move_button(request, store)
             extra_context["credential_releases"] = recent_releases(store)
+            extra_context["traffic_signals"] = recent_traffic_signals(store)
             if check_in_flight(store):  # the page polls, and reloads itself when the check ends
                 extra_context["check_status_url"] = reverse("admin:stores_store_status", args=[store.pk])
         return super().change_view(request, object_id, form_url, extra_context)

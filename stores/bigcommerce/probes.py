@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from .client import NO_BODY, error_texts
-from .wordings import MISSING_SCOPE, NORMALISED_SCOPE_ERRORS, ROUTE_OR_STORE_404, STORE_DOWN, normalise
+from .wordings import MISSING_SCOPE, NORMALISED_SCOPE_ERRORS, ROUTE_OR_STORE_404, STORE_404, STORE_DOWN, normalise
 
 
 class Verdict(StrEnum):
@@ -114,6 +114,11 @@ def says_store_is_down(body: bytes | str | None) -> bool:
 def is_route_or_store_404(body: bytes | str | None) -> bool:
     """Whether a 404's body is about the store or the route, not a resource."""
     return any(ROUTE_OR_STORE_404.search(normalise(text)) for text in error_texts(body))
+
+
+def is_store_404(body: bytes | str | None) -> bool:
+    """Whether a 404's body says the store itself is unknown (not a route, not a resource)."""
+    return any(STORE_404.search(normalise(text)) for text in error_texts(body))
 
 
 def _write(scope: str, path: str, body: Any) -> Probe:

@@ -37,11 +37,17 @@ STORE_DOWN = re.compile(r"\b(maintenance|suspended|suspension)\b")
 # (a write probe's 404 proves the scope only when the resource was looked for).
 # The store's wording is assumed (answers.json 'store_not_found_assumed'): how
 # BigCommerce answers an unknown store hash is not documented.
-ROUTE_OR_STORE_404 = re.compile(
+_STORE_404 = (
     r"\b(store|stores) (was |were )?(not found|does not exist|doesnt exist|unknown)\b"
-    r"|\b(no|unknown) (such )?(store|route|endpoint)\b"
+    r"|\b(no|unknown) (such )?store\b"
+)
+ROUTE_OR_STORE_404 = re.compile(
+    _STORE_404 + r"|\b(no|unknown) (such )?(route|endpoint)\b"
     r"|\b(route|endpoint|api path) (was )?(not found|does not exist)\b"
 )
+# The store part alone: a 404 that names the store, whatever path it answered
+# (traffic signals, `stores.traffic_rule`: a route's 404 is the caller's mistake).
+STORE_404 = re.compile(_STORE_404)
 
 _APOSTROPHES = dict.fromkeys(map(ord, "'`´ʼ‘’′"), None)
 

@@ -28,8 +28,16 @@ def free_port() -> int:
 
 @contextmanager
 def serving_portal() -> Iterator[str]:
-    """The portal's ASGI application under uvicorn; yields its base URL."""
+    """The portal's ASGI application under uvicorn; yields its base URL.
+
+    As under the ASGI server (config/asgi.py), no connection outlives its
+    request's thread (CONN_MAX_AGE 0 while it serves)."""
+    from django.db import connections
+
     from config.asgi import application
+
+    kept = connections.settings["default"]["CONN_MAX_AGE"]
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
 
     port = free_port()
     server = uvicorn.Server(
@@ -48,6 +56,7 @@ def serving_portal() -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        connections.settings["default"]["CONN_MAX_AGE"] = kept
 
 
 @dataclass

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from api.service_clients import service_client_revoke
 from stores.models import Credential, Store
-from stores.proxy_targets import TOKENS
+from stores.proxy_targets import QUOTAS, TOKENS
 from tests.api.clients import service_client
 from tests.api.proxy_servers import fake_bigcommerce, serving_portal
 from tests.conftest import ACME_TOKEN
@@ -44,6 +44,7 @@ def upstream(_upstream, settings):
     _upstream.seen.clear()
     _upstream.reply = None
     TOKENS.clear()
+    QUOTAS.clear()
     from django.core.cache import cache
 
     cache.clear()

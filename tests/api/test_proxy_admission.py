@@ -33,11 +33,12 @@ def same_store(store_hash: str) -> None:
     if by_orm is None:
         assert by_sql.store_id is None
         return
-    assert (by_sql.store_id, by_sql.store_status, by_sql.version, by_sql.usable) == (
+    assert (by_sql.store_id, by_sql.store_status, by_sql.version, by_sql.usable, list(by_sql.missing_scopes)) == (
         by_orm.store.pk,
         by_orm.store.status,
         by_orm.version,
         by_orm.usable,
+        list(by_orm.store.missing_scopes),
     )
 
 
@@ -61,7 +62,7 @@ def test_clients_active_rotated_within_and_past_grace_and_revoked(acme_store):
 
 @pytest.mark.parametrize("status", [choice for choice, _ in StoreStatus.choices])
 def test_stores_in_every_status(acme_store, status):
-    Store.objects.filter(pk=acme_store.pk).update(status=status)
+    Store.objects.filter(pk=acme_store.pk).update(status=status, missing_scopes=["store_cart"])
     same_store("acme123")
 
 

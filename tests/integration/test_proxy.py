@@ -1,0 +1,109 @@
+"""The BigCommerce proxy as production runs it: the Procfile's `proxy` process
+(gunicorn, two uvicorn workers) on PostgreSQL, the quota shared through Redis
+(`CACHE_URL`), the sandbox as BigCommerce."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from merchants.models import Merchant
+from stores import services
+from stores.bigcommerce.report import Credentials
+from stores.verification import verify_credentials
+from tests.api.clients import service_client
+from tests.integration.conftest import ROOT, wait_for
+from tests.integration.test_many_machines import free_port
+from tests.integration.test_revalidation import REQUIRED
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def proxy_process(celery, sandbox, tmp_path):
+    """The Procfile's `proxy` entry, two workers, the quota in Redis; yields its base URL."""
+    [entry] = [line.split(": ", 1)[1] for line in (ROOT / "Procfile").read_text().splitlines()
+               if line.startswith("proxy: ")]
+    argv = shlex.split(entry)
+    assert argv[0] == "gunicorn"
+    port = free_port()
+    metrics = tmp_path / "proxy-metrics"
+    metrics.mkdir()
+    env = {**celery.env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2",
+           "CACHE_URL": celery.env["CELERY_BROKER_URL"], "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with open(tmp_path / "proxy.log", "ab") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", *argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def live():
+        try:
+            return requests.get(f"{base}/health/live", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(live, timeout=60, what="the proxy process")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def connected(sandbox):
+    merchant = Merchant.objects.create(name="Acme", slug="acme")
+    store_hash = sandbox.control.add_store(profile={"name": "Acme Outfitters", "plan_name": "Plus"})["store_hash"]
+    account = sandbox.control.add_account(store_hash, REQUIRED)
+    credentials = Credentials(store_hash, account["access_token"], account["client_id"], account["client_secret"])
+    report, _ = verify_credentials(credentials)
+    assert report.ok, report.to_dict()
+    store = services.store_connect(merchant=merchant, credentials=credentials, report=report)
+    return store, account
+
+
+def test_services_share_the_store_s_quota_across_proxy_processes(proxy_process, connected, sandbox):
+    store, account = connected
+    _client, secret = service_client(scopes=["proxy:read"])
+    url = f"{proxy_process}/api/v1/proxy/{store.store_hash}/v2/store"
+
+    def call() -> requests.Response:  # a new connection each time: either worker may answer
+        return requests.get(url, headers={"Authorization": f"Bearer {secret}", "Connection": "close"}, timeout=10)
+
+    first = call()
+    assert first.status_code == 200 and first.json()["id"] == store.store_hash
+    assert "X-Rate-Limit-Requests-Left" in first.headers
+    sandbox.control.clear_log()
+    sandbox.control.set_rate_limit(store.store_hash, quota=2, window_ms=20_000)
+    sandbox.control.enforce_quota(True)
+    statuses = [call().status_code for _ in range(3)]
+    assert 429 in statuses  # BigCommerce's own 429 (or its last request said 0 left)
+    reached = len(sandbox.control.log(store_hash=store.store_hash))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: call(), range(40)))
+    assert {answer.status_code for answer in answers} == {429}
+    assert {answer.headers.get("X-Violet-Proxy") for answer in answers} == {"refused"}
+    assert all(1 <= int(answer.headers["Retry-After"]) <= 20 for answer in answers)
+    # Not one of the 40 reached BigCommerce, whichever worker took it.
+    assert len(sandbox.control.log(store_hash=store.store_hash)) == reached
+
+
+def test_a_deleted_account_is_bigcommerce_s_401_through_the_proxy(proxy_process, connected, sandbox):
+    store, account = connected
+    _client, secret = service_client(scopes=["proxy:read", "proxy:write"])
+    headers = {"Authorization": f"Bearer {secret}"}
+    url = f"{proxy_process}/api/v1/proxy/{store.store_hash}/v2/store"
+    assert requests.get(url, headers=headers, timeout=10).status_code == 200
+    sandbox.control.revoke(account["client_id"])
+    started = time.monotonic()
+    answer = requests.get(url, headers=headers, timeout=10)
+    assert answer.status_code == 401 and "X-Violet-Proxy" not in answer.headers
+    assert time.monotonic() - started < 5
