@@ -345,6 +345,10 @@ def proxy_rows(p: dict) -> list[tuple[str, str, str]]:
             for name in ("direct", "nginx", "proxy")
         }
         rows.append(("  FAILED: calls not answered 200", str(sum(failures.values())), str(failures)))
+    if p.get("proxy_exited") is not None:
+        rows.append(
+            ("  FAILED: the proxy process stopped", f"exit code {p['proxy_exited']}", "var/bench/proxy-gunicorn.log")
+        )
     return rows
 
 

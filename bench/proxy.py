@@ -59,6 +59,11 @@ class RunningPortal:
     url: str
     pid: int
     log: Path
+    process: subprocess.Popen
+
+    def exited(self) -> int | None:
+        """gunicorn's exit code if it has stopped (it halts when a new worker fails to boot)."""
+        return self.process.poll()
 
 
 @contextmanager
@@ -69,7 +74,15 @@ def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterat
     profile_dir = os.environ.get("BENCH_PROXY_PROFILE")
     settings_file = ROOT / ("bench/gunicorn_profile.py" if profile_dir else "config/gunicorn.conf.py")
     port = free_port()
-    env = worker_env(BIGCOMMERCE_API_URL=sandbox_url, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers))
+    # INFO: gunicorn's own lines (a worker replaced, failing to boot, the master
+    # halting) are in the log; the proxy writes no line per call at INFO.
+    env = worker_env(
+        BIGCOMMERCE_API_URL=sandbox_url,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY=str(workers),
+        LOG_LEVEL="INFO",
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn's settings make a fresh one
     if profile_dir:
         Path(profile_dir).mkdir(parents=True, exist_ok=True)
@@ -86,7 +99,7 @@ def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterat
         )  # fmt: skip
     try:
         wait_for_port(port, process=process)
-        yield RunningPortal(url=f"http://127.0.0.1:{port}", pid=process.pid, log=log)
+        yield RunningPortal(url=f"http://127.0.0.1:{port}", pid=process.pid, log=log, process=process)
     except BaseException:
         sys.stderr.write(log.read_text(errors="replace")[-4000:])
         raise
@@ -259,6 +272,8 @@ def proxy(
                     ).result()[name]  # fmt: skip
                     # gunicorn replaces a worker after `max_requests` calls (config/gunicorn.conf.py).
                     run["portal_processes_replaced"] = len(set(tree_pids(portal.pid)) - workers_before)
+                    if (code := portal.exited()) is not None and "proxy_exited" not in run:
+                        run["proxy_exited"] = code
                     loaded[name].append(run)
                     _say(name, concurrency, run)
                 mixed = client.submit(
@@ -268,6 +283,7 @@ def proxy(
                     light[name].append(mixed[name])
                     _say(name, light_concurrency, mixed[name])
             nginx_version = nginx.version
+            proxy_exited = portal.exited()
     result = {
         "concurrency": concurrency,
         "light_concurrency": light_concurrency,
@@ -278,6 +294,7 @@ def proxy(
         "rounds": rounds,
         "nginx_setup": {"version": nginx_version, "worker_processes": nginx_workers},
         "portal_workers": PORTAL_WORKERS,
+        "proxy_exited": proxy_exited,  # None: gunicorn was still serving at the end
         **aggregate(loaded, light),
         "runs": loaded,
         "light_runs": light,
