@@ -47,10 +47,14 @@ from stores.bigcommerce.passthrough import (
     rewritten_location,
     upstream_url,
 )
+from stores.models import Store, TrafficSignal
 from stores.proxy_targets import QUOTAS, TOKENS, proxy_token, quota_spent, quota_wait_left
+from stores.services.traffic import traffic_signal_record
 from stores.status import StoreStatus
+from stores.traffic_rule import answer_is_definitive
 
 from .auth import Forbidden, Unauthorized, authenticate, bearer_secret
+from .models import ServiceClient
 from .proxy_admission import STATEMENT, aadmission
 from .scopes import PROXY_READ, PROXY_WRITE
 from .service_clients import SECRET_PREFIX, address_allowed
@@ -118,6 +122,8 @@ class _Admitted:
     store_id: int | None = None
     token: str = field(default="", repr=False)
     wait: int = 0
+    client_id: int | None = None
+    missing_scopes: tuple[str, ...] = ()
 
 
 def _unauthorized() -> JsonResponse:
@@ -163,7 +169,9 @@ async def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Adm
     wait = QUOTAS.known_wait(store_hash)
     if wait is None:
         wait = QUOTAS.learn(store_hash, await _in_sync_thread(quota_wait_left)(store_hash))
-    return _Admitted(store_id=found.store_id, token=token, wait=wait)
+    return _Admitted(
+        store_id=found.store_id, token=token, wait=wait, client_id=client.pk, missing_scopes=found.missing_scopes
+    )
 
 
 @sensitive_variables("secret")
@@ -284,6 +292,11 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
             content = await upstream.read_small()
         except UpstreamError as exc:
             return _failed(exc, store_hash, method, started)
+        kind = answer_is_definitive(
+            upstream.status, api_path + (f"?{query}" if query else ""), content, admitted.missing_scopes, method=method
+        )
+        if kind is not None:  # detection from real traffic: the store's confirming check, at once
+            await _in_sync_thread(_signal)(admitted, store_hash, upstream.status, method, api_path, content)
         response = HttpResponse(content if method != "HEAD" else b"", status=upstream.status)
     else:
         response = StreamingHttpResponse(upstream.chunks(), status=upstream.status)
@@ -351,6 +364,24 @@ def openapi_paths(error_schema_ref: str) -> dict:
         }
 
     return {f"{PREFIX}{{store_hash}}/{{path}}": {m.lower(): operation(m) for m in sorted(METHODS)}}
+
+
+def _signal(admitted: _Admitted, store_hash: str, status: int, method: str, path: str, body: bytes) -> None:
+    """Record what a proxied call saw (stores/services/traffic.py decides, and
+    queues the store's check at most once a minute). Never fails the call."""
+    store = Store(pk=admitted.store_id, store_hash=store_hash, missing_scopes=list(admitted.missing_scopes))
+    try:
+        traffic_signal_record(
+            store,
+            status=status,
+            method=method,
+            path=path,
+            excerpt=body[:1000],
+            source_client=ServiceClient(pk=admitted.client_id),
+            via=TrafficSignal.Via.PROXY,
+        )
+    except Exception:  # noqa: BLE001 - the service's answer matters more than the signal
+        logger.warning("proxy: a signal was not recorded", extra={"store_hash": store_hash}, exc_info=True)
 
 
 def _failed(exc: UpstreamError, store_hash: str, method: str, started: float) -> JsonResponse:
