@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -238,7 +239,12 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
 
     scope = PROXY_READ if method in READ_METHODS else PROXY_WRITE
     secret = bearer_secret(request)
-    admitted = await _admit(secret, client_ip(request), scope, store_hash)
+    try:
+        admitted = await _admit(secret, client_ip(request), scope, store_hash)
+    except (DatabaseError, psycopg.Error):
+        logger.warning("proxy: the database did not answer", extra={"store_hash": store_hash})
+        _count("failed", 503)
+        return refusal(503, "portal_unavailable", "The portal cannot reach its database; try again.", Retry_After="1")
     if admitted.refused is not None:
         _count("refused", admitted.refused.status_code)
         return admitted.refused
@@ -319,6 +325,7 @@ REFUSALS = {
     413: "body_too_large: over PROXY_MAX_REQUEST_BYTES",
     429: "quota_spent: the store's BigCommerce quota is spent (Retry-After); or BigCommerce's own 429",
     502: "bigcommerce_unreachable, redirect_refused or response_too_large",
+    503: "portal_unavailable: the portal cannot reach its database (Retry-After)",
     504: "bigcommerce_timeout",
 }
 
