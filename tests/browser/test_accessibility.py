@@ -11,14 +11,12 @@ import pytest
 from django.utils import timezone
 
 from merchants.models import Invitation, Membership, Merchant, User
-from merchants.two_factor import services as two_factor
-from merchants.two_factor.codes import current_code
 from notifications.models import Notification, WebhookEndpoint
 from stores import services
 from stores.bigcommerce.report import Outcome
 from stores.models import Store
 from stores.status import StoreStatus
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, enrolled
 from tests.reports import report
 
 from .accessibility import axe_violations, describe, overflow
@@ -220,8 +218,7 @@ def test_the_pages_around_signing_in_have_no_axe_violation(web, transactional_db
     page.wait_for_url("**/account/two-factor/setup/**")
     if violations := axe_violations(page):
         found[page.url] = violations
-    device = two_factor.enrolment_device(staff)
-    two_factor.enrolment_confirm(device, current_code(device))
+    enrolled(staff)
     other = web.new_page()
     other.goto("/login/?next=/admin/")
     other.get_by_label("Email").fill(staff.email)

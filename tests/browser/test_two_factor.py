@@ -15,9 +15,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from merchants.models import User
-from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, enrolled
 
 pytestmark = pytest.mark.browser
 
@@ -81,9 +80,7 @@ def test_first_login_forces_enrolment_then_the_console_opens(web, staff):
 
 
 def test_an_enrolled_staff_member_gives_a_code_and_a_wrong_one_is_refused(web, staff):
-    device = services.enrolment_device(staff)
-    assert services.enrolment_confirm(device, current_code(device)) is not None
-    device.refresh_from_db()
+    device, _ = enrolled(staff)
     next_time_step()  # the enrolment used this step's code
 
     page = web.new_page()
@@ -103,8 +100,7 @@ def test_an_enrolled_staff_member_gives_a_code_and_a_wrong_one_is_refused(web, s
 
 
 def test_a_recovery_code_works_once(web, staff):
-    device = services.enrolment_device(staff)
-    codes = services.enrolment_confirm(device, current_code(device))
+    _, codes = enrolled(staff)
 
     page = web.new_page()
     log_in(page, staff.email)

@@ -25,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from merchants.models import SecondFactor, SecondFactorKey, User
 from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
-from tests.conftest import PASSWORD, client_for
+from tests.conftest import PASSWORD, client_for, enrolled
 
 
 def password_step(client: Client, email: str, next_url: str = "", address: str = "203.0.113.7"):
@@ -42,14 +42,6 @@ def code_step(client: Client, code: str, next_url: str = "", address: str = "203
 def later(seconds: int):
     """A moment past django-otp's back-off after a wrong code (and into a new TOTP step)."""
     return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
-
-
-def enrolled(user: User) -> tuple[TOTPDevice, list[str]]:
-    device = services.enrolment_device(user)
-    codes = services.enrolment_confirm(device, current_code(device))
-    assert codes is not None
-    device.refresh_from_db()
-    return device, codes
 
 
 def wrong_code(device: TOTPDevice) -> str:
@@ -69,28 +61,6 @@ def assert_no_key(text: str, device: TOTPDevice) -> None:
         flat = fragment.replace(" ", "")
         for i in range(len(flat) - 7):
             assert flat[i : i + 8] not in text.replace(" ", ""), "a slice of the TOTP key is in the text"
-
-
-@pytest.fixture
-def staff_groups(db):
-    """The Support and Operations groups, as the migrations made them."""
-    from django.contrib.auth.models import Group
-
-    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
-
-
-@pytest.fixture
-def operations(staff_groups) -> User:
-    user = User.objects.create_user(email="ops@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(staff_groups["Operations"])
-    return user
-
-
-@pytest.fixture
-def support(staff_groups) -> User:
-    user = User.objects.create_user(email="support@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(staff_groups["Support"])
-    return user
 
 
 @pytest.fixture
@@ -314,10 +284,8 @@ def reset_action(client: Client, device: TOTPDevice):
     )
 
 
-def test_operations_reset_is_logged_and_forces_enrolment_again(operations, support, staff_groups):
-    colleague = User.objects.create_user(email="lost@violet.test", password=PASSWORD, is_staff=True)
-    colleague.groups.add(staff_groups["Support"])
-    device, _ = enrolled(colleague)
+def test_operations_reset_is_logged_and_forces_enrolment_again(operations, support, lost):
+    colleague, device = lost, TOTPDevice.objects.get(user=lost)
 
     listing = client_for(support).get(reverse("admin:merchants_secondfactor_changelist"))
     assert listing.status_code == 200 and "lost@violet.test" in listing.content.decode()
