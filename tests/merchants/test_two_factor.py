@@ -226,6 +226,17 @@ def test_login_with_a_device_asks_for_the_code_and_refuses_a_wrong_one(client, s
         assert client.get("/admin/stores/store/").status_code == 200
 
 
+def test_a_code_works_once_the_enrolment_s_code_does_not_log_in_again(client, staff):
+    """django-otp keeps the last time step used: the code the enrolment took is
+    refused at the login in the same 30 seconds (the clock stands still here)."""
+    with time_machine.travel(timezone.now(), tick=False):
+        device, _ = enrolled(staff)
+        password_step(client, staff.email)
+        refused = code_step(client, current_code(device))
+    assert refused.status_code == 400 and "not right" in refused.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
 def test_django_otp_throttling_is_on_a_right_code_right_after_a_wrong_one_waits(client, staff, settings):
     assert settings.OTP_TOTP_THROTTLE_FACTOR >= 1 and settings.OTP_STATIC_THROTTLE_FACTOR >= 1
     device, _ = enrolled(staff)
