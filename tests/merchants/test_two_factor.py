@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.urls import URLPattern, URLResolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -26,6 +26,7 @@ from merchants.models import SecondFactor, SecondFactorKey, User
 from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
 from tests.conftest import PASSWORD, client_for, enrolled
+from tests.security.routes import url_patterns
 
 
 def password_step(client: Client, email: str, next_url: str = "", address: str = "203.0.113.7"):
@@ -94,18 +95,10 @@ def admin_urls() -> list[str]:
     """Every admin URL pattern, with sample values for its parameters."""
     samples = {"app_label": "stores", "object_id": "1", "content_type_id": "1", "id": "1", "url": "anything/"}
     found: list[str] = []
-
-    def walk(patterns, prefix: str):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                route = prefix + str(entry.pattern)
-                route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), route)
-                route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: samples.get(m.group(1), "1"), route)
-                found.append("/admin/" + route.lstrip("^").rstrip("$").replace("\\", ""))
-
-    walk(admin.site.get_urls(), "")
+    for _, route, _ in url_patterns(admin.site.get_urls()):
+        route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), route)
+        route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: samples.get(m.group(1), "1"), route)
+        found.append("/admin/" + route.lstrip("^").rstrip("$").replace("\\", ""))
     return sorted(set(found))
 
 
