@@ -69,7 +69,7 @@ def test_a_quiet_week_opens_no_incident_and_flags_every_broken_store(db, setting
             broken += breaking
             services.incidents_review()
 
-    assert len(broken) > 1_500  # about 1,680 expected
+    assert len(broken) > 1_500  # about 1,550 expected (1 - 0.999 ** 168 of 10,000)
     assert not Incident.objects.exists()
     revoked = set(Store.objects.filter(status=StoreStatus.REVOKED).values_list("id", flat=True))
     assert revoked == set(broken)
