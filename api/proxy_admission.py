@@ -37,7 +37,8 @@ from stores.models import Credential, Store
 from stores.release import RELEASABLE
 
 from .models import ServiceClient
-from .service_clients import SECRET_PREFIX, TOUCH_EVERY, digest, service_client_touch
+from .service_clients import SECRET_PREFIX, digest
+from .tokens import TOUCH_EVERY, last_used_touch
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def admission(raw: str, store_hash: str) -> Admission:
         row = cursor.fetchone()
     admitted, touch = _admission(row, bool(wanted), now)
     if touch is not None:
-        service_client_touch(touch, now)
+        last_used_touch(touch, now=now)
     return admitted
 
 
@@ -155,7 +156,7 @@ async def aadmission(raw: str, store_hash: str) -> Admission:
     row = await STATEMENT.fetchone([wanted, wanted, now, store_hash])
     admitted, touch = _admission(row, bool(wanted), now)
     if touch is not None:
-        await sync_to_async(service_client_touch)(touch, now)
+        await sync_to_async(last_used_touch)(touch, now=now)
     return admitted
 
 
