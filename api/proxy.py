@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -47,10 +48,14 @@ from stores.bigcommerce.passthrough import (
     rewritten_location,
     upstream_url,
 )
+from stores.models import Store, TrafficSignal
 from stores.proxy_targets import QUOTAS, TOKENS, proxy_token, quota_spent, quota_wait_left
+from stores.services.traffic import traffic_signal_record
 from stores.status import StoreStatus
+from stores.traffic_rule import answer_is_definitive
 
 from .auth import Forbidden, Unauthorized, authenticate, bearer_secret
+from .models import ServiceClient
 from .proxy_admission import STATEMENT, aadmission
 from .scopes import PROXY_READ, PROXY_WRITE
 from .service_clients import SECRET_PREFIX, address_allowed
@@ -118,6 +123,8 @@ class _Admitted:
     store_id: int | None = None
     token: str = field(default="", repr=False)
     wait: int = 0
+    client_id: int | None = None
+    missing_scopes: tuple[str, ...] = ()
 
 
 def _unauthorized() -> JsonResponse:
@@ -163,7 +170,9 @@ async def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Adm
     wait = QUOTAS.known_wait(store_hash)
     if wait is None:
         wait = QUOTAS.learn(store_hash, await _in_sync_thread(quota_wait_left)(store_hash))
-    return _Admitted(store_id=found.store_id, token=token, wait=wait)
+    return _Admitted(
+        store_id=found.store_id, token=token, wait=wait, client_id=client.pk, missing_scopes=found.missing_scopes
+    )
 
 
 @sensitive_variables("secret")
@@ -230,7 +239,12 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
 
     scope = PROXY_READ if method in READ_METHODS else PROXY_WRITE
     secret = bearer_secret(request)
-    admitted = await _admit(secret, client_ip(request), scope, store_hash)
+    try:
+        admitted = await _admit(secret, client_ip(request), scope, store_hash)
+    except (DatabaseError, psycopg.Error):
+        logger.warning("proxy: the database did not answer", extra={"store_hash": store_hash})
+        _count("failed", 503)
+        return refusal(503, "portal_unavailable", "The portal cannot reach its database; try again.", Retry_After="1")
     if admitted.refused is not None:
         _count("refused", admitted.refused.status_code)
         return admitted.refused
@@ -284,6 +298,11 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
             content = await upstream.read_small()
         except UpstreamError as exc:
             return _failed(exc, store_hash, method, started)
+        kind = answer_is_definitive(
+            upstream.status, api_path + (f"?{query}" if query else ""), content, admitted.missing_scopes, method=method
+        )
+        if kind is not None:  # detection from real traffic: the store's confirming check, at once
+            await _in_sync_thread(_signal)(admitted, store_hash, upstream.status, method, api_path, content)
         response = HttpResponse(content if method != "HEAD" else b"", status=upstream.status)
     else:
         response = StreamingHttpResponse(upstream.chunks(), status=upstream.status)
@@ -306,6 +325,7 @@ REFUSALS = {
     413: "body_too_large: over PROXY_MAX_REQUEST_BYTES",
     429: "quota_spent: the store's BigCommerce quota is spent (Retry-After); or BigCommerce's own 429",
     502: "bigcommerce_unreachable, redirect_refused or response_too_large",
+    503: "portal_unavailable: the portal cannot reach its database (Retry-After)",
     504: "bigcommerce_timeout",
 }
 
@@ -351,6 +371,24 @@ def openapi_paths(error_schema_ref: str) -> dict:
         }
 
     return {f"{PREFIX}{{store_hash}}/{{path}}": {m.lower(): operation(m) for m in sorted(METHODS)}}
+
+
+def _signal(admitted: _Admitted, store_hash: str, status: int, method: str, path: str, body: bytes) -> None:
+    """Record what a proxied call saw (stores/services/traffic.py decides, and
+    queues the store's check at most once a minute). Never fails the call."""
+    store = Store(pk=admitted.store_id, store_hash=store_hash, missing_scopes=list(admitted.missing_scopes))
+    try:
+        traffic_signal_record(
+            store,
+            status=status,
+            method=method,
+            path=path,
+            excerpt=body[:1000],
+            source_client=ServiceClient(pk=admitted.client_id),
+            via=TrafficSignal.Via.PROXY,
+        )
+    except Exception:  # noqa: BLE001 - the service's answer matters more than the signal
+        logger.warning("proxy: a signal was not recorded", extra={"store_hash": store_hash}, exc_info=True)
 
 
 def _failed(exc: UpstreamError, store_hash: str, method: str, started: float) -> JsonResponse:

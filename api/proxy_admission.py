@@ -37,7 +37,8 @@ from stores.models import Credential, Store
 from stores.release import RELEASABLE
 
 from .models import ServiceClient
-from .service_clients import SECRET_PREFIX, TOUCH_EVERY, digest, service_client_touch
+from .service_clients import SECRET_PREFIX, digest
+from .tokens import TOUCH_EVERY, last_used_touch
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def admission(raw: str, store_hash: str) -> Admission:
         row = cursor.fetchone()
     admitted, touch = _admission(row, bool(wanted), now)
     if touch is not None:
-        service_client_touch(touch, now)
+        last_used_touch(touch, now=now)
     return admitted
 
 
@@ -104,18 +105,26 @@ class _AsyncStatement:
 
     def __init__(self) -> None:
         self._connections: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection] = {}
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     async def _connection(self) -> psycopg.AsyncConnection:
         loop = asyncio.get_running_loop()
         conn = self._connections.get(loop)
-        if conn is None or conn.closed:
-            params = {
-                key: value
-                for key, value in connection.get_connection_params().items()
-                if key not in {"cursor_factory", "context", "prepare_threshold"}
-            }
-            conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
-            self._connections[loop] = conn
+        if conn is not None and not conn.closed:
+            return conn
+        # One connection per process: the calls that find none wait for the
+        # first one's, instead of each opening its own (hundreds at once).
+        lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            conn = self._connections.get(loop)
+            if conn is None or conn.closed:
+                params = {
+                    key: value
+                    for key, value in connection.get_connection_params().items()
+                    if key not in {"cursor_factory", "context", "prepare_threshold"}
+                }
+                conn = await psycopg.AsyncConnection.connect(**params, autocommit=True, connect_timeout=5)
+                self._connections[loop] = conn
         return conn
 
     async def fetchone(self, params: list) -> tuple:
@@ -131,6 +140,7 @@ class _AsyncStatement:
         for conn in self._connections.values():
             await conn.close()
         self._connections.clear()
+        self._locks.clear()
 
 
 STATEMENT = _AsyncStatement()
@@ -146,7 +156,7 @@ async def aadmission(raw: str, store_hash: str) -> Admission:
     row = await STATEMENT.fetchone([wanted, wanted, now, store_hash])
     admitted, touch = _admission(row, bool(wanted), now)
     if touch is not None:
-        await sync_to_async(service_client_touch)(touch, now)
+        await sync_to_async(last_used_touch)(touch, now=now)
     return admitted
 
 

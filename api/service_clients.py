@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .models import ServiceClient
 from .scopes import UnknownScope, parse_scopes
-from .tokens import owner_has_rights
+from .tokens import last_used_touch, owner_has_rights
 
 log = logging.getLogger("violet.service_clients")
 
@@ -35,7 +35,6 @@ SECRET_PREFIX = "vcs_"
 # "vcs_" and three random characters: tells secrets apart, shorter than any
 # 8-character slice the no-secret tests look for.
 DISPLAY_CHARS = 7
-TOUCH_EVERY = timedelta(minutes=1)
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=30)
 # Who may issue secrets; a client whose secret was issued by someone who has
@@ -225,17 +224,8 @@ def service_client_authenticate(raw: str, *, now=None) -> ServiceClient | None:
     previous = client.previous_secret_hash is not None and hmac.compare_digest(client.previous_secret_hash, wanted)
     if not (current or previous):
         return None
-    service_client_touch(client, now)
+    last_used_touch(client, now=now)
     return client
-
-
-def service_client_touch(client: ServiceClient, now) -> None:
-    """Record that the client called, at most once a minute (one conditional UPDATE)."""
-    if client.last_used_at is None or client.last_used_at < now - TOUCH_EVERY:
-        ServiceClient.objects.filter(pk=client.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
-        ).update(last_used_at=now)
-        client.last_used_at = now
 
 
 def _address(value: str):

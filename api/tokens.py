@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .models import ApiToken
+from .models import ApiToken, ServiceClient
 
 TOKEN_PREFIX = "vc_"
 # "vc_" and four random characters: enough to tell tokens apart, useless to guess
@@ -86,10 +86,16 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
         return None
     if not owner_has_rights(token.created_by):
         return None
-    now = timezone.now()
-    if token.last_used_at is None or token.last_used_at < now - TOUCH_EVERY:
-        ApiToken.objects.filter(pk=token.pk).filter(
+    last_used_touch(token, now=timezone.now())
+    return token
+
+
+def last_used_touch(row: ApiToken | ServiceClient, *, now) -> None:
+    """Note that an API token or a service client was just used: `last_used_at`
+    written at most once every TOUCH_EVERY, by a conditional update, so busy
+    clients do not write a row a request and concurrent requests write once."""
+    if row.last_used_at is None or row.last_used_at < now - TOUCH_EVERY:
+        type(row).objects.filter(pk=row.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
         ).update(last_used_at=now)
-        token.last_used_at = now
-    return token
+        row.last_used_at = now

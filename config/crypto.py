@@ -1,7 +1,7 @@
 """Encryption at rest (store credentials, kept wizard secrets, webhook signing
 secrets, second-factor seeds): the one place that decrypts. In `config`, the
 layer every app may import; `stores.crypto` re-exports it for the existing
-migrations and imports.
+migrations only (tests/test_architecture.py keeps other imports here).
 
 Fernet keys come from `settings.FERNET_KEYS`, newest first: the first key
 encrypts, every key decrypts. `rotated` re-encrypts under the first

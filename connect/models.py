@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config.crypto import EncryptedTextField
 from merchants.models import Merchant
-from stores.crypto import EncryptedTextField
 
 DRAFT_LIFETIME = timedelta(minutes=30)
 

@@ -8,7 +8,7 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
-from stores.crypto import EncryptedTextField
+from config.crypto import EncryptedTextField
 from stores.models import Incident, StatusChange, StoreEvent
 
 

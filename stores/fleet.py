@@ -24,13 +24,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import UndecryptableCredential
 from config.logging import bind, checks_recorded
 
 from . import lifecycle, services
 from .bigcommerce.client import AiohttpTransport, BigCommerceClient
 from .bigcommerce.report import Credentials
 from .bigcommerce.validation import validate_escalating
-from .crypto import UndecryptableCredential
 from .models import Check, Credential
 from .services import CheckResult
 from .verification import client_options

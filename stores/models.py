@@ -7,9 +7,9 @@ from django.db import models
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import EncryptedTextField
 from merchants.models import Merchant
 
-from .crypto import EncryptedTextField
 from .incident_rule import IncidentKind
 from .links import safe_web_url
 from .status import StoreStatus

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field, fields
 from django.apps import apps
 from django.db import connection, connections, models, transaction
 
-from .crypto import EncryptedTextField, UndecryptableCredential, rotated
+from config.crypto import EncryptedTextField, UndecryptableCredential, rotated
+
 from .models import Credential
 
 

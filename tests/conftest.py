@@ -1,9 +1,15 @@
 """Shared fixtures. As in healthchecks: alice owns Acme, bob is her teammate
-(a member of Acme), charlie owns Globex and must never see Acme's things."""
+(a member of Acme), charlie owns Globex and must never see Acme's things.
+Staff: `support` and `operations` (the groups the migrations make), and
+`enrolled()` for a second factor set up the way a person does it."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
@@ -84,6 +90,50 @@ def verify_second_factor(client: Client, user: User):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+def enrolled(user: User):
+    """Set up a second factor as a person does (enrolment, then a code from the
+    app): the confirmed TOTP device and the recovery codes shown once."""
+    from merchants.two_factor import services
+    from merchants.two_factor.codes import current_code
+
+    device = services.enrolment_device(user)
+    codes = services.enrolment_confirm(device, current_code(device))
+    assert codes is not None
+    device.refresh_from_db()
+    return device, codes
+
+
+@pytest.fixture
+def staff_groups(db) -> dict[str, Group]:
+    """The Support and Operations groups the data migrations made (made again
+    if a transactional test flushed them)."""
+    if Group.objects.filter(name__in=["Support", "Operations"]).count() != 2:
+        importlib.import_module("stores.migrations.0002_staff_groups").create_staff_groups(django_apps, None)
+        importlib.import_module("merchants.migrations.0002_second_factor").grant(django_apps, None)
+        importlib.import_module("stores.migrations.0006_store_merchant_since_and_move_permission").grant_move(
+            django_apps, None
+        )
+        importlib.import_module("stores.migrations.0014_incident_and_reference_permissions").grant(django_apps, None)
+    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
+
+
+def staff_member(email: str, group: Group | None = None, **extra) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, is_staff=True, **extra)
+    if group is not None:
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def support(staff_groups) -> User:
+    return staff_member("support@violet.test", staff_groups["Support"])
+
+
+@pytest.fixture
+def operations(staff_groups) -> User:
+    return staff_member("ops@violet.test", staff_groups["Operations"])
 
 
 @pytest.fixture

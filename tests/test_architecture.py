@@ -11,7 +11,9 @@ promises:
   tasks they queue at their top, so those tasks cannot import them back then);
 - no domain app imports the staff console (`console/` is an interface);
 - `stores` imports no app above it (only `merchants` and `config` below it);
-- `stores/bigcommerce/` and `sandbox/` know nothing of Django.
+- `stores/bigcommerce/` and `sandbox/` know nothing of Django;
+- encryption is imported from `config.crypto`; `stores.crypto` is a re-export
+  kept for the old migrations that name it.
 """
 
 from __future__ import annotations
@@ -251,12 +253,29 @@ def test_pure_packages_know_nothing_of_django(package):
     assert not offenders, offenders
 
 
+def test_encryption_is_imported_from_config_crypto():
+    """`stores.crypto` only re-exports `config.crypto` for the migrations written
+    before the move (which must not change); code and tests import the real one."""
+    tests = {_module_name(path): path for path in (ROOT / "tests").rglob("*.py")}
+    offenders = [
+        module
+        for module, path in {**modules(), **tests}.items()
+        if module != "stores.crypto" and any(_resolve_crypto(name) for name in _imported_names(module, path))
+    ]
+    assert not offenders, offenders
+
+
+def _resolve_crypto(name: str) -> bool:
+    return name == "stores.crypto" or name.startswith("stores.crypto.")
+
+
 def test_the_rules_catch_what_they_forbid():
     """The checks themselves: a cycle and a console import are found."""
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
     names = _imported_names("stores.example", ROOT / "tests" / "test_architecture.py")
     assert "ast" in names and "pytest" in names
+    assert _resolve_crypto("stores.crypto.EncryptedTextField") and not _resolve_crypto("stores.cryptography")
     assert _allowed_deferred("stores.tasks", "stores.services")
     assert not _allowed_deferred("stores.services.checks", "stores.tasks")
     assert not _allowed_deferred("stores.tasks", "notifications.services")

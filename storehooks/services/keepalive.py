@@ -47,8 +47,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import UndecryptableCredential
 from stores.bigcommerce.webhooks import CallFailed, Registration
-from stores.crypto import UndecryptableCredential
 from stores.models import Credential, Store
 from stores.status import StoreStatus
 

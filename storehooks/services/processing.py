@@ -11,8 +11,8 @@ from typing import Any
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import UndecryptableCredential
 from stores.bigcommerce.webhooks import CallFailed
-from stores.crypto import UndecryptableCredential
 from stores.models import Check, Store
 from stores.services import store_check_request, store_refresh_profile
 

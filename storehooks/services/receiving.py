@@ -25,8 +25,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import UndecryptableCredential, decrypt_decoy
 from stores.bigcommerce.storable import storable_text
-from stores.crypto import UndecryptableCredential, decrypt_decoy
 from stores.models import Credential, Store
 
 from .. import signatures

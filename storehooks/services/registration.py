@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import UndecryptableCredential
 from stores.bigcommerce.webhooks import CallFailed
-from stores.crypto import UndecryptableCredential
 from stores.models import Credential, Store
 
 from .. import bigcommerce_api

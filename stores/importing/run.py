@@ -20,6 +20,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from config.crypto import UndecryptableCredential
 from merchants import services as merchant_services
 from merchants.models import Merchant
 
@@ -29,7 +30,6 @@ from ..bigcommerce.doctor import diagnose
 from ..bigcommerce.report import Credentials, Outcome, Problem, Report
 from ..bigcommerce.scopes import scope_label
 from ..bigcommerce.validation import validate
-from ..crypto import UndecryptableCredential
 from ..models import Credential, Store
 from ..status import StoreStatus
 from ..verification import client_options
@@ -232,7 +232,7 @@ def _same_credentials(items: list[_Item]) -> list[_Item]:
     """The items whose store already holds exactly these credentials. The last
     four characters are compared first; only stores whose fingerprints all
     match have their values decrypted (by the credential model, through
-    `stores.crypto`), and compared in constant time."""
+    `config.crypto`), and compared in constant time."""
     by_store = {item.existing.pk: item for item in items}
     fingerprints = Credential.objects.fingerprints_only().filter(store_id__in=list(by_store))
     maybe = [

@@ -276,3 +276,30 @@ def test_the_proxy_is_in_the_openapi_document(client):
     assert item["get"]["summary"].endswith("(scope proxy:read)")
     assert item["post"]["summary"].endswith("(scope proxy:write)")
     assert "Retry-After" in item["get"]["responses"]["429"]["headers"]
+
+
+def test_a_definitive_answer_through_the_proxy_queues_the_store_s_check(
+    portal, upstream, reader, acme_store, monkeypatch
+):
+    from stores.models import TrafficSignal
+    from stores.services import traffic
+
+    queued = []
+    monkeypatch.setattr(traffic.check_after_signal_task, "delay", lambda *args: queued.append(args))
+    upstream.reply = lambda request: web.json_response({"status": 422, "title": "Invalid"}, status=422)
+    assert call(portal, reader, "acme123/v3/catalog/products").status_code == 422
+    upstream.reply = lambda request: web.json_response({"status": 403, "title": "Forbidden"}, status=403)
+    assert call(portal, reader, "acme123/v3/catalog/products").status_code == 403  # not the scope error
+    assert TrafficSignal.objects.count() == 0 and queued == []
+    upstream.reply = lambda request: web.json_response(
+        {"status": 401, "title": "Unauthorized", "type": "https://developer.bigcommerce.com/api-docs"}, status=401
+    )
+    for _ in range(3):  # a burst of failing calls: one check
+        answer = call(portal, reader, "acme123/v3/catalog/products?limit=5")
+        assert answer.status_code == 401 and "X-Violet-Proxy" not in answer.headers
+    signals = list(TrafficSignal.objects.order_by("id"))
+    assert [(s.via, s.kind, s.status, s.method) for s in signals] == [("proxy", "invalid_token", 401, "GET")] * 3
+    assert signals[0].client.name == "catalog-sync" and signals[0].path.startswith("/v3/catalog/products")
+    assert [s.queued_check for s in signals] == [True, False, False]
+    assert queued == [(acme_store.pk,)]
+    assert Store.objects.get(pk=acme_store.pk).status == "connected"  # the check decides, not the signal

@@ -84,3 +84,39 @@ def test_the_client_s_last_use_is_recorded_at_most_once_a_minute(acme_store):
     admission(secret, "acme123")
     client.refresh_from_db()
     assert client.last_used_at == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeypatch):
+    """The guard in `_AsyncStatement._connection`: 50 first calls at once, one
+    connection (without the lock, each opened its own: 'too many clients')."""
+    import asyncio
+
+    import psycopg
+    from django.db import connection
+
+    from api.proxy_admission import _AsyncStatement
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the asynchronous connection is PostgreSQL's")
+    opened = []
+    real = psycopg.AsyncConnection.connect
+
+    async def counting(*args, **kwargs):
+        opened.append(1)
+        await asyncio.sleep(0.05)  # a connection takes a while: the others arrive meanwhile
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "connect", counting)
+    statement = _AsyncStatement()
+
+    async def fifty():
+        try:
+            calls = [statement.fetchone(["", "", "2026-01-01T00:00:00Z", "acme123"]) for _ in range(50)]
+            return await asyncio.gather(*calls)
+        finally:
+            await statement.close()
+
+    rows = asyncio.run(fifty())
+    assert len(rows) == 50 and all(row[5] == acme_store.pk for row in rows)
+    assert len(opened) == 1

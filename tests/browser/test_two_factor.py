@@ -10,14 +10,14 @@ import re
 import time
 
 import pytest
+from django.db.models import F
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from merchants.models import User
-from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, enrolled
 
 pytestmark = pytest.mark.browser
 
@@ -46,9 +46,15 @@ def give_code(page, code: str) -> None:
     page.get_by_role("button", name="Verify").click()
 
 
-def next_time_step() -> None:
-    """A TOTP code works once: wait for the app's next one."""
-    time.sleep(30 - time.time() % 30 + 0.5)
+def enrolled_a_step_ago(user: User) -> TOTPDevice:
+    """Enrolled, as if with the code of the app's previous 30-second step: a
+    TOTP code works once (django-otp keeps the last step used), so the code
+    shown now is one the login has not seen yet, without waiting for the next
+    step (up to 30 s). tests/merchants/test_two_factor.py proves a used code
+    is refused."""
+    device, _ = enrolled(user)
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=F("last_t") - 1)
+    return device
 
 
 def test_first_login_forces_enrolment_then_the_console_opens(web, staff):
@@ -81,10 +87,7 @@ def test_first_login_forces_enrolment_then_the_console_opens(web, staff):
 
 
 def test_an_enrolled_staff_member_gives_a_code_and_a_wrong_one_is_refused(web, staff):
-    device = services.enrolment_device(staff)
-    assert services.enrolment_confirm(device, current_code(device)) is not None
-    device.refresh_from_db()
-    next_time_step()  # the enrolment used this step's code
+    device = enrolled_a_step_ago(staff)
 
     page = web.new_page()
     log_in(page, staff.email)
@@ -103,8 +106,7 @@ def test_an_enrolled_staff_member_gives_a_code_and_a_wrong_one_is_refused(web, s
 
 
 def test_a_recovery_code_works_once(web, staff):
-    device = services.enrolment_device(staff)
-    codes = services.enrolment_confirm(device, current_code(device))
+    _, codes = enrolled(staff)
 
     page = web.new_page()
     log_in(page, staff.email)

@@ -20,7 +20,8 @@ def test_the_procfile_runs_web_proxy_worker_beat_and_a_release_step():
     assert set(entries) == {"release", "web", "proxy", "worker", "beat"}
     assert shlex.split(entries["web"]) == ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]
     assert shlex.split(entries["proxy"]) == [
-        "gunicorn", "-c", "config/gunicorn.conf.py", "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi"
+        "gunicorn", "-c", "config/gunicorn.conf.py", "--worker-class", "uvicorn_worker.UvicornWorker",
+        "--max-requests", "0", "config.asgi",
     ]
     assert shlex.split(entries["worker"])[:4] == ["celery", "-A", "config", "worker"]
     assert shlex.split(entries["beat"])[:4] == ["celery", "-A", "config", "beat"]

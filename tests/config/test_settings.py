@@ -1,5 +1,6 @@
 """Production refuses to start half-configured, and passes check --deploy."""
 
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +38,45 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+# Evaluating the settings is where production refuses to start (config/settings.py
+# raises ImproperlyConfigured while it is imported): one process does it once per
+# environment below, each from a clean os.environ, instead of a `manage.py check`
+# process per case (about 2 s each, twice in CI). The tests that run manage.py for
+# real (check --deploy, every missing or insecure value at once) stay below.
+_EVALUATE = """
+import json, os, runpy, sys
+clean = dict(os.environ)
+results = []
+for env in json.load(sys.stdin):
+    os.environ.clear()
+    os.environ.update({**clean, **env})
+    try:
+        runpy.run_module("config.settings")
+        results.append("")
+    except Exception as exc:
+        results.append(f"{type(exc).__module__}.{type(exc).__name__}: {exc}".splitlines()[-1])
+print(json.dumps(results))
+"""
+
+
+def settings_refusals(environments: list[dict[str, str]]) -> list[str]:
+    """For each environment, the last line of the error the settings raise
+    ("" when they load), as `manage.py` would print it."""
+    ignored = {"DEBUG", "DJANGO_ENV", "BIGCOMMERCE_API_URL", "WEBHOOK_ENDPOINTS_ALLOW_LOCAL"}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in ignored}
+    result = subprocess.run(
+        [sys.executable, "-c", _EVALUATE],
+        cwd=ROOT,
+        env=clean,
+        input=json.dumps(environments),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 def test_production_with_everything_set_passes_check_deploy_without_warnings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
@@ -59,13 +99,21 @@ def test_production_starts_with_sentry_on_and_collects_nothing_personal():
     assert result.stdout.split() == ["True", "3", "[]", "False", "off", "False"]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL", *SHARED_SERVICES])
-def test_production_refuses_to_start_naming_the_missing_variable(missing):
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
-    result = manage("check", env=env)
-    assert result.returncode != 0
-    assert "refuses to start without" in result.stderr
-    assert missing in result.stderr.splitlines()[-1]
+MISSING = ["SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "DATABASE_URL", *SHARED_SERVICES]
+
+
+@pytest.fixture(scope="module")
+def missing_refusals() -> dict[str, str]:
+    environments = [{k: v for k, v in PRODUCTION_ENV.items() if k != missing} for missing in MISSING]
+    return dict(zip(MISSING, settings_refusals(environments), strict=True))
+
+
+@pytest.mark.parametrize("missing", MISSING)
+def test_production_refuses_to_start_naming_the_missing_variable(missing, missing_refusals):
+    last = missing_refusals[missing]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert "refuses to start without" in last
+    assert missing in last
 
 
 def test_production_names_every_missing_variable_at_once():
@@ -89,28 +137,41 @@ def test_production_with_only_the_secrets_and_the_database_names_the_four_shared
         assert given not in last
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("CELERY_BROKER_URL", "filesystem://"),
-        ("CELERY_BROKER_URL", "memory://"),
-        ("CELERY_BROKER_URL", "redis://redis.internal:6379/0;filesystem://"),
-        ("CACHE_URL", "locmemcache://"),
-        ("CACHE_URL", "filecache:///tmp/cache"),
-        ("CACHE_URL", "dbcache://cache_table"),
-        ("EMAIL_URL", "consolemail://"),
-        ("EMAIL_URL", "filemail:///tmp/mail"),
-        ("EMAIL_URL", "memorymail://"),
-        ("PUBLIC_BASE_URL", "http://connect.violet.io"),
-        ("PUBLIC_BASE_URL", "https://127.0.0.1:8000"),
-        ("PUBLIC_BASE_URL", "connect.violet.io"),
-        ("CACHE_URL", "memcache://cache-user:cache-s3cret@memcached.internal:11211"),
-    ],
-)
-def test_production_refuses_a_development_stand_in_naming_it_without_echoing_it(name, value):
-    result = manage("check", env={**PRODUCTION_ENV, name: value})
-    assert result.returncode != 0
-    last = result.stderr.splitlines()[-1]
+STAND_INS = [
+    ("CELERY_BROKER_URL", "filesystem://"),
+    ("CELERY_BROKER_URL", "memory://"),
+    ("CELERY_BROKER_URL", "redis://redis.internal:6379/0;filesystem://"),
+    ("CACHE_URL", "locmemcache://"),
+    ("CACHE_URL", "filecache:///tmp/cache"),
+    ("CACHE_URL", "dbcache://cache_table"),
+    ("EMAIL_URL", "consolemail://"),
+    ("EMAIL_URL", "filemail:///tmp/mail"),
+    ("EMAIL_URL", "memorymail://"),
+    ("PUBLIC_BASE_URL", "http://connect.violet.io"),
+    ("PUBLIC_BASE_URL", "https://127.0.0.1:8000"),
+    ("PUBLIC_BASE_URL", "connect.violet.io"),
+    ("CACHE_URL", "memcache://cache-user:cache-s3cret@memcached.internal:11211"),
+]
+REAL_SERVICES = [
+    ("CELERY_BROKER_URL", "amqps://violet:pw@mq.example.com:5671/violet"),
+    ("CELERY_BROKER_URL", "rediss://:pw@redis.example.com:6380/0"),
+    ("CACHE_URL", "rediss://:pw@redis.example.com:6380/1"),
+    ("EMAIL_URL", "smtps://mailer:pw@smtp.example.com:465"),
+    ("EMAIL_URL", "smtp+ssl://mailer:pw@smtp.example.com:465"),
+    ("EMAIL_URL", "smtp://smtp.internal:587?EMAIL_USE_TLS=True"),
+]
+
+
+@pytest.fixture(scope="module")
+def service_refusals() -> dict[tuple[str, str], str]:
+    cases = STAND_INS + REAL_SERVICES
+    return dict(zip(cases, settings_refusals([{**PRODUCTION_ENV, name: value} for name, value in cases]), strict=True))
+
+
+@pytest.mark.parametrize(("name", "value"), STAND_INS)
+def test_production_refuses_a_development_stand_in_naming_it_without_echoing_it(name, value, service_refusals):
+    last = service_refusals[(name, value)]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
     assert "refuses to start without" in last
     assert name in last
     assert all(other not in last for other in SHARED_SERVICES if other != name)
@@ -118,20 +179,9 @@ def test_production_refuses_a_development_stand_in_naming_it_without_echoing_it(
     assert not rest or rest not in last  # beyond its scheme a URL may carry a password: never echoed
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("CELERY_BROKER_URL", "amqps://violet:pw@mq.example.com:5671/violet"),
-        ("CELERY_BROKER_URL", "rediss://:pw@redis.example.com:6380/0"),
-        ("CACHE_URL", "rediss://:pw@redis.example.com:6380/1"),
-        ("EMAIL_URL", "smtps://mailer:pw@smtp.example.com:465"),
-        ("EMAIL_URL", "smtp+ssl://mailer:pw@smtp.example.com:465"),
-        ("EMAIL_URL", "smtp://smtp.internal:587?EMAIL_USE_TLS=True"),
-    ],
-)
-def test_production_accepts_each_real_service(name, value):
-    result = manage("check", env={**PRODUCTION_ENV, name: value})
-    assert result.returncode == 0, result.stderr
+@pytest.mark.parametrize(("name", "value"), REAL_SERVICES)
+def test_production_accepts_each_real_service(name, value, service_refusals):
+    assert service_refusals[(name, value)] == ""
 
 
 def test_production_uses_the_shared_services_it_was_given():
@@ -247,22 +297,27 @@ def test_production_accepts_each_secure_value(name, value):
     assert production.insecure({**PRODUCTION_ENV, name: value}) == []
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("DEBUG", "true"),
-        ("ALLOWED_HOSTS", "*"),
-        ("DATABASE_URL", "sqlite:////tmp/violet-connect-deploy-check.sqlite3"),
-        ("EMAIL_URL", "smtp://mailer:mail-s3cret@smtp.example.com:25"),
-        ("BIGCOMMERCE_API_URL", "http://api.bigcommerce.com"),
-        ("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "true"),
-        ("METRICS_TOKEN", "x"),
-    ],
-)
-def test_production_refuses_to_start_with_an_insecure_value_naming_it(name, value):
-    result = manage("check", env={**PRODUCTION_ENV, name: value})
-    assert result.returncode != 0
-    last = result.stderr.splitlines()[-1]
+INSECURE_AT_START = [
+    ("DEBUG", "true"),
+    ("ALLOWED_HOSTS", "*"),
+    ("DATABASE_URL", "sqlite:////tmp/violet-connect-deploy-check.sqlite3"),
+    ("EMAIL_URL", "smtp://mailer:mail-s3cret@smtp.example.com:25"),
+    ("BIGCOMMERCE_API_URL", "http://api.bigcommerce.com"),
+    ("WEBHOOK_ENDPOINTS_ALLOW_LOCAL", "true"),
+    ("METRICS_TOKEN", "x"),
+]
+
+
+@pytest.fixture(scope="module")
+def insecure_refusals() -> dict[tuple[str, str], str]:
+    environments = [{**PRODUCTION_ENV, name: value} for name, value in INSECURE_AT_START]
+    return dict(zip(INSECURE_AT_START, settings_refusals(environments), strict=True))
+
+
+@pytest.mark.parametrize(("name", "value"), INSECURE_AT_START)
+def test_production_refuses_to_start_with_an_insecure_value_naming_it(name, value, insecure_refusals):
+    last = insecure_refusals[(name, value)]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
     assert "refuses to start with these insecure values: " + name in last
     assert all(other not in last for other in INSECURE_NAMES if other != name)
     assert "mail-s3cret" not in last

@@ -1,15 +1,11 @@
-"""Staff console fixtures: a superuser, a Support and an Operations person, and
-a store whose secrets are known (ACME_TOKEN, ACME_SECRET, ACME_CLIENT_ID) with
+"""Staff console fixtures: a superuser (Support and Operations people are in
+tests/conftest.py), an endpoint, and a store whose secrets are known (ACME_TOKEN, ACME_SECRET, ACME_CLIENT_ID) with
 a history of checks, status changes and notifications."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
@@ -32,39 +28,8 @@ def assert_no_secret(text: str, secrets=SECRETS) -> None:
 
 
 @pytest.fixture
-def staff_groups(db):
-    """The groups the data migration created (re-created if a test flushed them)."""
-    if not Group.objects.filter(name__in=["Support", "Operations"]).count() == 2:
-        migration = importlib.import_module("stores.migrations.0002_staff_groups")
-        migration.create_staff_groups(django_apps, None)
-        importlib.import_module("merchants.migrations.0002_second_factor").grant(django_apps, None)
-        importlib.import_module("stores.migrations.0006_store_merchant_since_and_move_permission").grant_move(
-            django_apps, None
-        )
-        importlib.import_module("stores.migrations.0014_incident_and_reference_permissions").grant(django_apps, None)
-    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
-
-
-def _staff(email: str, group: Group | None = None, **extra) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD, is_staff=True, **extra)
-    if group is not None:
-        user.groups.add(group)
-    return user
-
-
-@pytest.fixture
 def superuser(db) -> User:
     return User.objects.create_superuser(email="root@violet.test", password=PASSWORD)
-
-
-@pytest.fixture
-def support(staff_groups) -> User:
-    return _staff("support@violet.test", staff_groups["Support"])
-
-
-@pytest.fixture
-def operations(staff_groups) -> User:
-    return _staff("ops@violet.test", staff_groups["Operations"])
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from api.tokens import api_token_issue
+from config import crypto
 from merchants.models import Invitation
 from merchants.services import invitation_create
 from storehooks.models import HookRegistration, WebhookDelivery
-from stores import crypto
 from stores.models import Check, Credential, StatusChange
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, client_for
 from tests.console.conftest import assert_no_secret

@@ -144,8 +144,10 @@ class Celery:
         process.wait(timeout=15)
 
     def stop_all(self) -> None:
+        # The test is over: nothing is waited for (a warm shutdown took seconds a
+        # test); the database is flushed after the test, Redis when the next one starts.
         for name in list(self.processes):
-            self.kill(name, signal.SIGTERM)
+            self.kill(name, signal.SIGKILL)
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")

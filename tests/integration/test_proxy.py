@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -27,6 +28,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def proxy_process(celery, sandbox, tmp_path):
+    with running_proxy(celery, tmp_path) as base:
+        yield base
+
+
+@contextmanager
+def running_proxy(celery, tmp_path):
     """The Procfile's `proxy` entry, two workers, the quota in Redis; yields its base URL."""
     [entry] = [line.split(": ", 1)[1] for line in (ROOT / "Procfile").read_text().splitlines()
                if line.startswith("proxy: ")]
@@ -107,3 +114,63 @@ def test_a_deleted_account_is_bigcommerce_s_401_through_the_proxy(proxy_process,
     answer = requests.get(url, headers=headers, timeout=10)
     assert answer.status_code == 401 and "X-Violet-Proxy" not in answer.headers
     assert time.monotonic() - started < 5
+
+
+CONFIRM_AFTER_SECONDS = 5
+
+
+def test_a_failing_proxied_call_gets_the_merchant_told_within_confirm_after_plus_30_seconds(
+    celery, sandbox, settings, tmp_path
+):
+    """Detection from real traffic through the proxy: the first failing proxied
+    call queues the store's check; the check and its confirmation flip the
+    store; the owner's e-mail is planned — within STORE_CONFIRM_AFTER_SECONDS + 30 s."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from merchants.models import Membership, User
+    from notifications.models import Notification
+    from stores.models import Check, StatusChange, Store, TrafficSignal
+
+    settings.STORE_CONFIRM_AFTER_SECONDS = CONFIRM_AFTER_SECONDS
+    celery.env["STORE_CONFIRM_AFTER_SECONDS"] = str(CONFIRM_AFTER_SECONDS)
+    merchant = Merchant.objects.create(name="Acme", slug="acme")
+    owner = User.objects.create_user(email="alice@acme.test", password="x")
+    Membership.objects.create(merchant=merchant, user=owner, role="owner")
+    store_hash = sandbox.control.add_store(profile={"name": "Acme Outfitters"})["store_hash"]
+    account = sandbox.control.add_account(store_hash, REQUIRED)
+    credentials = Credentials(store_hash, account["access_token"], account["client_id"], account["client_secret"])
+    report, _ = verify_credentials(credentials)
+    store = services.store_connect(merchant=merchant, credentials=credentials, report=report)
+    StatusChange.objects.update(processed_at=timezone.now())
+    Store.objects.filter(pk=store.pk).update(next_check_at=timezone.now() + timedelta(hours=6))
+    _client, secret = service_client(name="catalog-sync", scopes=["proxy:read"])
+    with running_proxy(celery, tmp_path) as base:
+        celery.start_worker()
+        celery.start_beat()
+        wait_for(lambda: " ready." in celery.log("worker"), timeout=60, what="the worker ready")
+        url = f"{base}/api/v1/proxy/{store_hash}/v3/catalog/products?limit=5"
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert requests.get(url, headers=headers, timeout=10).status_code == 200
+
+        sandbox.control.revoke(account["client_id"])  # the merchant deletes the API account
+        started = time.monotonic()
+        assert requests.get(url, headers=headers, timeout=10).status_code == 401  # BigCommerce's answer
+
+        def owner_mail_planned():
+            return Notification.objects.filter(
+                channel="email", audience="merchant", status_change__new_status="revoked", status_change__store=store
+            ).first()
+
+        bound = CONFIRM_AFTER_SECONDS + 30
+        planned = wait_for(owner_mail_planned, timeout=bound + 15, interval=0.1, what="the owner's e-mail planned")
+        elapsed = time.monotonic() - started
+        print(f"\nfirst failing proxied call -> status flipped and owner's e-mail planned: {elapsed:.1f} s "
+              f"(bound {bound} s)")  # fmt: skip
+        assert planned.recipients == ["alice@acme.test"]
+        assert elapsed <= bound, f"{elapsed:.1f} s > {bound} s"
+        assert TrafficSignal.objects.get(store=store).via == "proxy"
+        checks = Check.objects.filter(store=store).exclude(trigger="onboarding")
+        triggers = set(checks.values_list("trigger", flat=True))
+        assert triggers == {"signal"}

@@ -5,7 +5,6 @@ person only, logged (issue 28, item 16)."""
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 from datetime import timedelta
@@ -13,9 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
-from django.apps import apps as django_apps
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection, connections
 from django.test import Client, RequestFactory
@@ -26,33 +23,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from merchants.models import EnrolmentLink, User
 from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
-from tests.conftest import PASSWORD, client_for
-from tests.merchants.test_two_factor import enrolled, password_step, reset_action
-
-
-@pytest.fixture
-def staff_groups(db) -> dict[str, Group]:
-    """The groups the data migrations made (made again if a transactional test flushed them)."""
-    if Group.objects.filter(name__in=["Support", "Operations"]).count() != 2:
-        importlib.import_module("stores.migrations.0002_staff_groups").create_staff_groups(django_apps, None)
-        importlib.import_module("merchants.migrations.0002_second_factor").grant(django_apps, None)
-    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
-
-
-@pytest.fixture
-def operations(staff_groups) -> User:
-    user = User.objects.create_user(email="ops@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(staff_groups["Operations"])
-    return user
-
-
-@pytest.fixture
-def lost(staff_groups) -> User:
-    """A staff member who lost their phone and their recovery codes."""
-    user = User.objects.create_user(email="lost@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(staff_groups["Support"])
-    enrolled(user)
-    return user
+from tests.conftest import PASSWORD, client_for, enrolled
+from tests.merchants.test_two_factor import password_step, reset_action
 
 
 def reset(operations: User, person: User) -> tuple[str, object]:

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from merchants.models import User
-from tests.conftest import PASSWORD
-from tests.merchants.test_two_factor import enrolled, wrong_code
+from tests.conftest import PASSWORD, enrolled
+from tests.merchants.test_two_factor import wrong_code
 
 FIFTH = "192.0.2.55"
 

@@ -2,10 +2,11 @@
 what they should; strangers get 404; anonymous visitors are sent to log in."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from merchants.tenancy import TENANT_URL_KWARG
 from tests.conftest import client_for
+from tests.security.routes import url_patterns
 
 # Merchant-facing URLs that are not about one merchant's data.
 UNSCOPED_CONNECT_URLS = {"connect:home", "connect:merchant_picker"}
@@ -13,17 +14,11 @@ UNSCOPED_CONNECT_URLS = {"connect:home", "connect:merchant_picker"}
 
 def connect_url_names() -> dict[str, str]:
     """Every named pattern in the `connect` namespace → its full route."""
-    names: dict[str, str] = {}
-
-    def walk(patterns, prefix: str, namespace: str | None):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace)
-            elif isinstance(pattern, URLPattern) and namespace == "connect" and pattern.name:
-                names[f"connect:{pattern.name}"] = prefix + str(pattern.pattern)
-
-    walk(get_resolver().url_patterns, "", None)
-    return names
+    return {
+        f"connect:{pattern.name}": route
+        for pattern, route, namespace in url_patterns()
+        if namespace == "connect" and pattern.name
+    }
 
 
 def test_every_merchant_page_is_scoped_by_the_tenant_middleware():

@@ -25,8 +25,8 @@ from merchants.models import SEED_PLACEHOLDER, SecondFactor, SecondFactorKey, Us
 from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
 from stores import rotation
-from tests.conftest import PASSWORD
-from tests.merchants.test_two_factor import code_step, enrolled, later, password_step
+from tests.conftest import PASSWORD, enrolled
+from tests.merchants.test_two_factor import code_step, later, password_step
 
 OLD_KEY = "old-key-for-tests"
 NEW_KEY = "new-key-for-tests"

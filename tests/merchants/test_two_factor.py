@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.urls import URLPattern, URLResolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -25,7 +25,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from merchants.models import SecondFactor, SecondFactorKey, User
 from merchants.two_factor import services
 from merchants.two_factor.codes import current_code
-from tests.conftest import PASSWORD, client_for
+from tests.conftest import PASSWORD, client_for, enrolled
+from tests.security.routes import url_patterns
 
 
 def password_step(client: Client, email: str, next_url: str = "", address: str = "203.0.113.7"):
@@ -42,14 +43,6 @@ def code_step(client: Client, code: str, next_url: str = "", address: str = "203
 def later(seconds: int):
     """A moment past django-otp's back-off after a wrong code (and into a new TOTP step)."""
     return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
-
-
-def enrolled(user: User) -> tuple[TOTPDevice, list[str]]:
-    device = services.enrolment_device(user)
-    codes = services.enrolment_confirm(device, current_code(device))
-    assert codes is not None
-    device.refresh_from_db()
-    return device, codes
 
 
 def wrong_code(device: TOTPDevice) -> str:
@@ -69,28 +62,6 @@ def assert_no_key(text: str, device: TOTPDevice) -> None:
         flat = fragment.replace(" ", "")
         for i in range(len(flat) - 7):
             assert flat[i : i + 8] not in text.replace(" ", ""), "a slice of the TOTP key is in the text"
-
-
-@pytest.fixture
-def staff_groups(db):
-    """The Support and Operations groups, as the migrations made them."""
-    from django.contrib.auth.models import Group
-
-    return {group.name: group for group in Group.objects.filter(name__in=["Support", "Operations"])}
-
-
-@pytest.fixture
-def operations(staff_groups) -> User:
-    user = User.objects.create_user(email="ops@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(staff_groups["Operations"])
-    return user
-
-
-@pytest.fixture
-def support(staff_groups) -> User:
-    user = User.objects.create_user(email="support@violet.test", password=PASSWORD, is_staff=True)
-    user.groups.add(staff_groups["Support"])
-    return user
 
 
 @pytest.fixture
@@ -124,18 +95,10 @@ def admin_urls() -> list[str]:
     """Every admin URL pattern, with sample values for its parameters."""
     samples = {"app_label": "stores", "object_id": "1", "content_type_id": "1", "id": "1", "url": "anything/"}
     found: list[str] = []
-
-    def walk(patterns, prefix: str):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                route = prefix + str(entry.pattern)
-                route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), route)
-                route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: samples.get(m.group(1), "1"), route)
-                found.append("/admin/" + route.lstrip("^").rstrip("$").replace("\\", ""))
-
-    walk(admin.site.get_urls(), "")
+    for _, route, _ in url_patterns(admin.site.get_urls()):
+        route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), route)
+        route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: samples.get(m.group(1), "1"), route)
+        found.append("/admin/" + route.lstrip("^").rstrip("$").replace("\\", ""))
     return sorted(set(found))
 
 
@@ -256,6 +219,17 @@ def test_login_with_a_device_asks_for_the_code_and_refuses_a_wrong_one(client, s
         assert client.get("/admin/stores/store/").status_code == 200
 
 
+def test_a_code_works_once_the_enrolment_s_code_does_not_log_in_again(client, staff):
+    """django-otp keeps the last time step used: the code the enrolment took is
+    refused at the login in the same 30 seconds (the clock stands still here)."""
+    with time_machine.travel(timezone.now(), tick=False):
+        device, _ = enrolled(staff)
+        password_step(client, staff.email)
+        refused = code_step(client, current_code(device))
+    assert refused.status_code == 400 and "not right" in refused.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
 def test_django_otp_throttling_is_on_a_right_code_right_after_a_wrong_one_waits(client, staff, settings):
     assert settings.OTP_TOTP_THROTTLE_FACTOR >= 1 and settings.OTP_STATIC_THROTTLE_FACTOR >= 1
     device, _ = enrolled(staff)
@@ -314,10 +288,8 @@ def reset_action(client: Client, device: TOTPDevice):
     )
 
 
-def test_operations_reset_is_logged_and_forces_enrolment_again(operations, support, staff_groups):
-    colleague = User.objects.create_user(email="lost@violet.test", password=PASSWORD, is_staff=True)
-    colleague.groups.add(staff_groups["Support"])
-    device, _ = enrolled(colleague)
+def test_operations_reset_is_logged_and_forces_enrolment_again(operations, support, lost):
+    colleague, device = lost, TOTPDevice.objects.get(user=lost)
 
     listing = client_for(support).get(reverse("admin:merchants_secondfactor_changelist"))
     assert listing.status_code == 200 and "lost@violet.test" in listing.content.decode()

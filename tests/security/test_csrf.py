@@ -2,7 +2,7 @@
 are not forms (BigCommerce's webhook receiver, signed; the JSON API under
 /api/v1/, authenticated by a bearer secret and never a cookie)."""
 
-from django.urls import URLPattern, URLResolver, get_resolver
+from tests.security.routes import url_patterns
 
 # Views that are called by machines with their own proof of origin.
 CSRF_EXEMPT_ALLOWED = {
@@ -32,18 +32,7 @@ def test_the_api_accepts_only_bearer_secrets():
 
 
 def all_views(prefix_wanted=lambda route: True):
-    found = []
-
-    def walk(patterns, prefix):
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and prefix_wanted(route):
-                found.append(pattern.callback)
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    return [pattern.callback for pattern, route, _ in url_patterns() if prefix_wanted(route)]
 
 
 def dotted(view) -> str:

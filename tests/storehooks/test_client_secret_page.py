@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from config import crypto
 from storehooks.models import HookRegistration, JunkDeliveryCount, WebhookDelivery
-from stores import crypto
 from stores import services as store_services
 from stores.models import Credential
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN, client_for

@@ -14,9 +14,9 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 from django.urls import reverse
 
+from config import crypto
 from storehooks import signatures, views
 from storehooks.models import JunkDeliveryCount, WebhookDelivery
-from stores import crypto
 from tests.storehooks.conftest import signed_headers
 
 OTHER_SECRET = "9" * 64

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from stores.crypto import UndecryptableCredential
+from config.crypto import UndecryptableCredential
 from stores.models import Credential
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN
 

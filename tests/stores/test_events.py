@@ -18,6 +18,7 @@ from stores.services.checks import CheckResult
 from stores.status import StoreStatus
 from tests.conftest import ACME_TOKEN
 from tests.reports import credentials, report, revoke_by_two_checks
+from tests.stores.test_services import record
 
 Kind = StoreEvent.Kind
 
@@ -42,16 +43,6 @@ def rolled_back(change: Callable[[], object]) -> None:
     with pytest.raises(Rollback), transaction.atomic():
         change()
         raise Rollback
-
-
-def record(store, outcome, **kwargs):
-    return services.store_record_check(
-        store_id=store.pk,
-        report=report(outcome, store_hash=store.store_hash, **kwargs),
-        trigger=Check.Trigger.SCHEDULE,
-        started_at=timezone.now(),
-        duration_ms=5,
-    )
 
 
 # --- connect ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_each_column_is_a_fernet_token_under_the_newest_key(acme_store):
 
 def test_a_fernet_token_written_without_the_library_reads_back_through_the_model(acme_store, settings):
     settings.FERNET_KEYS = ["the-newest-key", *settings.FERNET_KEYS]  # an older key wrote it
-    from stores.crypto import forget_cached_keys
+    from config.crypto import forget_cached_keys
 
     forget_cached_keys()
     older = fernet_for(settings.FERNET_KEYS[1])
