@@ -1,6 +1,6 @@
 """`make bench`: how fast a merchant is answered and how many stores one machine can watch.
 
-    .venv/bin/python -m bench            # full size (~10-15 minutes)
+    .venv/bin/python -m bench            # full size (~15-20 minutes; the proxy figure ~4)
     .venv/bin/python -m bench --quick    # about a tenth of the size, under 3 minutes
     .venv/bin/python -m bench --only onboarding,fleet
 
