@@ -126,14 +126,15 @@ def store_release_read(store_hash: str) -> Releasable | None:
     store, its version and its credentials still encrypted (one snapshot, so
     the values are the version's). None for an unknown hash. Nothing is
     decrypted: `store_credentials_release` does that, without a query."""
-    store = (
+    # store_hash is unique: no ORDER BY (first() would add one, and compiling it).
+    found = list(
         Store.objects.only(*STORE_FIELDS, "credentials_version")
         .annotate(sealed_client_id=_sealed("client_id"), sealed_access_token=_sealed("access_token"))
-        .filter(store_hash=store_hash)
-        .first()
+        .filter(store_hash=store_hash)[:1]
     )
-    if store is None:
+    if not found:
         return None
+    store = found[0]
     # access_token is NOT NULL: NULL means no credential row joined.
     has_credentials = store.sealed_access_token is not None
     version = _version(store, has_credentials)
