@@ -23,6 +23,7 @@ code and its Redis round trips still run on every 200.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -181,6 +182,24 @@ class Server:
     def workers(self) -> list[int]:
         return _children(self.process.pid)
 
+    def log_size(self) -> int:
+        return Path(self.log.name).stat().st_size
+
+    def durations_since(self, offset: int) -> dict[int, list[int]]:
+        """The request log's `duration_ms` (whole ms, in Django, from the first
+        middleware to the response) of each answer since `offset`, by status."""
+        found: dict[int, list[int]] = {}
+        with open(self.log.name, "rb") as log:
+            log.seek(offset)
+            for line in log:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and "duration_ms" in record:
+                    found.setdefault(record.get("status"), []).append(record["duration_ms"])
+        return found
+
 
 # --- 3. the client --------------------------------------------------------------------------------
 
@@ -234,6 +253,8 @@ def _run(server: Server, secret: str, hashes: list[str], *, count: int, in_fligh
             errors.append(failure)
 
     pids = server.workers()
+    log_offset = server.log_size()
+    load_before = os.getloadavg()[0]
     cpu_before = _cpu_seconds(pids)
     began = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(in_flight)]
@@ -246,12 +267,20 @@ def _run(server: Server, secret: str, hashes: list[str], *, count: int, in_fligh
         raise errors[0]
     cpu = _cpu_seconds(pids) - cpu_before
     total = 2 * count * in_flight
+    in_django = server.durations_since(log_offset)
     return {
         "in_flight": in_flight,
         "released": _summary([t for r in results for t in r["released"]]),
         "not_modified": _summary([t for r in results for t in r["not_modified"]]),
         "requests_per_second": round(total / elapsed, 1),
         "server_cpu_ms_per_request": round(cpu * 1000 / total, 2),
+        # Whole milliseconds inside Django (config.logging's request log): the
+        # rest of the client's time is gunicorn, loopback and waiting for a core.
+        "in_django_ms": {
+            str(status): {"p50": percentile(values, 50), "p95": percentile(values, 95)}
+            for status, values in sorted(in_django.items())
+        },
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
