@@ -104,7 +104,7 @@ def seed(*, stores: int, audit_rows: int) -> tuple[list[str], str]:
         # A day's share of the 400-day retention each: every service reads each store now and then.
         cursor.execute(
             "INSERT INTO api_credentialrelease (client_id, store_id, version, client_address, released_at) "
-            "SELECT (%s::bigint[])[1 + g %% 3], %s + (g * 7919) %% (%s - %s + 1), '1', "
+            "SELECT (%s::bigint[])[1 + g %% 3], %s + (g::bigint * 7919) %% (%s - %s + 1), '1', "
             "('10.0.0.' || (g %% 200))::inet, now() - (g %% 34560000) * interval '1 second' "
             "FROM generate_series(1, %s) AS g",
             [clients, first, last, first, audit_rows],
