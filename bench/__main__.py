@@ -284,11 +284,13 @@ def print_table(results: dict) -> None:
             run = cr[key]
             for kind, target in (("released", "≤ 10"), ("not_modified", "≤ 5")):
                 answer = "200" if kind == "released" else "304"
+                django = run.get("in_django_ms", {}).get(answer, {})
                 rows.append(
                     (
                         f"Credential release {answer}, {cr['stores']:,} stores, {label}",
                         f"p95 {run[kind]['p95_ms']} ms",
                         f"p50 {run[kind]['p50_ms']}, p99 {run[kind]['p99_ms']} ms (target p95 {target} ms); "
+                        f"in Django p50/p95 {django.get('p50')}/{django.get('p95')} ms; "
                         f"{run['server_cpu_ms_per_request']} ms server CPU/request",
                     )
                 )
