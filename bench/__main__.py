@@ -32,7 +32,7 @@ SIZES = {
         "encryption_rows": 100_000,
         "import_rows": 1_000,
         "sustained": (100_000, 90, 3),
-        "release": (100_000, 1_000_000, 2000),
+        "release": (100_000, 1_000_000, 1000),
     },
     "quick": {
         "onboarding_runs": 10,

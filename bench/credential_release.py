@@ -319,8 +319,9 @@ def credential_release(*, stores: int, audit_rows: int, count: int, in_flight: i
     runs = {}
     with Server() as server:
         # Warm every worker thread and connection. All the runs together stay
-        # under gunicorn's max_requests (5,000 a worker): no worker restarts
-        # (and re-imports) in the middle of a measurement.
+        # under gunicorn's max_requests (5,000 a worker; a keep-alive client
+        # stays with one worker): no worker restarts (and re-imports) in the
+        # middle of a measurement.
         _run(server, secret, hashes, count=25, in_flight=8)
         audit_before = CredentialRelease.objects.count()
         runs["sequential"] = _run(server, secret, hashes, count=count, in_flight=1)
