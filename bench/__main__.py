@@ -32,6 +32,7 @@ SIZES = {
         "encryption_rows": 100_000,
         "import_rows": 1_000,
         "sustained": (100_000, 90, 3),
+        "release": (100_000, 1_000_000, 1000),
     },
     "quick": {
         "onboarding_runs": 10,
@@ -42,6 +43,7 @@ SIZES = {
         "encryption_rows": 10_000,
         "import_rows": 1_000,
         "sustained": (10_000, 9, 3),
+        "release": (10_000, 100_000, 300),
     },
 }
 TARGETS = {
@@ -55,6 +57,7 @@ TARGETS = {
     "sustained": "lag p99 < one interval at the 1 M / 15 min rate",
     "imports": "reported (ceiling: concurrency / latency)",
     "incident_rule": "≤ 5 % fewer stores/s with the fleet-wide incident rule than without (same run)",
+    "credential_release": "p95 ≤ 10 ms at 100,000 stores (with its audit write); 304 p95 ≤ 5 ms",
 }
 
 
@@ -68,6 +71,7 @@ ALL_FIGURES = (
     "encryption",
     "merchant_pages",
     "imports",
+    "credential_release",
 )
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -83,6 +87,7 @@ def main() -> None:
     create_database()
     setup_django()
     from bench import figures
+    from bench.credential_release import credential_release
 
     plan = {
         "onboarding": lambda: figures.onboarding(runs=size["onboarding_runs"]),
@@ -93,6 +98,9 @@ def main() -> None:
         "imports": lambda: figures.imports(rows=size["import_rows"]),
         "incident_rule": lambda: figures.incident_rule(stores=size["fleet_stores"]),
         "merchant_pages": lambda: figures.merchant_pages(),
+        "credential_release": lambda: credential_release(
+            stores=size["release"][0], audit_rows=size["release"][1], count=size["release"][2]
+        ),
         "sustained": lambda: figures.sustained(
             stores=size["sustained"][0], interval_seconds=size["sustained"][1], intervals=size["sustained"][2]
         ),
@@ -269,6 +277,30 @@ def print_table(results: dict) -> None:
                     f"p95 {mp[page]['p95_ms']} ms",
                 )
             )
+    if "credential_release" in f:
+        cr = f["credential_release"]
+        in_flight = f"{cr['concurrent']['in_flight']} in flight"
+        for label, key in (("one in flight", "sequential"), (in_flight, "concurrent")):
+            run = cr[key]
+            for kind, target in (("released", "≤ 10"), ("not_modified", "≤ 5")):
+                answer = "200" if kind == "released" else "304"
+                django = run.get("in_django_ms", {}).get(answer, {})
+                rows.append(
+                    (
+                        f"Credential release {answer}, {cr['stores']:,} stores, {label}",
+                        f"p95 {run[kind]['p95_ms']} ms",
+                        f"p50 {run[kind]['p50_ms']}, p99 {run[kind]['p99_ms']} ms (target p95 {target} ms); "
+                        f"in Django p50/p95 {django.get('p50')}/{django.get('p95')} ms; "
+                        f"{run['server_cpu_ms_per_request']} ms server CPU/request",
+                    )
+                )
+        rows.append(
+            (
+                "  audit rows per 200 / queries per 200, 304",
+                f"{cr['audit_rows_per_200']}",
+                f"{cr['queries']['released']}, {cr['queries']['not_modified']}",
+            )
+        )
     width = max(len(r[0]) for r in rows) + 2
     print(f"\n{'figure':<{width}}{'value':<22}detail")
     for name, value, detail in rows:
