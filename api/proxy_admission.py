@@ -42,8 +42,18 @@ from .tokens import TOUCH_EVERY, last_used_touch
 
 
 @dataclass(frozen=True)
+class AdmittedClient:
+    """What the proxy needs of a service client (a model instance per call costs more than the rest)."""
+
+    pk: int
+    name: str
+    scopes: tuple[str, ...]
+    networks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Admission:
-    client: ServiceClient | None  # None: no such active client (401)
+    client: AdmittedClient | None  # None: no such active client (401)
     store_id: int | None  # None: no such store (404)
     store_status: str = ""
     version: str = ""  # "" when the store has no credentials
@@ -146,10 +156,15 @@ class _AsyncStatement:
 STATEMENT = _AsyncStatement()
 
 
+@cache
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
 @sensitive_variables("raw", "wanted")
 async def aadmission(raw: str, store_hash: str) -> Admission:
     """`admission` from the event loop, holding no thread on PostgreSQL."""
-    if connection.vendor != "postgresql":
+    if not _on_postgresql():
         return await sync_to_async(admission)(raw, store_hash)
     now = timezone.now()
     wanted = _wanted(raw)
@@ -169,11 +184,9 @@ def _admission(row: tuple, wanted: bool, now) -> tuple[Admission, ServiceClient 
             last_used_at = ServiceClient._meta.get_field("last_used_at").to_python(last_used_at)
         if last_used_at is not None and timezone.is_naive(last_used_at):  # SQLite keeps UTC without a zone
             last_used_at = timezone.make_aware(last_used_at, UTC)
-        client = ServiceClient(
-            id=client_id, name=name, scopes=_json_list(scopes), networks=_json_list(networks), last_used_at=last_used_at
-        )
+        client = AdmittedClient(client_id, name, tuple(_json_list(scopes)), tuple(_json_list(networks)))
         if last_used_at is None or last_used_at < now - TOUCH_EVERY:
-            touch = client
+            touch = ServiceClient(id=client_id, last_used_at=last_used_at)
     if store_id is None:
         return Admission(client, None), touch
     version = str(version) if has_credentials and version else ""

@@ -213,13 +213,15 @@ def service_client_authenticate(raw: str, *, now=None) -> ServiceClient | None:
         return None
     now = now or timezone.now()
     wanted = digest(raw)
-    client = (
+    # Both digests are unique (and random): at most one client; no ORDER BY.
+    found = list(
         ServiceClient.objects.active()
         .filter(Q(secret_hash=wanted) | Q(previous_secret_hash=wanted, previous_secret_expires_at__gt=now))
-        .first()
+        .order_by()[:1]
     )
-    if client is None:
+    if not found:
         return None
+    client = found[0]
     current = hmac.compare_digest(client.secret_hash, wanted)
     previous = client.previous_secret_hash is not None and hmac.compare_digest(client.previous_secret_hash, wanted)
     if not (current or previous):

@@ -33,6 +33,7 @@ SIZES = {
         "import_rows": 1_000,
         "sustained": (100_000, 90, 3),
         "proxy": {"seconds": 15, "rounds": 3, "warm_up": 3},
+        "release": (100_000, 1_000_000, 1000),
     },
     "quick": {
         "onboarding_runs": 10,
@@ -44,6 +45,7 @@ SIZES = {
         "import_rows": 1_000,
         "sustained": (10_000, 9, 3),
         "proxy": {"seconds": 5, "rounds": 2, "warm_up": 2},
+        "release": (10_000, 100_000, 300),
     },
 }
 TARGETS = {
@@ -59,6 +61,7 @@ TARGETS = {
     "incident_rule": "≤ 5 % fewer stores/s with the fleet-wide incident rule than without (same run)",
     "proxy": "≥ 0.5 × nginx's calls/s (aim 0.7), added latency p50 ≤ 3 ms and p99 ≤ 20 ms over direct calls, "
     "CPU µs per call reported",
+    "credential_release": "p95 ≤ 10 ms at 100,000 stores (with its audit write); 304 p95 ≤ 5 ms",
 }
 
 
@@ -73,6 +76,7 @@ ALL_FIGURES = (
     "merchant_pages",
     "imports",
     "proxy",
+    "credential_release",
 )
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -88,6 +92,7 @@ def main() -> None:
     create_database()
     setup_django()
     from bench import figures, proxy
+    from bench.credential_release import credential_release
 
     plan = {
         "onboarding": lambda: figures.onboarding(runs=size["onboarding_runs"]),
@@ -99,6 +104,9 @@ def main() -> None:
         "incident_rule": lambda: figures.incident_rule(stores=size["fleet_stores"]),
         "merchant_pages": lambda: figures.merchant_pages(),
         "proxy": lambda: proxy.proxy(**size["proxy"]),
+        "credential_release": lambda: credential_release(
+            stores=size["release"][0], audit_rows=size["release"][1], count=size["release"][2]
+        ),
         "sustained": lambda: figures.sustained(
             stores=size["sustained"][0], interval_seconds=size["sustained"][1], intervals=size["sustained"][2]
         ),
@@ -278,6 +286,30 @@ def print_table(results: dict) -> None:
             )
     if "proxy" in f:
         rows += proxy_rows(f["proxy"])
+    if "credential_release" in f:
+        cr = f["credential_release"]
+        in_flight = f"{cr['concurrent']['in_flight']} in flight"
+        for label, key in (("one in flight", "sequential"), (in_flight, "concurrent")):
+            run = cr[key]
+            for kind, target in (("released", "≤ 10"), ("not_modified", "≤ 5")):
+                answer = "200" if kind == "released" else "304"
+                django = run.get("in_django_ms", {}).get(answer, {})
+                rows.append(
+                    (
+                        f"Credential release {answer}, {cr['stores']:,} stores, {label}",
+                        f"p95 {run[kind]['p95_ms']} ms",
+                        f"p50 {run[kind]['p50_ms']}, p99 {run[kind]['p99_ms']} ms (target p95 {target} ms); "
+                        f"in Django p50/p95 {django.get('p50')}/{django.get('p95')} ms; "
+                        f"{run['server_cpu_ms_per_request']} ms server CPU/request",
+                    )
+                )
+        rows.append(
+            (
+                "  audit rows per 200 / queries per 200, 304",
+                f"{cr['audit_rows_per_200']}",
+                f"{cr['queries']['released']}, {cr['queries']['not_modified']}",
+            )
+        )
     width = max(len(r[0]) for r in rows) + 2
     print(f"\n{'figure':<{width}}{'value':<22}detail")
     for name, value, detail in rows:

@@ -92,6 +92,31 @@ def connected_stores(rows: list[list[str]], *, due: bool = True) -> list[int]:
     return [store.pk for store in stores]
 
 
+def credentials_for_every_store(*, chunk: int = 5000) -> int:
+    """Each store without credentials gets its own (encrypted under the first
+    of FERNET_KEYS, as the portal stores them); how many."""
+    created = 0
+    last = 0
+    while True:
+        rows = list(
+            Store.objects.filter(pk__gt=last, credential__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "store_hash")[:chunk]
+        )
+        if not rows:
+            return created
+        credentials = []
+        for pk, store_hash in rows:
+            credential = Credential(store_id=pk)
+            credential.set_values(
+                client_id=f"c{store_hash:0>30}"[-31:], client_secret=SECRET, access_token=f"t{store_hash:0>30}"[-31:]
+            )
+            credentials.append(credential)
+        Credential.objects.bulk_create(credentials)
+        created += len(credentials)
+        last = rows[-1][0]
+
+
 def analyze(*models_: type[models.Model]) -> None:
     """Give the planner statistics for freshly loaded tables, as PostgreSQL's
     autovacuum does on its own shortly after; without them it guesses, and
@@ -125,6 +150,8 @@ def _sql_default(field: models.Field) -> str:
         return "now()"
     if isinstance(field, models.IntegerField | models.PositiveIntegerField):
         return "0"
+    if isinstance(field, models.BooleanField):
+        return "true" if field.default is True else "false"
     return "''"
 
 

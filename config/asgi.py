@@ -87,6 +87,7 @@ class ProxyHandler(ASGIHandler):
         if request is None:
             await self.send_response(error_response, send)
             return
+        request.urlconf = "api.proxy_urls"  # its one pattern, not every URL of the portal
         response = await self.run_get_response(request)
         await self.send_response(response, send)
 

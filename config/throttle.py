@@ -10,6 +10,12 @@ refused hit is taken back, so waiting `retry_after` seconds really is enough.
 
 Concurrent callers each see the others' increments, so two of them can both
 be refused near the limit, never both allowed past it.
+
+On Redis (production's cache) a hit is one round trip: the slot's creation,
+its increment and the reading of the earlier slots go as one MULTI/EXEC
+(`_redis_hit`); through Django's cache API they were four (`add`; `incr`,
+which is EXISTS then INCRBY; `get_many`). The counters are the same keys and
+values either way (Django's Redis serializer stores an int as itself).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 SLOTS = 30
 
@@ -42,13 +49,17 @@ def allow(key: str, *, limit: int, window_seconds: int, now: float | None = None
     now = time.time() if now is None else now
     current, earlier = _keys(key, window_seconds, now)
     timeout = window_seconds + int(_slot_seconds(window_seconds)) + 5
-    cache.add(current, 0, timeout=timeout)
-    try:
-        count = cache.incr(current)
-    except ValueError:  # evicted between add and incr
-        cache.set(current, 1, timeout=timeout)
-        count = 1
-    total = count + sum(cache.get_many(earlier).values())
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        total = _redis_hit(backend, current, earlier, timeout)
+    else:
+        cache.add(current, 0, timeout=timeout)
+        try:
+            count = cache.incr(current)
+        except ValueError:  # evicted between add and incr
+            cache.set(current, 1, timeout=timeout)
+            count = 1
+        total = count + sum(cache.get_many(earlier).values())
     if total <= limit:
         return True
     try:
@@ -56,6 +67,21 @@ def allow(key: str, *, limit: int, window_seconds: int, now: float | None = None
     except ValueError:
         pass
     return False
+
+
+def _redis_hit(backend: RedisCache, current: str, earlier: list[str], timeout: int) -> int:
+    """Create the current slot if need be, count the hit in it and add up the
+    earlier slots, in one MULTI/EXEC (atomic: no eviction between the creation
+    and the increment can leave a counter without its expiry)."""
+    current_key = backend.make_and_validate_key(current)
+    client = backend._cache.get_client(current_key, write=True)  # Django's pool for this cache
+    pipe = client.pipeline(transaction=True)
+    pipe.set(current_key, 0, nx=True, ex=timeout)
+    pipe.incr(current_key)
+    if earlier:
+        pipe.mget([backend.make_and_validate_key(k) for k in earlier])
+    _created, count, *rest = pipe.execute()
+    return int(count) + sum(int(value) for value in (rest[0] if rest else []) if value is not None)
 
 
 def retry_after(key: str, *, limit: int, window_seconds: int, now: float | None = None) -> int:

@@ -14,6 +14,15 @@ Which statuses release (and why; docs/service-clients.md):
 - not revoked, refused, disconnected, pending: the token does not work, is
   refused, was given back by the merchant, or never passed a check.
 
+Two ways in, one hand-out:
+- `store_releasable` then `store_credentials_release` (two queries: the
+  version, then the values at that version; the proxy's way);
+- `store_release_read` (one query: the store, its version and its values still
+  encrypted, read in one snapshot so they agree) then
+  `store_credentials_release` (no query: it decrypts what was read). The
+  credential release answers its 304s and 409s from that one read without
+  decrypting anything (docs/service-clients.md, "What a release costs").
+
 The version is the store's `credentials_version`: one more each time
 credentials are stored (connect, replace, reconnect), never back, the same
 number the event feed's `connected` and `credentials_replaced` events carry
@@ -27,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import BinaryField, ExpressionWrapper, F
 from django.views.decorators.debug import sensitive_variables
 
 from .bigcommerce.scopes import REQUIRED_SCOPES
@@ -46,12 +57,23 @@ STORE_FIELDS = ("id", "store_hash", "status", "missing_scopes", "last_checked_at
 
 
 @dataclass(frozen=True)
+class Sealed:
+    """A store's Client ID and Access token as stored (Fernet ciphertext): only
+    `store_credentials_release` opens them, through the fields that decrypt."""
+
+    client_id: bytes = field(repr=False)
+    access_token: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Releasable:
     """What may be said about a store's credentials without decrypting them."""
 
     store: Store
     usable: bool
     version: str  # "" when the store has no credentials
+    # The values at `version`, still encrypted, when read with it (store_release_read).
+    sealed: Sealed | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,30 +108,76 @@ def store_releasable(store_hash: str) -> Releasable | None:
         credential = store.credential  # only its id was loaded: nothing decrypted
     except Credential.DoesNotExist:
         credential = None
-    version = str(store.credentials_version) if credential and store.credentials_version else ""
+    version = _version(store, credential is not None)
     return Releasable(store=store, usable=store.status in RELEASABLE and bool(version), version=version)
 
 
-@sensitive_variables("credential", "values")
+def _version(store: Store, has_credentials: bool) -> str:
+    return str(store.credentials_version) if has_credentials and store.credentials_version else ""
+
+
+def _sealed(column: str) -> ExpressionWrapper:
+    """The encrypted column as bytes: read, not decrypted (no field converter)."""
+    return ExpressionWrapper(F(f"credential__{column}"), output_field=BinaryField())
+
+
+def store_release_read(store_hash: str) -> Releasable | None:
+    """`store_releasable` and the values it describes, in one query: the
+    store, its version and its credentials still encrypted (one snapshot, so
+    the values are the version's). None for an unknown hash. Nothing is
+    decrypted: `store_credentials_release` does that, without a query."""
+    # store_hash is unique: no ORDER BY (first() would add one, and compiling it).
+    found = list(
+        Store.objects.only(*STORE_FIELDS, "credentials_version")
+        .annotate(sealed_client_id=_sealed("client_id"), sealed_access_token=_sealed("access_token"))
+        .filter(store_hash=store_hash)[:1]
+    )
+    if not found:
+        return None
+    store = found[0]
+    # access_token is NOT NULL: NULL means no credential row joined.
+    has_credentials = store.sealed_access_token is not None
+    version = _version(store, has_credentials)
+    sealed = Sealed(bytes(store.sealed_client_id or b""), bytes(store.sealed_access_token)) if version else None
+    del store.sealed_client_id, store.sealed_access_token
+    return Releasable(store=store, usable=store.status in RELEASABLE and bool(version), version=version, sealed=sealed)
+
+
+@sensitive_variables("client_id", "access_token")
+def _opened(sealed: Sealed) -> tuple[str, str]:
+    """The values decrypted by their own fields (config.crypto: a value no key
+    opens raises UndecryptableCredential)."""
+    field = Credential._meta.get_field
+    client_id = field("client_id").from_db_value(sealed.client_id, None, connection) if sealed.client_id else ""
+    access_token = field("access_token").from_db_value(sealed.access_token, None, connection)
+    return client_id, access_token
+
+
+@sensitive_variables("credential", "values", "client_id", "access_token")
 def store_credentials_release(releasable: Releasable) -> ReleasedCredentials | None:
     """The decrypted Client ID and Access token of a releasable store (the
-    field's decryption, config.crypto), or None if they changed or went since
-    `releasable` was read (the caller asks again)."""
+    field's decryption, config.crypto). From `store_release_read`'s values
+    without a query; from `store_releasable`'s with one, or None if they
+    changed or went since `releasable` was read (the caller asks again)."""
     if not releasable.usable:
         raise ValueError("the store's credentials may not be released")
     store = releasable.store
-    values = (
-        Credential.objects.filter(store=store, store__credentials_version=int(releasable.version))
-        .only("id", "client_id", "access_token")
-        .first()
-    )
-    if values is None:
-        return None
+    if releasable.sealed is not None:
+        client_id, access_token = _opened(releasable.sealed)
+    else:
+        values = (
+            Credential.objects.filter(store=store, store__credentials_version=int(releasable.version))
+            .only("id", "client_id", "access_token")
+            .first()
+        )
+        if values is None:
+            return None
+        client_id, access_token = values.client_id, values.access_token
     return ReleasedCredentials(
         store_hash=store.store_hash,
         api_url=api_url(store.store_hash),
-        client_id=values.client_id,
-        access_token=values.access_token,
+        client_id=client_id,
+        access_token=access_token,
         granted_scopes=[scope.param for scope in REQUIRED_SCOPES if scope.param not in store.missing_scopes],
         status=store.status,
         version=releasable.version,

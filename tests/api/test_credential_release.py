@@ -77,6 +77,62 @@ def test_the_version_changes_when_the_credentials_change(reader, acme_store, mon
     assert second.json()["access_token"] == credentials().access_token
 
 
+# --- what a release costs (docs/service-clients.md, "What a release costs") ------------------------
+
+
+def test_a_release_is_two_queries_after_authentication_and_a_304_one(reader, acme_store, django_assert_num_queries):
+    """The budget `make bench`'s figure rests on: the client, then one read
+    (store, version and the encrypted values together), then the audit row.
+    A second read of the store or a transaction around the audit row
+    (BEGIN / COMMIT are statements too, on PostgreSQL) shows here."""
+    client = bearer(reader[1])
+    client.get(URL, HTTP_IF_NONE_MATCH='"1"')  # the client's last_used_at, written at most once a minute
+    with django_assert_num_queries(3):
+        assert client.get(URL).status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get(URL, HTTP_IF_NONE_MATCH='"1"').status_code == 304
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/stores/nope/credentials/").status_code == 404
+    Store.objects.filter(pk=acme_store.pk).update(status="revoked")
+    with django_assert_num_queries(2):
+        assert client.get(URL).status_code == 409
+    assert CredentialRelease.objects.count() == 1
+
+
+def test_a_304_decrypts_nothing(reader, acme_store, monkeypatch):
+    from config.crypto import EncryptedTextField
+
+    opened = []
+    original = EncryptedTextField.from_db_value
+
+    def counting(self, value, *args):
+        opened.append(self.name)
+        return original(self, value, *args)
+
+    monkeypatch.setattr(EncryptedTextField, "from_db_value", counting)
+    client = bearer(reader[1])
+    assert client.get(URL, HTTP_IF_NONE_MATCH='"1"').status_code == 304
+    assert opened == []
+    assert client.get(URL).status_code == 200
+    assert sorted(opened) == ["access_token", "client_id"]
+
+
+def test_no_secret_leaves_when_its_audit_row_cannot_be_written(reader, acme_store, monkeypatch):
+    """The audit row is written before the answer is made: if it fails, the
+    request fails and the token stays home. (Moving the write after the
+    answer, or into an on_commit hook, fails this.)"""
+    from django.db import DatabaseError
+
+    def disk_full(*args, **kwargs):
+        raise DatabaseError("could not extend file: No space left on device")
+
+    monkeypatch.setattr(CredentialRelease, "save", disk_full)
+    monkeypatch.setattr("api.views.JsonResponse", lambda *a, **k: pytest.fail("an answer was made"))
+    with pytest.raises(DatabaseError):
+        bearer(reader[1]).get(URL)
+    assert not CredentialRelease.objects.exists()
+
+
 @pytest.mark.parametrize("status", ["revoked", "refused", "disconnected", "pending"])
 def test_an_unusable_store_answers_409_with_its_status_and_no_secret(reader, acme_store, status):
     Store.objects.filter(pk=acme_store.pk).update(status=status)
@@ -163,9 +219,7 @@ def test_releases_are_rate_limited_per_client_with_retry_after(reader, acme_stor
     assert CredentialRelease.objects.count() == 3
 
 
-def test_no_secret_in_any_log_line_or_metric(
-    reader, acme_store, caplog, settings, django_capture_on_commit_callbacks
-):
+def test_no_secret_in_any_log_line_or_metric(reader, acme_store, caplog, settings, django_capture_on_commit_callbacks):
     from prometheus_client import generate_latest
 
     caplog.set_level(logging.DEBUG)

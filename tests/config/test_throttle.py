@@ -1,15 +1,30 @@
 """The sliding-window throttle: never more than `limit` hits in any span of the window."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 
 from config import throttle
 
 
-@pytest.fixture(autouse=True)
-def _clear_cache():
+@pytest.fixture(autouse=True, params=["memory", "redis"])
+def backend(request, settings):
+    """Every test on the per-process cache and on Redis (production's: the
+    throttle's own one-round-trip path, config.throttle._redis_hit), when the
+    run has a Redis (CELERY_BROKER_URL=redis://…, as in .ci/run's second pass)."""
+    if request.param == "redis":
+        if not settings.CELERY_BROKER_URL.startswith("redis://"):
+            pytest.skip("needs Redis (CELERY_BROKER_URL=redis://…)")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": settings.CELERY_BROKER_URL,
+                "KEY_PREFIX": "test-throttle",
+            }
+        }
     cache.clear()
-    yield
+    yield request.param
     cache.clear()
 
 
@@ -74,3 +89,18 @@ def test_concurrent_hits_never_get_past_the_limit():
         for worker in workers:
             worker.join()
         assert allowed.count(True) == limit, (round_, allowed)
+
+
+def test_a_slot_counter_always_expires(backend):
+    """The counter a hit creates carries its expiry (on Redis, created and
+    incremented in one MULTI/EXEC): no key outlives its window."""
+    from django.core.cache import caches
+
+    assert throttle.allow("ttl", limit=5, window_seconds=60, now=time.time())
+    current, _earlier = throttle._keys("ttl", 60, time.time())
+    assert cache.get(current) == 1
+    if backend == "redis":
+        redis_cache = caches["default"]
+        key = redis_cache.make_and_validate_key(current)
+        ttl = redis_cache._cache.get_client(key).ttl(key)
+        assert 60 < ttl <= 60 + 2 + 5  # the window, a slot, and the margin
