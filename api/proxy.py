@@ -373,6 +373,7 @@ def openapi_paths(error_schema_ref: str) -> dict:
     return {f"{PREFIX}{{store_hash}}/{{path}}": {m.lower(): operation(m) for m in sorted(METHODS)}}
 
 
+@sensitive_variables("admitted")
 def _signal(admitted: _Admitted, store_hash: str, status: int, method: str, path: str, body: bytes) -> None:
     """Record what a proxied call saw (stores/services/traffic.py decides, and
     queues the store's check at most once a minute). Never fails the call."""

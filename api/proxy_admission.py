@@ -25,7 +25,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC
-from functools import cache
+from functools import cache, lru_cache
 
 import psycopg
 from asgiref.sync import sync_to_async
@@ -73,10 +73,10 @@ def _statement() -> str:
 
     # Names from the models' metadata, values as parameters.
     return (
-        f"SELECT c.{col(client, 'id')}, c.{col(client, 'name')}, c.{col(client, 'scopes')}, "  # noqa: S608
-        f"c.{col(client, 'networks')}, c.{col(client, 'last_used_at')}, "
+        f"SELECT c.{col(client, 'id')}, c.{col(client, 'name')}, CAST(c.{col(client, 'scopes')} AS TEXT), "  # noqa: S608
+        f"CAST(c.{col(client, 'networks')} AS TEXT), c.{col(client, 'last_used_at')}, "
         f"s.{col(store, 'id')}, s.{col(store, 'status')}, s.{col(store, 'credentials_version')}, "
-        f"s.{col(store, 'missing_scopes')}, "
+        f"CAST(s.{col(store, 'missing_scopes')} AS TEXT), "
         f"EXISTS (SELECT 1 FROM {table(credential)} k WHERE k.{col(credential, 'store')} = s.{col(store, 'id')}) "
         f"FROM (SELECT 1 AS one) AS one "
         f"LEFT JOIN {table(client)} c ON c.{col(client, 'revoked_at')} IS NULL AND ("
@@ -86,10 +86,12 @@ def _statement() -> str:
     )
 
 
-def _json_list(value) -> list:
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, list) else []
+@lru_cache(maxsize=4096)
+def _json_list(text: str | None) -> tuple[str, ...]:
+    """A JSON list column, read as text: the same few texts (scopes, networks)
+    come back on every call, so each is parsed once."""
+    value = json.loads(text) if text else []
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
 def _wanted(raw: str) -> str:
@@ -143,7 +145,8 @@ class _AsyncStatement:
             cursor = await conn.execute(_statement(), params, prepare=True)
             return await cursor.fetchone()
         except psycopg.Error:
-            await conn.close()  # reopened by the next call
+            if conn.broken:
+                await conn.close()  # reopened by the next call
             raise
 
     async def close(self) -> None:
@@ -184,7 +187,7 @@ def _admission(row: tuple, wanted: bool, now) -> tuple[Admission, ServiceClient 
             last_used_at = ServiceClient._meta.get_field("last_used_at").to_python(last_used_at)
         if last_used_at is not None and timezone.is_naive(last_used_at):  # SQLite keeps UTC without a zone
             last_used_at = timezone.make_aware(last_used_at, UTC)
-        client = AdmittedClient(client_id, name, tuple(_json_list(scopes)), tuple(_json_list(networks)))
+        client = AdmittedClient(client_id, name, _json_list(scopes), _json_list(networks))
         if last_used_at is None or last_used_at < now - TOUCH_EVERY:
             touch = ServiceClient(id=client_id, last_used_at=last_used_at)
     if store_id is None:
@@ -196,5 +199,5 @@ def _admission(row: tuple, wanted: bool, now) -> tuple[Admission, ServiceClient 
         status,
         version,
         usable=status in RELEASABLE and bool(version),
-        missing_scopes=tuple(_json_list(missing)),
+        missing_scopes=_json_list(missing),
     ), touch

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -66,6 +67,15 @@ class RunningPortal:
         return self.process.poll()
 
 
+def procfile_proxy(settings_file: Path) -> list[str]:
+    """The Procfile's `proxy` command, with `settings_file` as gunicorn's settings."""
+    [entry] = [line.split(": ", 1)[1] for line in (ROOT / "Procfile").read_text().splitlines()
+               if line.startswith("proxy: ")]  # fmt: skip
+    argv = shlex.split(entry)
+    argv[argv.index("-c") + 1] = str(settings_file)
+    return argv
+
+
 @contextmanager
 def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterator[RunningPortal]:
     """The Procfile's `proxy` process: gunicorn with the project's settings file
@@ -91,10 +101,7 @@ def running_portal(sandbox_url: str, *, workers: int = PORTAL_WORKERS) -> Iterat
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable, "-m", "gunicorn", "-c", str(settings_file),
-                "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi",
-            ],
+            [sys.executable, "-m", *procfile_proxy(settings_file)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

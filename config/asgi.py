@@ -21,6 +21,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import connections
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Under ASGI each sync view runs in a thread of its own request: a connection
@@ -108,6 +109,9 @@ class ProxyHandler(ASGIHandler):
 
 portal = ASGIHandler()
 proxy = ProxyHandler()
+# Both URL configurations loaded now, not by the first live call of a new worker.
+for urlconf in (None, "api.proxy_urls"):
+    get_resolver(urlconf).check()
 
 
 async def application(scope, receive, send):

@@ -24,7 +24,8 @@ def same_client(raw: str, store_hash: str = "acme123") -> None:
     by_sql = admission(raw, store_hash).client
     assert (by_sql.pk if by_sql else None) == (by_orm.pk if by_orm else None)
     if by_sql is not None:
-        assert (by_sql.name, list(by_sql.scopes), list(by_sql.networks)) == (by_orm.name, by_orm.scopes, by_orm.networks)
+        by_sql_fields = (by_sql.name, list(by_sql.scopes), list(by_sql.networks))
+        assert by_sql_fields == (by_orm.name, by_orm.scopes, by_orm.networks)
 
 
 def same_store(store_hash: str) -> None:
