@@ -37,7 +37,9 @@ from django.views.decorators.debug import sensitive_variables
 from config import metrics
 from config.client_address import client_ip
 from stores.bigcommerce.passthrough import (
+    PEEK_LIMIT,
     PEEKED_STATUSES,
+    SMALL_BODY,
     PassThrough,
     PathRefused,
     UpstreamError,
@@ -293,16 +295,18 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         upstream.close()
         return _failed(UpstreamError("too_large"), store_hash, method, started)
 
-    if upstream.status in PEEKED_STATUSES or method == "HEAD":
+    small = upstream.content_length is not None and upstream.content_length <= SMALL_BODY
+    if small or upstream.status in PEEKED_STATUSES or method == "HEAD":
         try:
-            content = await upstream.read_small()
+            content = await upstream.read_whole()
         except UpstreamError as exc:
             return _failed(exc, store_hash, method, started)
-        kind = answer_is_definitive(
-            upstream.status, api_path + (f"?{query}" if query else ""), content, admitted.missing_scopes, method=method
-        )
-        if kind is not None:  # detection from real traffic: the store's confirming check, at once
-            await _in_sync_thread(_signal)(admitted, store_hash, upstream.status, method, api_path, content)
+        if upstream.status in PEEKED_STATUSES:
+            peeked = content[:PEEK_LIMIT]
+            full_path = api_path + (f"?{query}" if query else "")
+            kind = answer_is_definitive(upstream.status, full_path, peeked, admitted.missing_scopes, method=method)
+            if kind is not None:  # detection from real traffic: the store's confirming check, at once
+                await _in_sync_thread(_signal)(admitted, store_hash, upstream.status, method, api_path, peeked)
         response = HttpResponse(content if method != "HEAD" else b"", status=upstream.status)
     else:
         response = StreamingHttpResponse(upstream.chunks(), status=upstream.status)

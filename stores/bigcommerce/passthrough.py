@@ -65,10 +65,12 @@ RESPONSE_HEADERS = (
     "X-Rate-Limit-Time-Window-Ms",
     "X-Rate-Limit-Time-Reset-Ms",
 )
-# Answers worth reading whole before passing on (small error bodies): the
-# proxy looks at them for signs that the credentials broke.
+# Answers read whole before passing on: 401, 403 and 404 (small error
+# bodies; the proxy looks at them for signs that the credentials broke), and
+# any answer announcing at most SMALL_BODY bytes (one write back, no chunking).
 PEEKED_STATUSES = frozenset({401, 403, 404})
-PEEK_LIMIT = 16 * 1024
+PEEK_LIMIT = 16 * 1024  # what the traffic rule is shown of a body
+SMALL_BODY = 64 * 1024
 
 
 class PathRefused(ValueError):
@@ -172,18 +174,23 @@ class Upstream:
     response: aiohttp.ClientResponse = field(repr=False)
     max_bytes: int
 
-    async def read_small(self) -> bytes:
-        """The whole body of a small answer (at most `PEEK_LIMIT` bytes are
-        kept; the rest is drained), then released."""
+    async def read_whole(self) -> bytes:
+        """The whole body (small answers: errors, single resources), up to the
+        size limit (`UpstreamError("too_large")` past it), then released."""
+        body = bytearray()
         try:
-            body = await self.response.content.read(PEEK_LIMIT)
-            while await self.response.content.read(64 * 1024):
-                pass
-            return body
+            async for chunk in self.response.content.iter_any():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise UpstreamError("too_large")
+            return bytes(body)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise UpstreamError(_error_kind(exc)) from None
         finally:
-            self.response.release()
+            if len(body) > self.max_bytes:
+                self.response.close()
+            else:
+                self.response.release()
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives; `UpstreamError("too_large")` past the limit
