@@ -28,7 +28,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from pathlib import Path
 import requests
 
 from bench.environment import BROKER_URL, ROOT, flush_broker, worker_env
+from bench.measure import cpu_seconds
+from bench.nginx import free_port
 
 # The bench's own key: production refuses the development one.
 FERNET_KEY = "bench-credential-release-key-0123456789abcdef"
@@ -51,24 +52,6 @@ QUERIES_CLIENT = "bench-queries"
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, IndexError):
-            pass
-    return total / ticks
 
 
 def _children(pid: int) -> list[int]:
@@ -126,7 +109,7 @@ class Server:
     """gunicorn as the Procfile runs it, in production mode, on a loopback port."""
 
     def __init__(self, **extra_env: str):
-        self.port = _free_port()
+        self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="bench-web-", suffix=".log", delete=False)  # noqa: SIM115
         self.metrics_dir = tempfile.mkdtemp(prefix="bench-web-metrics-")
         self.env = worker_env(
@@ -256,7 +239,7 @@ def _run(server: Server, secret: str, hashes: list[str], *, count: int, in_fligh
     pids = server.workers()
     log_offset = server.log_size()
     load_before = os.getloadavg()[0]
-    cpu_before = _cpu_seconds(pids)
+    cpu_before = cpu_seconds(pids)
     began = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(in_flight)]
     for thread in threads:
@@ -267,7 +250,7 @@ def _run(server: Server, secret: str, hashes: list[str], *, count: int, in_fligh
     if errors:
         raise errors[0]
     restarted = set(pids) != set(server.workers())  # max_requests: a new worker's CPU would not compare
-    cpu = _cpu_seconds(pids) - cpu_before
+    cpu = cpu_seconds(pids) - cpu_before
     total = 2 * count * in_flight
     in_django = server.durations_since(log_offset)
     return {

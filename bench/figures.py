@@ -16,7 +16,7 @@ import requests
 
 from bench import data
 from bench.environment import ROOT, flush_broker, worker_env
-from bench.measure import percentile
+from bench.measure import cpu_seconds, percentile
 from sandbox.testing import running_sandbox
 from stores.bigcommerce.client import BigCommerceClient, RequestsTransport
 from stores.bigcommerce.probes import BASELINE, PROBES
@@ -197,11 +197,11 @@ def _run_workers(
             one_pass()
             _make_due(store_ids)
         # CPU of the timed pass only (not the start, not the warm-up).
-        before = _cpu_seconds([pid for w in workers for pid in _tree(w.pid)])
+        before = cpu_seconds([pid for w in workers for pid in _tree(w.pid)])
         queued, checked, elapsed = one_pass()
         pids = [pid for w in workers for pid in _tree(w.pid)]
         peak = _peak_rss_mb(pids)
-        cpu = round(_cpu_seconds(pids) - before, 1)
+        cpu = round(cpu_seconds(pids) - before, 1)
     finally:
         for w in workers:
             os.killpg(w.pid, signal.SIGTERM)
@@ -216,18 +216,6 @@ def _run_workers(
         "peak_worker_rss_mb": peak,
         "worker_cpu_seconds": cpu,
     }
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, IndexError):
-            pass
-    return round(total / ticks, 1)
 
 
 def _ts(epoch: float):

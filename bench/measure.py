@@ -106,3 +106,14 @@ def child_pid(command_part: str, *, parent: int | None = None) -> int:
             if command_part in command:
                 return pid
     raise LookupError(f"no child process running {command_part!r}")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User and system CPU seconds these processes have used (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from merchants.models import Merchant
-from stores import services
-from stores.bigcommerce.report import Credentials
-from stores.verification import verify_credentials
 from tests.api.clients import service_client
 from tests.integration.conftest import ROOT, wait_for
 from tests.integration.test_many_machines import free_port
-from tests.integration.test_revalidation import REQUIRED
+from tests.integration.test_traffic_signals import (
+    CONFIRM_AFTER_SECONDS,
+    owner_told_within_bound,
+    quiet_connected_store,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,14 +67,7 @@ def running_proxy(celery, tmp_path):
 
 @pytest.fixture
 def connected(sandbox):
-    merchant = Merchant.objects.create(name="Acme", slug="acme")
-    store_hash = sandbox.control.add_store(profile={"name": "Acme Outfitters", "plan_name": "Plus"})["store_hash"]
-    account = sandbox.control.add_account(store_hash, REQUIRED)
-    credentials = Credentials(store_hash, account["access_token"], account["client_id"], account["client_secret"])
-    report, _ = verify_credentials(credentials)
-    assert report.ok, report.to_dict()
-    store = services.store_connect(merchant=merchant, credentials=credentials, report=report)
-    return store, account
+    return quiet_connected_store(sandbox)
 
 
 def test_services_share_the_store_s_quota_across_proxy_processes(proxy_process, connected, sandbox):
@@ -116,8 +109,6 @@ def test_a_deleted_account_is_bigcommerce_s_401_through_the_proxy(proxy_process,
     assert time.monotonic() - started < 5
 
 
-CONFIRM_AFTER_SECONDS = 5
-
 
 def test_a_failing_proxied_call_gets_the_merchant_told_within_confirm_after_plus_30_seconds(
     celery, sandbox, settings, tmp_path
@@ -125,26 +116,12 @@ def test_a_failing_proxied_call_gets_the_merchant_told_within_confirm_after_plus
     """Detection from real traffic through the proxy: the first failing proxied
     call queues the store's check; the check and its confirmation flip the
     store; the owner's e-mail is planned — within STORE_CONFIRM_AFTER_SECONDS + 30 s."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from merchants.models import Membership, User
-    from notifications.models import Notification
-    from stores.models import Check, StatusChange, Store, TrafficSignal
+    from stores.models import Check, TrafficSignal
 
     settings.STORE_CONFIRM_AFTER_SECONDS = CONFIRM_AFTER_SECONDS
     celery.env["STORE_CONFIRM_AFTER_SECONDS"] = str(CONFIRM_AFTER_SECONDS)
-    merchant = Merchant.objects.create(name="Acme", slug="acme")
-    owner = User.objects.create_user(email="alice@acme.test", password="x")
-    Membership.objects.create(merchant=merchant, user=owner, role="owner")
-    store_hash = sandbox.control.add_store(profile={"name": "Acme Outfitters"})["store_hash"]
-    account = sandbox.control.add_account(store_hash, REQUIRED)
-    credentials = Credentials(store_hash, account["access_token"], account["client_id"], account["client_secret"])
-    report, _ = verify_credentials(credentials)
-    store = services.store_connect(merchant=merchant, credentials=credentials, report=report)
-    StatusChange.objects.update(processed_at=timezone.now())
-    Store.objects.filter(pk=store.pk).update(next_check_at=timezone.now() + timedelta(hours=6))
+    store, account = quiet_connected_store(sandbox)
+    store_hash = store.store_hash
     _client, secret = service_client(name="catalog-sync", scopes=["proxy:read"])
     with running_proxy(celery, tmp_path) as base:
         celery.start_worker()
@@ -158,18 +135,7 @@ def test_a_failing_proxied_call_gets_the_merchant_told_within_confirm_after_plus
         started = time.monotonic()
         assert requests.get(url, headers=headers, timeout=10).status_code == 401  # BigCommerce's answer
 
-        def owner_mail_planned():
-            return Notification.objects.filter(
-                channel="email", audience="merchant", status_change__new_status="revoked", status_change__store=store
-            ).first()
-
-        bound = CONFIRM_AFTER_SECONDS + 30
-        planned = wait_for(owner_mail_planned, timeout=bound + 15, interval=0.1, what="the owner's e-mail planned")
-        elapsed = time.monotonic() - started
-        print(f"\nfirst failing proxied call -> status flipped and owner's e-mail planned: {elapsed:.1f} s "
-              f"(bound {bound} s)")  # fmt: skip
-        assert planned.recipients == ["alice@acme.test"]
-        assert elapsed <= bound, f"{elapsed:.1f} s > {bound} s"
+        owner_told_within_bound(store, started, "first failing proxied call")
         assert TrafficSignal.objects.get(store=store).via == "proxy"
         checks = Check.objects.filter(store=store).exclude(trigger="onboarding")
         triggers = set(checks.values_list("trigger", flat=True))
