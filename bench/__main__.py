@@ -138,11 +138,13 @@ def main() -> None:
 
 
 def git_commit() -> str:
-    """The commit measured, with "-dirty" if the work tree had changes."""
+    """The commit measured, with "-dirty" if the work tree had changes (other
+    than bench/results.json itself, which an earlier `--only` run rewrote)."""
     root = Path(__file__).resolve().parent.parent
     run = lambda *args: subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()  # noqa: E731, S603, S607
     commit = run("rev-parse", "HEAD")
-    return commit + ("-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+    changed = run("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results.json")
+    return commit + ("-dirty" if changed else "")
 
 
 def print_table(results: dict) -> None:
