@@ -62,6 +62,8 @@ TARGETS = {
     "proxy": "≥ 0.5 × nginx's calls/s (aim 0.7), added latency p50 ≤ 3 ms and p99 ≤ 20 ms over direct calls, "
     "CPU µs per call reported",
     "credential_release": "p95 ≤ 10 ms at 100,000 stores (with its audit write); 304 p95 ≤ 5 ms",
+    "detection": "first failing proxied call → status flipped and owner's e-mail planned within "
+    "STORE_CONFIRM_AFTER_SECONDS + 30 s (real worker and proxy process)",
 }
 
 
@@ -77,6 +79,7 @@ ALL_FIGURES = (
     "imports",
     "proxy",
     "credential_release",
+    "detection",
 )
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -85,7 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
-        "--only", default="onboarding,fleet,sustained,dispatcher,admin_list,encryption,merchant_pages,imports,proxy"
+        "--only",
+        default="onboarding,fleet,sustained,dispatcher,admin_list,encryption,merchant_pages,imports,proxy,"
+        "credential_release,detection",
     )
     args = parser.parse_args()
     size = SIZES["quick" if args.quick else "full"]
@@ -93,6 +98,7 @@ def main() -> None:
     setup_django()
     from bench import figures, proxy
     from bench.credential_release import credential_release
+    from bench.detection import detection
 
     plan = {
         "onboarding": lambda: figures.onboarding(runs=size["onboarding_runs"]),
@@ -104,6 +110,7 @@ def main() -> None:
         "incident_rule": lambda: figures.incident_rule(stores=size["fleet_stores"]),
         "merchant_pages": lambda: figures.merchant_pages(),
         "proxy": lambda: proxy.proxy(**size["proxy"]),
+        "detection": lambda: detection(confirm_after_seconds=5),
         "credential_release": lambda: credential_release(
             stores=size["release"][0], audit_rows=size["release"][1], count=size["release"][2]
         ),
@@ -288,6 +295,16 @@ def print_table(results: dict) -> None:
             )
     if "proxy" in f:
         rows += proxy_rows(f["proxy"])
+    if "detection" in f:
+        d = f["detection"]
+        rows.append(
+            (
+                f"Detection from traffic (confirm after {d['confirm_after_seconds']} s, real worker)",
+                f"{d['seconds_to_owner_told']} s",
+                f"first failing proxied call ({d['first_failing_status']}) → {d['status']}, owner told; "
+                f"≤ {d['bound_seconds']} s {'✔' if d['met'] else '✘'}",
+            )
+        )
     if "credential_release" in f:
         cr = f["credential_release"]
         in_flight = f"{cr['concurrent']['in_flight']} in flight"
