@@ -107,10 +107,11 @@ def detection(confirm_after_seconds: int = 5) -> dict:
             sandbox.control.revoke(account["client_id"])  # the merchant deletes the API account
             started = time.monotonic()
             failing = requests.get(url, headers=headers, timeout=10).status_code
+            told = Notification.objects.filter(
+                channel="email", audience="merchant", status_change__new_status="revoked", status_change__store=store
+            )
             planned = _wait(
-                lambda: Notification.objects.filter(
-                    channel="email", audience="merchant", status_change__new_status="revoked", status_change__store=store
-                ).first(),
+                told.first,
                 timeout=confirm_after_seconds + 60,
                 what="the owner's e-mail planned",
             )
