@@ -26,15 +26,6 @@ from bench.environment import ROOT, flush_broker, worker_env
 from bench.nginx import free_port, wait_for_port
 from bench.proxy import procfile_proxy
 
-REQUIRED = [
-    "store_v2_customers",
-    "store_v2_information_read_only",
-    "store_v2_orders",
-    "store_v2_products_read_only",
-    "store_cart",
-    "store_checkout",
-]
-
 
 def _wait(condition, *, timeout: float, what: str):
     deadline = time.monotonic() + timeout
@@ -56,6 +47,7 @@ def detection(confirm_after_seconds: int = 5) -> dict:
     from sandbox.testing import running_sandbox
     from stores import services
     from stores.bigcommerce.report import Credentials
+    from stores.bigcommerce.scopes import REQUIRED_SCOPES
     from stores.models import Check, StatusChange, Store, TrafficSignal
     from stores.verification import verify_credentials
 
@@ -68,7 +60,7 @@ def detection(confirm_after_seconds: int = 5) -> dict:
         owner = User.objects.create_user(email=f"owner-{suffix}@bench.test", password=secrets.token_hex(16))
         Membership.objects.create(merchant=merchant, user=owner, role="owner")
         store_hash = sandbox.control.add_store(profile={"name": "Detection"})["store_hash"]
-        account = sandbox.control.add_account(store_hash, REQUIRED)
+        account = sandbox.control.add_account(store_hash, [scope.param for scope in REQUIRED_SCOPES])
         credentials = Credentials(store_hash, account["access_token"], account["client_id"], account["client_secret"])
         report, _ = verify_credentials(credentials)
         if not report.ok:
