@@ -139,7 +139,7 @@ def _unauthorized() -> JsonResponse:
 
 
 @sensitive_variables("secret", "token")
-async def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Admitted:
+async def _admit(secret: str, address: str, scope: str, store_hash: str, *, again: bool = False) -> _Admitted:
     """Who is calling, may they, the store, its token and its quota. On
     PostgreSQL one statement on the process's asynchronous connection; a hop to
     the sync thread only to decrypt a token new to this process, or to read the
@@ -166,9 +166,13 @@ async def _admit(secret: str, address: str, scope: str, store_hash: str) -> _Adm
         ))
     token = TOKENS.get(store_hash, found.version)
     if token is None:
-        token = await _in_sync_thread(proxy_token)(store_hash, found.store_id, found.version)
-        if token is None:  # new credentials landed between the two reads
-            return await _admit(secret, address, scope, store_hash)
+        token = await _in_sync_thread(proxy_token)(store_hash, found.version)
+        if token is None and not again:  # new credentials landed between the two reads: read once more
+            return await _admit(secret, address, scope, store_hash, again=True)
+        if token is None:
+            return _Admitted(refusal(
+                503, "portal_unavailable", "The store's credentials are changing; try again.", Retry_After="1"
+            ))
     wait = QUOTAS.known_wait(store_hash)
     if wait is None:
         wait = QUOTAS.learn(store_hash, await _in_sync_thread(quota_wait_left)(store_hash))

@@ -37,7 +37,7 @@ from stores.models import Credential, Store
 from stores.release import RELEASABLE
 
 from .models import ServiceClient
-from .service_clients import SECRET_PREFIX, digest
+from .service_clients import secret_digest
 from .tokens import TOUCH_EVERY, last_used_touch
 
 
@@ -94,15 +94,11 @@ def _json_list(text: str | None) -> tuple[str, ...]:
     return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
-def _wanted(raw: str) -> str:
-    return digest(raw) if raw.startswith(SECRET_PREFIX) and len(raw) <= 200 else ""
-
-
 @sensitive_variables("raw", "wanted")
 def admission(raw: str, store_hash: str) -> Admission:
     """The active service client holding `raw` and the store `store_hash`, in one statement."""
     now = timezone.now()
-    wanted = _wanted(raw)
+    wanted = secret_digest(raw)
     with connection.cursor() as cursor:
         cursor.execute(_statement(), [wanted, wanted, connection.ops.adapt_datetimefield_value(now), store_hash])
         row = cursor.fetchone()
@@ -170,7 +166,7 @@ async def aadmission(raw: str, store_hash: str) -> Admission:
     if not _on_postgresql():
         return await sync_to_async(admission)(raw, store_hash)
     now = timezone.now()
-    wanted = _wanted(raw)
+    wanted = secret_digest(raw)
     row = await STATEMENT.fetchone([wanted, wanted, now, store_hash])
     admitted, touch = _admission(row, bool(wanted), now)
     if touch is not None:

@@ -58,6 +58,12 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+@sensitive_variables("raw")
+def secret_digest(raw: str) -> str:
+    """The digest a client's secret is stored as; "" for anything that cannot be one."""
+    return digest(raw) if raw and raw.startswith(SECRET_PREFIX) and len(raw) <= 200 else ""
+
+
 def parse_name(value: str) -> str:
     name = (value or "").strip()
     if not NAME.fullmatch(name):
@@ -209,10 +215,10 @@ def service_client_authenticate(raw: str, *, now=None) -> ServiceClient | None:
     """The active client whose current secret, or previous secret within its
     grace period, is `raw`; None otherwise. One indexed query (two unique
     indexes), and an update of `last_used_at` at most once a minute."""
-    if not raw or not raw.startswith(SECRET_PREFIX) or len(raw) > 200:
+    wanted = secret_digest(raw)
+    if not wanted:
         return None
     now = now or timezone.now()
-    wanted = digest(raw)
     # Both digests are unique (and random): at most one client; no ORDER BY.
     found = list(
         ServiceClient.objects.active()

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from .release import store_access_token
+from .release import store_credentials_release, store_release_read
 
 QUOTA_KEY = "proxy:quota-spent:{store_hash}"
 
@@ -68,30 +68,26 @@ class TokenCache:
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
 
-    def drop(self, store_hash: str) -> None:
-        with self._lock:
-            self._kept.pop(store_hash, None)
-
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
-
-    def __len__(self) -> int:
-        return len(self._kept)
 
 
 TOKENS = TokenCache()
 
 
-@sensitive_variables("token")
-def proxy_token(store_hash: str, store_id: int, version: str) -> str | None:
-    """The store's Access token of `version`: kept, or decrypted and kept;
-    None if the credentials changed meanwhile (the caller asks again)."""
+@sensitive_variables("token", "releasable")
+def proxy_token(store_hash: str, version: str) -> str | None:
+    """The store's Access token of `version`: kept, or read, decrypted and
+    kept (stores.release, the one way out); None if the credentials changed or
+    stopped being usable since `version` was read (the caller asks again)."""
     token = TOKENS.get(store_hash, version)
     if token is None:
-        token = store_access_token(store_id, version)
-        if token is not None:
-            TOKENS.put(store_hash, version, token, settings.PROXY_TOKEN_CACHE_SECONDS)
+        releasable = store_release_read(store_hash)
+        if releasable is None or not releasable.usable or releasable.version != version:
+            return None
+        token = store_credentials_release(releasable).access_token
+        TOKENS.put(store_hash, version, token, settings.PROXY_TOKEN_CACHE_SECONDS)
     return token
 
 

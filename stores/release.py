@@ -1,6 +1,6 @@
 """Handing a store's credentials to one of Violet's services: the one place
 that gives a decrypted access token out of the portal. The credential release
-(api/) calls it; the proxy will too. It knows nothing of who asks (that is
+(api/) and the BigCommerce proxy call it. It knows nothing of who asks (that is
 api's business, with its audit trail); it knows which stores may be used and
 what the credentials' version is.
 
@@ -14,14 +14,12 @@ Which statuses release (and why; docs/service-clients.md):
 - not revoked, refused, disconnected, pending: the token does not work, is
   refused, was given back by the merchant, or never passed a check.
 
-Two ways in, one hand-out:
-- `store_releasable` then `store_credentials_release` (two queries: the
-  version, then the values at that version; the proxy's way);
-- `store_release_read` (one query: the store, its version and its values still
-  encrypted, read in one snapshot so they agree) then
-  `store_credentials_release` (no query: it decrypts what was read). The
-  credential release answers its 304s and 409s from that one read without
-  decrypting anything (docs/service-clients.md, "What a release costs").
+One way in, one hand-out: `store_release_read` (one query: the store, its
+version and its values still encrypted, read in one snapshot so they agree),
+then `store_credentials_release` (no query: it decrypts what was read). The
+credential release answers its 304s and 409s from that one read without
+decrypting anything (docs/service-clients.md, "What a release costs"); the
+proxy comes here only when a version is new to its process.
 
 The version is the store's `credentials_version`: one more each time
 credentials are stored (connect, replace, reconnect), never back, the same
@@ -72,7 +70,7 @@ class Releasable:
     store: Store
     usable: bool
     version: str  # "" when the store has no credentials
-    # The values at `version`, still encrypted, when read with it (store_release_read).
+    # The values at `version`, still encrypted, read with it; None without credentials.
     sealed: Sealed | None = field(default=None, repr=False)
 
 
@@ -93,25 +91,6 @@ def api_url(store_hash: str) -> str:
     return f"{settings.BIGCOMMERCE_API_URL}/stores/{store_hash}/"
 
 
-def store_releasable(store_hash: str) -> Releasable | None:
-    """The store and whether its credentials may be released, and their
-    version; None for an unknown hash. One query, nothing decrypted."""
-    store = (
-        Store.objects.select_related("credential")
-        .only(*STORE_FIELDS, "credentials_version", "credential__id")
-        .filter(store_hash=store_hash)
-        .first()
-    )
-    if store is None:
-        return None
-    try:
-        credential = store.credential  # only its id was loaded: nothing decrypted
-    except Credential.DoesNotExist:
-        credential = None
-    version = _version(store, credential is not None)
-    return Releasable(store=store, usable=store.status in RELEASABLE and bool(version), version=version)
-
-
 def _version(store: Store, has_credentials: bool) -> str:
     return str(store.credentials_version) if has_credentials and store.credentials_version else ""
 
@@ -122,10 +101,10 @@ def _sealed(column: str) -> ExpressionWrapper:
 
 
 def store_release_read(store_hash: str) -> Releasable | None:
-    """`store_releasable` and the values it describes, in one query: the
-    store, its version and its credentials still encrypted (one snapshot, so
-    the values are the version's). None for an unknown hash. Nothing is
-    decrypted: `store_credentials_release` does that, without a query."""
+    """The store, whether its credentials may be released, their version and
+    the values still encrypted, in one query (one snapshot, so the values are
+    the version's). None for an unknown hash. Nothing is decrypted:
+    `store_credentials_release` does that, without a query."""
     # store_hash is unique: no ORDER BY (first() would add one, and compiling it).
     found = list(
         Store.objects.only(*STORE_FIELDS, "credentials_version")
@@ -153,26 +132,15 @@ def _opened(sealed: Sealed) -> tuple[str, str]:
     return client_id, access_token
 
 
-@sensitive_variables("credential", "values", "client_id", "access_token")
-def store_credentials_release(releasable: Releasable) -> ReleasedCredentials | None:
-    """The decrypted Client ID and Access token of a releasable store (the
-    field's decryption, config.crypto). From `store_release_read`'s values
-    without a query; from `store_releasable`'s with one, or None if they
-    changed or went since `releasable` was read (the caller asks again)."""
+@sensitive_variables("client_id", "access_token")
+def store_credentials_release(releasable: Releasable) -> ReleasedCredentials:
+    """The decrypted Client ID and Access token of a releasable store, from
+    `store_release_read`'s values, without a query (the fields' decryption,
+    config.crypto)."""
     if not releasable.usable:
         raise ValueError("the store's credentials may not be released")
     store = releasable.store
-    if releasable.sealed is not None:
-        client_id, access_token = _opened(releasable.sealed)
-    else:
-        values = (
-            Credential.objects.filter(store=store, store__credentials_version=int(releasable.version))
-            .only("id", "client_id", "access_token")
-            .first()
-        )
-        if values is None:
-            return None
-        client_id, access_token = values.client_id, values.access_token
+    client_id, access_token = _opened(releasable.sealed)
     return ReleasedCredentials(
         store_hash=store.store_hash,
         api_url=api_url(store.store_hash),
@@ -185,15 +153,3 @@ def store_credentials_release(releasable: Releasable) -> ReleasedCredentials | N
         scopes_verified_at=store.scopes_verified_at,
     )
 
-
-@sensitive_variables("values")
-def store_access_token(store_id: int, version: str) -> str | None:
-    """The decrypted Access token of the store's credentials of `version`
-    (for the BigCommerce proxy, which sends it itself and never hands it out);
-    None if they changed or went meanwhile. One query."""
-    values = (
-        Credential.objects.filter(store_id=store_id, store__credentials_version=int(version))
-        .only("id", "access_token")
-        .first()
-    )
-    return values.access_token if values is not None else None

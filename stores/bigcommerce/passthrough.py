@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import aiohttp
+from django.views.decorators.debug import sensitive_variables
 from yarl import URL
 
 from .client import announced_wait, header_seconds
@@ -128,6 +129,7 @@ def upstream_url(base_url: str, store_hash: str, path: str, query: str = "") -> 
     return url
 
 
+@sensitive_variables("token", "headers")
 def forwarded_headers(incoming: Mapping[str, str], token: str) -> dict[str, str]:
     headers = {name: incoming[name] for name in REQUEST_HEADERS if name in incoming}
     headers["X-Auth-Token"] = token
@@ -215,7 +217,7 @@ class Upstream:
 
 
 def _error_kind(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):  # asyncio's is TimeoutError
         return "timeout"
     return "connection_error"
 
@@ -244,6 +246,7 @@ class PassThrough:
             self._sessions[loop] = session
         return session
 
+    @sensitive_variables("headers")
     async def send(
         self, method: str, url: URL, *, headers: dict[str, str], body: bytes | None, max_response_bytes: int
     ) -> Upstream:

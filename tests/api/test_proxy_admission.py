@@ -12,7 +12,7 @@ from django.utils import timezone
 from api.proxy_admission import admission
 from api.service_clients import service_client_authenticate, service_client_revoke, service_client_rotate
 from stores.models import Credential, Store
-from stores.release import store_releasable
+from stores.release import store_release_read
 from stores.status import StoreStatus
 from tests.api.clients import service_client
 
@@ -29,7 +29,7 @@ def same_client(raw: str, store_hash: str = "acme123") -> None:
 
 
 def same_store(store_hash: str) -> None:
-    by_orm = store_releasable(store_hash)
+    by_orm = store_release_read(store_hash)
     by_sql = admission("", store_hash)
     if by_orm is None:
         assert by_sql.store_id is None

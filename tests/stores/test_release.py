@@ -1,8 +1,6 @@
-"""stores/release.py: the two ways to a store's releasable credentials — the
-proxy's (`store_releasable` then `store_credentials_release`, two queries) and
-the credential release's (`store_release_read`, one query, then
-`store_credentials_release` with none) — agree, and neither decrypts before
-the hand-out."""
+"""stores/release.py: the one way to a store's releasable credentials
+(`store_release_read`, one query, then `store_credentials_release` with none),
+which decrypts nothing before the hand-out."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ import pytest
 
 from config.crypto import EncryptedTextField
 from stores.models import Credential, Store
-from stores.release import store_credentials_release, store_releasable, store_release_read
+from stores.release import store_credentials_release, store_release_read
 from tests.conftest import ACME_CLIENT_ID, ACME_SECRET, ACME_TOKEN
 from tests.leaks import leaks
 
@@ -30,16 +28,13 @@ def decryptions(monkeypatch) -> list[str]:
     return opened
 
 
-def test_one_read_gives_what_the_two_step_read_gives(acme_store, django_assert_num_queries):
+def test_one_read_then_a_hand_out_without_a_query(acme_store, django_assert_num_queries):
     with django_assert_num_queries(1):
         one = store_release_read("acme123")
-    two = store_releasable("acme123")
     assert (one.usable, one.version, one.store.pk, one.store.status) == (True, "1", acme_store.pk, "connected")
-    assert (two.usable, two.version) == (one.usable, one.version)
     with django_assert_num_queries(0):  # it decrypts what was read, at that version
         released = store_credentials_release(one)
     assert (released.client_id, released.access_token, released.version) == (ACME_CLIENT_ID, ACME_TOKEN, "1")
-    assert store_credentials_release(two) == released
 
 
 def test_the_read_decrypts_nothing_until_the_hand_out(acme_store, decryptions):
@@ -80,16 +75,14 @@ def test_a_store_that_may_not_be_used_is_read_but_not_released(acme_store, statu
 
 def test_the_values_read_are_the_version_read(acme_store, monkeypatch):
     """One query, one snapshot: the values always belong to the version read
-    with them (the two-step read needs its re-check and the caller's retry)."""
+    with them."""
     from stores import services
     from tests.reports import credentials, report
 
     monkeypatch.setattr("stores.tasks.check_stores.delay", lambda *a: None)
-    before, stale = store_release_read("acme123"), store_releasable("acme123")
+    before = store_release_read("acme123")
     services.store_replace_credentials(store=acme_store, credentials=credentials(), report=report())
     after = store_release_read("acme123")
     assert after.version != before.version
     assert store_credentials_release(before).access_token == ACME_TOKEN  # what was read at "1"
     assert store_credentials_release(after).access_token == credentials().access_token
-    # The two-step read, by contrast, finds its version gone and says so (None: ask again).
-    assert store_credentials_release(stale) is None
