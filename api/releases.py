@@ -36,6 +36,7 @@ from django.utils.http import parse_etags
 from django.views.decorators.debug import sensitive_variables
 
 from config import metrics, throttle
+from config.retention import delete_in_batches
 from notifications.staff_alerts import staff_alert_send
 from stores.models import Store
 from stores.release import ReleasedCredentials, store_credentials_release, store_release_read
@@ -136,12 +137,7 @@ def services_that_used(store: Store) -> list[tuple[str, datetime]]:
 def credential_releases_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
     """Delete releases older than CREDENTIAL_RELEASE_RETENTION_DAYS, in batches; how many went."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.CREDENTIAL_RELEASE_RETENTION_DAYS)
-    deleted = 0
-    while True:
-        ids = list(CredentialRelease.objects.filter(released_at__lt=cutoff).values_list("id", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        deleted += CredentialRelease.objects.filter(id__in=ids).delete()[0]
+    return delete_in_batches(CredentialRelease.objects.filter(released_at__lt=cutoff), batch_size)
 
 
 # --- far more stores than usual -------------------------------------------------------------------

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import aiohttp
-from django.views.decorators.debug import sensitive_variables
 from yarl import URL
 
 from .client import announced_wait, header_seconds
@@ -129,7 +128,6 @@ def upstream_url(base_url: str, store_hash: str, path: str, query: str = "") -> 
     return url
 
 
-@sensitive_variables("token", "headers")
 def forwarded_headers(incoming: Mapping[str, str], token: str) -> dict[str, str]:
     headers = {name: incoming[name] for name in REQUEST_HEADERS if name in incoming}
     headers["X-Auth-Token"] = token
@@ -246,7 +244,6 @@ class PassThrough:
             self._sessions[loop] = session
         return session
 
-    @sensitive_variables("headers")
     async def send(
         self, method: str, url: URL, *, headers: dict[str, str], body: bytes | None, max_response_bytes: int
     ) -> Upstream:
@@ -259,7 +256,9 @@ class PassThrough:
                 allow_redirects=False,
                 timeout=self.timeout,
             )
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            # A fresh error, neither chained nor quoting: aiohttp's can hold the
+            # request and its headers (the token); ValueError is a header aiohttp refused.
             raise UpstreamError(_error_kind(exc)) from None
         kept = {name: response.headers[name] for name in RESPONSE_HEADERS if name in response.headers}
         if "Location" in response.headers:

@@ -26,6 +26,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from config import metrics
+from config.retention import delete_in_batches
 
 from .. import claims, events, lifecycle
 from ..bigcommerce.report import Outcome, Report
@@ -593,16 +594,7 @@ def checks_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
     that change.
     """
     cutoff = (now or timezone.now()) - timedelta(days=settings.CHECK_RETENTION_DAYS)
-    deleted = 0
-    while True:
-        ids = list(
-            Check.objects.filter(started_at__lt=cutoff, status_changes__isnull=True).values_list("id", flat=True)[
-                :batch_size
-            ]
-        )
-        if not ids:
-            return deleted
-        deleted += Check.objects.filter(id__in=ids).delete()[0]
+    return delete_in_batches(Check.objects.filter(started_at__lt=cutoff, status_changes__isnull=True), batch_size)
 
 
 # --- asking for checks ---------------------------------------------------------------

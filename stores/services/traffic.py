@@ -37,6 +37,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config import metrics
+from config.retention import delete_in_batches
 
 from .. import claims, fleet, signals
 from ..bigcommerce.storable import storable_text
@@ -194,9 +195,4 @@ def _again(store_id: int, attempt: int, countdown: float, what: str) -> str:
 def traffic_signals_prune(*, now: datetime | None = None, batch_size: int = 5000) -> int:
     """Delete signals older than TRAFFIC_SIGNAL_RETENTION_DAYS, in batches; how many went."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.TRAFFIC_SIGNAL_RETENTION_DAYS)
-    deleted = 0
-    while True:
-        ids = list(TrafficSignal.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        deleted += TrafficSignal.objects.filter(id__in=ids).delete()[0]
+    return delete_in_batches(TrafficSignal.objects.filter(created_at__lt=cutoff), batch_size)
