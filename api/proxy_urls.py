@@ -1,11 +1,12 @@
 """The proxy handler's URL configuration (config/asgi.py): its one pattern, so
-a proxied call is not matched against every URL of the portal first. The same
-pattern is in api/urls.py, for the portal's own handler (make run, tests)."""
+a proxied call is not matched against every URL of the portal first. api/urls.py
+includes the same pattern (`ROUTE`) for the portal's own handler (make run, tests)."""
 
 from django.urls import re_path
 
 from .proxy import proxy
 
-PATTERN = r"^api/v1/proxy/(?P<store_hash>[^/]+)/(?P<path>.*)\Z"
+# Below /api/v1/: the store hash, then the store API path as sent (slashes and all).
+ROUTE = r"proxy/(?P<store_hash>[^/]+)/(?P<path>.*)\Z"
 
-urlpatterns = [re_path(PATTERN, proxy, name="proxy")]
+urlpatterns = [re_path(r"^api/v1/" + ROUTE, proxy, name="proxy")]

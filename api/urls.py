@@ -1,6 +1,7 @@
 from django.urls import re_path
 
 from .proxy import proxy
+from .proxy_urls import ROUTE
 from .views import api
 
 app_name = "api"
@@ -10,6 +11,6 @@ app_name = "api"
 urlpatterns = [
     # The BigCommerce proxy: a plain async view (any method, BigCommerce's own
     # answers), not a ninja operation; described in docs/service-clients.md.
-    re_path(r"^proxy/(?P<store_hash>[^/]+)/(?P<path>.*)\Z", proxy, name="proxy"),
+    re_path("^" + ROUTE, proxy, name="proxy"),
     *api.urls[0],
 ]

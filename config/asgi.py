@@ -36,7 +36,6 @@ from stores.bigcommerce.passthrough import UpstreamError  # noqa: E402
 
 logger = logging.getLogger("api.proxy")
 
-PROXY_PREFIX = "/api/v1/proxy/"
 
 
 class ProxyHandler(ASGIHandler):
@@ -110,8 +109,8 @@ class ProxyHandler(ASGIHandler):
 portal = ASGIHandler()
 proxy = ProxyHandler()
 # Both URL configurations loaded now, not by the first live call of a new worker.
-for urlconf in (None, "api.proxy_urls"):
-    get_resolver(urlconf).check()
+# (Reading `url_patterns` imports every view; `check()` would also run the URL checks.)
+_loaded = [get_resolver(urlconf).url_patterns for urlconf in (None, "api.proxy_urls")]
 
 
 async def application(scope, receive, send):
@@ -128,6 +127,6 @@ async def application(scope, receive, send):
                 await sync_to_async(connections.close_all)()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    if scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):
+    if scope["type"] == "http" and scope["path"].startswith(proxy_view.PREFIX):
         return await proxy(scope, receive, send)
     return await portal(scope, receive, send)
