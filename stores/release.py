@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BinaryField, ExpressionWrapper, F
 from django.views.decorators.debug import sensitive_variables
+
+from config.statements import column, converted, table
 
 from .bigcommerce.scopes import REQUIRED_SCOPES
 from .models import Credential, Store
@@ -52,6 +54,10 @@ RELEASABLE = frozenset(
     }
 )
 STORE_FIELDS = ("id", "store_hash", "status", "missing_scopes", "last_checked_at", "scopes_verified_at")
+# What the read loads, in the model's own order (Model.from_db takes them so).
+_READ_FIELDS = tuple(
+    f.attname for f in Store._meta.concrete_fields if f.attname in {*STORE_FIELDS, "credentials_version"}
+)
 
 
 @dataclass(frozen=True)
@@ -95,9 +101,17 @@ def _version(store: Store, has_credentials: bool) -> str:
     return str(store.credentials_version) if has_credentials and store.credentials_version else ""
 
 
-def _sealed(column: str) -> ExpressionWrapper:
-    """The encrypted column as bytes: read, not decrypted (no field converter)."""
-    return ExpressionWrapper(F(f"credential__{column}"), output_field=BinaryField())
+@cache
+def _read_statement() -> str:
+    """The store, its credentials' version and their values as stored, by hash
+    (config.statements: the ORM's compilation cost more than the query)."""
+    columns = ", ".join(f"s.{column(Store, name)}" for name in _READ_FIELDS)
+    sealed = ", ".join(f"k.{column(Credential, name)}" for name in ("client_id", "access_token"))
+    return (
+        f"SELECT {columns}, {sealed} FROM {table(Store)} s "  # noqa: S608 - names from the models, values as parameters
+        f"LEFT JOIN {table(Credential)} k ON k.{column(Credential, 'store')} = s.{column(Store, 'id')} "
+        f"WHERE s.{column(Store, 'store_hash')} = %s"
+    )
 
 
 def store_release_read(store_hash: str) -> Releasable | None:
@@ -105,20 +119,22 @@ def store_release_read(store_hash: str) -> Releasable | None:
     the values still encrypted, in one query (one snapshot, so the values are
     the version's). None for an unknown hash. Nothing is decrypted:
     `store_credentials_release` does that, without a query."""
-    # store_hash is unique: no ORDER BY (first() would add one, and compiling it).
-    found = list(
-        Store.objects.only(*STORE_FIELDS, "credentials_version")
-        .annotate(sealed_client_id=_sealed("client_id"), sealed_access_token=_sealed("access_token"))
-        .filter(store_hash=store_hash)[:1]
-    )
-    if not found:
+    with connection.cursor() as cursor:
+        cursor.execute(_read_statement(), [store_hash])
+        row = cursor.fetchone()  # store_hash is unique
+    if row is None:
         return None
-    store = found[0]
+    *values, sealed_client_id, sealed_access_token = row
+    # As the ORM's `.only(...)` builds it: the other fields deferred.
+    store = Store.from_db(
+        connection.alias,
+        _READ_FIELDS,
+        [converted(Store, name, value) for name, value in zip(_READ_FIELDS, values, strict=True)],
+    )
     # access_token is NOT NULL: NULL means no credential row joined.
-    has_credentials = store.sealed_access_token is not None
+    has_credentials = sealed_access_token is not None
     version = _version(store, has_credentials)
-    sealed = Sealed(bytes(store.sealed_client_id or b""), bytes(store.sealed_access_token)) if version else None
-    del store.sealed_client_id, store.sealed_access_token
+    sealed = Sealed(bytes(sealed_client_id or b""), bytes(sealed_access_token)) if version else None
     return Releasable(store=store, usable=store.status in RELEASABLE and bool(version), version=version, sealed=sealed)
 
 
