@@ -79,10 +79,13 @@ class FakeBigCommerce:
     url: str = ""
     seen: list[Seen] = field(default_factory=list)
     reply: Callable[[web.Request], web.StreamResponse] | None = None
+    answer_first: bool = False  # answer without waiting for the body (as BigCommerce may with an error)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         seen = Seen(request.method, request.raw_path, dict(request.headers))
         self.seen.append(seen)
+        if self.answer_first:
+            return web.json_response({"status": 422, "title": "Invalid"}, status=422)
         body = bytearray()
         try:
             async for chunk in request.content.iter_any():
@@ -111,7 +114,7 @@ def fake_bigcommerce() -> Iterator[FakeBigCommerce]:
     app.router.add_route("*", "/{tail:.*}", fake._handle)
     loop = asyncio.new_event_loop()
     port = free_port()
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, lingering_time=0)  # an answer before the body: no wait for the rest
 
     async def start():
         await runner.setup()

@@ -44,6 +44,7 @@ def upstream(_upstream, settings):
     settings.BIGCOMMERCE_API_URL = _upstream.url
     _upstream.seen.clear()
     _upstream.reply = None
+    _upstream.answer_first = False
     TOKENS.clear()
     QUOTAS.clear()
     from django.core.cache import cache
@@ -437,3 +438,13 @@ def test_a_bodiless_write_goes_up_with_a_zero_length_and_a_read_with_no_body(por
     deleted, read = upstream.seen
     assert deleted.headers.get("Content-Length") == "0" and "Transfer-Encoding" not in deleted.headers
     assert read.body == b"" and "Content-Length" not in read.headers and "Transfer-Encoding" not in read.headers
+
+
+def test_an_answer_before_the_whole_body_is_passed_back(portal, upstream, writer, acme_store):
+    upstream.answer_first = True
+    connection = upload(portal, writer, "acme123/v2/orders", length=300_000)
+    piece(connection, b"d" * 100_000)  # and no more: BigCommerce answers without waiting for the rest
+    status, headers, answer = answer_of(connection)
+    assert status == 422 and json.loads(answer)["title"] == "Invalid" and "X-Violet-Proxy" not in headers
+    upstream.answer_first = False
+    assert call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1}).status_code == 200
