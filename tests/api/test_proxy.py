@@ -381,10 +381,18 @@ def test_a_large_body_streams_up_as_it_arrives(portal, upstream, writer, acme_st
         assert seen.headers["Content-Length"] == str(len(body)) and "Transfer-Encoding" not in seen.headers
 
 
+def refused_4xx() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("violet_proxy_calls_total", {"outcome": "refused", "status": "4xx"}) or 0.0
+
+
 def test_a_chunked_body_past_the_limit_is_abandoned_mid_way_and_refused(
-    portal, upstream, writer, acme_store, settings
+    portal, upstream, writer, acme_store, settings, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     settings.PROXY_MAX_REQUEST_BYTES = 100_000
+    counted = refused_4xx()
     connection = upload(portal, writer, "acme123/v2/orders")
     piece(connection, b"a" * 60_000)
     assert eventually(arrived(upstream, 60_000))  # streaming: BigCommerce has the first part
@@ -395,6 +403,8 @@ def test_a_chunked_body_past_the_limit_is_abandoned_mid_way_and_refused(
     assert eventually(lambda: upstream.seen[0].ended)
     [seen] = upstream.seen
     assert not seen.complete and seen.received <= 100_000  # never a whole request, nothing past the limit
+    assert refused_4xx() == counted + 1
+    assert_no_secret(caplog.text + str(dict(headers)) + answer.decode(), [ACME_TOKEN, writer, "a" * 100])
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_any_byte_is_read(
@@ -421,7 +431,10 @@ def test_a_refused_call_reads_and_forwards_no_body(portal, upstream, reader, wri
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_a_client_gone_mid_body_leaves_no_complete_request_upstream(portal, upstream, writer, acme_store, chunked):
+def test_a_client_gone_mid_body_leaves_no_complete_request_upstream(
+    portal, upstream, writer, acme_store, chunked, caplog
+):
+    caplog.set_level(logging.DEBUG)
     connection = upload(portal, writer, "acme123/v2/orders", length=None if chunked else 300_000)
     piece(connection, b"c" * 100_000)
     assert eventually(arrived(upstream, 100_000))
@@ -429,6 +442,7 @@ def test_a_client_gone_mid_body_leaves_no_complete_request_upstream(portal, upst
     assert eventually(lambda: upstream.seen[0].ended)
     [seen] = upstream.seen
     assert not seen.complete and seen.received == 100_000
+    assert_no_secret(caplog.text, [ACME_TOKEN, writer, "c" * 100])
     assert call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1}).status_code == 200  # still serving
 
 
