@@ -446,6 +446,17 @@ def test_a_client_gone_mid_body_leaves_no_complete_request_upstream(
     assert call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1}).status_code == 200  # still serving
 
 
+def test_a_client_sending_more_than_it_declared_leaves_no_complete_request_upstream(
+    portal, upstream, writer, acme_store
+):
+    connection = upload(portal, writer, "acme123/v2/orders", length=10)
+    piece(connection, b"0123456789" + b"and then some")  # the surplus is no HTTP request: the connection is dropped
+    status, _headers, _answer = answer_of(connection)
+    assert status == 400
+    time.sleep(0.2)
+    assert not any(seen.complete for seen in upstream.seen)
+
+
 def test_a_bodiless_write_goes_up_with_a_zero_length_and_a_read_with_no_body(portal, upstream, writer, acme_store):
     assert call(portal, writer, "acme123/v2/orders/1", method="DELETE").status_code == 200
     assert call(portal, writer, "acme123/v2/orders", data=b"ignored").status_code == 200  # a GET with a body
