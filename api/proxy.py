@@ -4,16 +4,18 @@ A service calls BigCommerce through the portal and never holds the token:
 the view authenticates the caller (`proxy:read` for GET/HEAD, `proxy:write`
 for any other method), finds the store's token (`stores.proxy_targets`),
 answers 429 itself while the store's quota is spent, and streams the call up
-and the answer back (`stores.bigcommerce.passthrough`).
+and the answer back (`stores.bigcommerce.passthrough`). A request body is
+not read before the call is admitted; then it streams up as it arrives
+(`request.body_stream`, config/asgi.py), never held whole.
 
 An async view: under the ASGI server (`config/asgi.py`, the `web` process and
 `make run`) it holds no thread while BigCommerce answers. The database work
 of a call (who is calling, the store's status and version) is one hop to
 Django's sync thread; a token is decrypted only when its version changes.
 
-Answers of its own (never BigCommerce's words): 400 `path_refused`, 401, 403,
-404 `not_found`, 409 `store_not_usable`, 413 `body_too_large`, 429
-`quota_spent` (with `Retry-After`), 502 `bigcommerce_unreachable` /
+Answers of its own (never BigCommerce's words): 400 `path_refused` /
+`body_incomplete`, 401, 403, 404 `not_found`, 409 `store_not_usable`, 413
+`body_too_large`, 429 `quota_spent` (with `Retry-After`), 502 `bigcommerce_unreachable` /
 `redirect_refused` / `response_too_large`, 504 `bigcommerce_timeout`; each with
 `X-Violet-Proxy: refused`, so a service can tell them from BigCommerce's.
 Nothing is logged of a body or the token: one line per refusal or failure.
@@ -42,6 +44,7 @@ from stores.bigcommerce.passthrough import (
     SMALL_BODY,
     PassThrough,
     PathRefused,
+    RequestBody,
     UpstreamError,
     confined_path,
     confined_query,
@@ -264,8 +267,8 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
             X_Rate_Limit_Time_Reset_Ms=str(admitted.wait * 1000),
         )
 
-    body = request.body if method not in READ_METHODS else b""
-    if len(body) > settings.PROXY_MAX_REQUEST_BYTES:
+    body = None if method in READ_METHODS else _request_body(request, length)
+    if isinstance(body, bytes) and len(body) > settings.PROXY_MAX_REQUEST_BYTES:
         _count("refused", 413)
         return body_too_large()
     url = upstream_url(settings.BIGCOMMERCE_API_URL, store_hash, api_path, query)
@@ -275,6 +278,8 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
             method, url, headers=headers, body=body, max_response_bytes=settings.PROXY_MAX_RESPONSE_BYTES
         )
     except UpstreamError as exc:
+        if isinstance(body, RequestBody) and body.failure is not None:
+            return _body_failed(body.failure)
         return _failed(exc, store_hash, method, started)
 
     wait = quota_wait(upstream.status, upstream.headers)
@@ -321,16 +326,49 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
     return response
 
 
+def _request_body(request: HttpRequest, length: str) -> RequestBody | bytes | None:
+    """What goes up as the body of a POST, PUT, PATCH or DELETE.
+
+    Under the proxy's handler (config/asgi.py) `request.body_stream`: streamed
+    up as it arrives, never read before the call is admitted; with its
+    declared Content-Length, or chunked. None when the request has no body
+    (no Content-Length or 0, not chunked: aiohttp sends Content-Length: 0).
+    Under the portal's own handler (the test client, `runserver`) the body
+    Django read."""
+    stream: RequestBody | None = getattr(request, "body_stream", None)
+    if stream is None:
+        return request.body or None
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        stream.length = None  # chunked wins over any Content-Length (RFC 9112 6.3)
+        return stream
+    if length.isdigit() and int(length) > 0:
+        stream.length = int(length)
+        return stream
+    return None
+
+
+def _body_failed(failure: str) -> JsonResponse:
+    """The body did not go up whole; the upstream request was abandoned
+    mid-body (BigCommerce never received a complete request)."""
+    if failure == "too_large":
+        _count("refused", 413)
+        return body_too_large()
+    # "client_gone" (nobody reads this answer) or "length_mismatch"
+    _count("refused", 400)
+    return refusal(400, "body_incomplete", "The request body did not match its Content-Length, or ended early.")
+
+
 # The proxy's own refusals, for the OpenAPI document (api/views.py adds the
 # path): BigCommerce's answers pass through with their own status and body.
 REFUSALS = {
-    400: "path_refused: not a v2/v3 path of the store's API",
+    400: "path_refused: not a v2/v3 path of the store's API; body_incomplete: the body ended before its "
+    "Content-Length or went past it",
     401: "unauthorized: no secret, or an unknown, revoked or expired one",
     403: "forbidden: no proxy:read (GET, HEAD) or proxy:write (other methods), or outside the client's networks",
     404: "not_found: no such store",
     405: "method_not_allowed",
     409: "store_not_usable: revoked, refused, disconnected or pending",
-    413: "body_too_large: over PROXY_MAX_REQUEST_BYTES",
+    413: "body_too_large: over PROXY_MAX_REQUEST_BYTES (declared, or counted while streaming)",
     429: "quota_spent: the store's BigCommerce quota is spent (Retry-After); or BigCommerce's own 429",
     502: "bigcommerce_unreachable, redirect_refused or response_too_large",
     503: "portal_unavailable: the portal cannot reach its database (Retry-After)",

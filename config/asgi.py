@@ -17,7 +17,6 @@ import os
 import django
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import connections
@@ -32,7 +31,7 @@ os.environ.setdefault("CONN_MAX_AGE", "0")
 django.setup(set_prefix=False)
 
 from api import proxy as proxy_view  # noqa: E402 - after setup
-from stores.bigcommerce.passthrough import UpstreamError  # noqa: E402
+from stores.bigcommerce.passthrough import RequestBody, UpstreamError  # noqa: E402
 
 logger = logging.getLogger("api.proxy")
 
@@ -45,16 +44,18 @@ class ProxyHandler(ASGIHandler):
     - No per-request `ThreadSensitiveContext`: the view's one `sync_to_async`
       hop runs in Django's shared sync thread, whose database connection lives
       on between calls, instead of a new thread (and connection) per call.
-    - The body is read into memory up to `PROXY_MAX_REQUEST_BYTES` and no
-      further (413 at once, whatever Content-Length said).
+    - The body is not read here: the request is made with an empty body
+      file, and a call whose method may carry one (not GET or HEAD) gets
+      `request.body_stream`, a `RequestBody` over this call's `receive`
+      (stores/bigcommerce/passthrough.py): an async iterator of the body's
+      chunks as they arrive, at most `PROXY_MAX_REQUEST_BYTES`. The view
+      admits the call first and only then hands it to aiohttp, which streams
+      it up to BigCommerce; a refused call never reads a byte of it.
     - An answer cut short (BigCommerce's body over `PROXY_MAX_RESPONSE_BYTES`,
       or BigCommerce gone mid-body) ends without its last chunk: the server
       drops the connection and the service sees a broken transfer, never a
       silently shortened body.
     """
-
-    class BodyTooLarge(Exception):
-        pass
 
     def load_middleware(self, is_async=False):
         self._view_middleware = []
@@ -67,8 +68,6 @@ class ProxyHandler(ASGIHandler):
             raise ValueError(f"The proxy serves HTTP only, not {scope['type']}.")
         try:
             await self.handle(scope, receive, send)
-        except self.BodyTooLarge:
-            await self.send_response(proxy_view.body_too_large(), send)
         except UpstreamError as exc:
             logger.warning("proxy answer cut short", extra={"reason": exc.kind})
 
@@ -78,32 +77,18 @@ class ProxyHandler(ASGIHandler):
         signals (their receivers tidy the request thread's database
         connection: `api.proxy.tidy_connection` does that for the one sync
         thread the proxy uses) and the task that cancels the view when the
-        client goes away (a proxied call is bounded by its own timeouts)."""
-        try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
-        request, error_response = self.create_request(scope, body_file)
+        client goes away (a proxied call is bounded by its own timeouts, and
+        a client gone mid-body ends the upstream request: `RequestBody`).
+        Nor is the body read first: the view streams it (`request.body_stream`)."""
+        request, error_response = self.create_request(scope, io.BytesIO())
         if request is None:
             await self.send_response(error_response, send)
             return
         request.urlconf = "api.proxy_urls"  # its one pattern, not every URL of the portal
+        if scope["method"] not in proxy_view.READ_METHODS:
+            request.body_stream = RequestBody(receive, limit=settings.PROXY_MAX_REQUEST_BYTES)
         response = await self.run_get_response(request)
         await self.send_response(response, send)
-
-    async def read_body(self, receive):
-        body = io.BytesIO()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise RequestAborted
-            body.write(message.get("body", b""))
-            if body.tell() > settings.PROXY_MAX_REQUEST_BYTES:
-                raise self.BodyTooLarge
-            if not message.get("more_body", False):
-                break
-        body.seek(0)
-        return body
 
 
 portal = ASGIHandler()

@@ -4,7 +4,8 @@ proxy's HTTP half (`api/proxy.py` is the view).
 It lives beside the client because it is HTTP to BigCommerce: the same base
 URL, the same store hashes, the same reading of the rate-limit headers
 (`client.announced_wait`). Unlike the client it keeps no evidence and buffers
-nothing it need not: bodies stream both ways, with a size limit.
+nothing it need not: bodies stream both ways, with a size limit (`RequestBody`
+up, `Upstream.chunks` down).
 
 What it guarantees, each tested in tests/api/test_proxy*.py:
 - **Confinement** (`confined_path`): only `v2/…` and `v3/…` paths of the
@@ -19,6 +20,12 @@ What it guarantees, each tested in tests/api/test_proxy*.py:
   conditional requests) plus the store's `X-Auth-Token`; what comes back is an
   allowlist (content type, validators, `Retry-After` and `X-Rate-Limit-*`).
   No cookie, no hop-by-hop header, no `Authorization`, either way.
+- **Bodies up** (`RequestBody`): passed on chunk by chunk as the ASGI server
+  delivers them, never held whole. A declared `Content-Length` goes up as
+  such and exactly that many bytes follow; a chunked body goes up chunked.
+  Past the limit, short of or past the declared length, or the client gone:
+  the upstream request is abandoned mid-body (the connection dropped, no
+  last chunk), so BigCommerce never receives a complete request.
 - **The token** only ever travels in the upstream `X-Auth-Token` header; a
   transport failure is raised as a fresh `UpstreamError` that quotes nothing.
 
@@ -30,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -84,6 +91,61 @@ class UpstreamError(Exception):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
+
+
+class BodyAborted(Exception):
+    """The request body stopped being passed on; `RequestBody.failure` says why."""
+
+
+class RequestBody:
+    """A request body as the ASGI server delivers it (`receive`'s
+    `http.request` messages), an async iterator of its chunks: aiohttp sends
+    each one up as it comes, so at most one chunk is held here.
+
+    Nothing is read until it is iterated (a refused call reads nothing).
+    `length` is the declared Content-Length (None: chunked), set before
+    iterating. Iterating raises `BodyAborted`, and leaves `failure` set, when
+    the body passes `limit` ("too_large"), passes or falls short of `length`
+    ("length_mismatch"), or the client goes away ("client_gone"): aiohttp then
+    drops the upstream connection without finishing the request.
+    """
+
+    __slots__ = ("_receive", "failure", "length", "limit", "received")
+
+    def __init__(self, receive: Callable[[], Awaitable[dict]], *, limit: int) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.length: int | None = None
+        self.received = 0
+        self.failure: str | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    def _abort(self, failure: str) -> BodyAborted:
+        self.failure = failure
+        return BodyAborted(failure)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self.received or self.failure:  # one pass only: never replayed
+            raise self._abort(self.failure or "length_mismatch")
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":  # http.disconnect
+                raise self._abort("client_gone")
+            chunk = message.get("body", b"")
+            self.received += len(chunk)
+            more = message.get("more_body", False)
+            if self.received > self.limit:
+                raise self._abort("too_large")
+            if self.length is not None and (
+                self.received > self.length or (not more and self.received != self.length)
+            ):
+                raise self._abort("length_mismatch")
+            if chunk:
+                yield chunk
+            if not more:
+                return
 
 
 def confined_path(raw: str) -> str:
@@ -245,8 +307,20 @@ class PassThrough:
         return session
 
     async def send(
-        self, method: str, url: URL, *, headers: dict[str, str], body: bytes | None, max_response_bytes: int
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: dict[str, str],
+        body: bytes | RequestBody | None,
+        max_response_bytes: int,
     ) -> Upstream:
+        """Open the upstream answer. A `RequestBody` goes up as it arrives:
+        with its declared `Content-Length`, or chunked; one that fails
+        (`body.failure`) ends in `UpstreamError("connection_error")`, BigCommerce
+        never having received a complete request."""
+        if isinstance(body, RequestBody) and body.length is not None:
+            headers = {**headers, "Content-Length": str(body.length)}
         try:
             response = await self.session().request(
                 method,

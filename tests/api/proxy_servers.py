@@ -64,21 +64,39 @@ class Seen:
     method: str
     path_qs: str  # as received, percent-encoding kept
     headers: dict[str, str]
-    body: bytes
+    body: bytes = b""  # once the body has ended (whole or not)
+    received: int = 0  # bytes of the body so far, as they arrive
+    complete: bool = False  # the whole body arrived (its Content-Length, or the last chunk)
+    ended: bool = False  # the body ended: complete, or the connection dropped mid-body
 
 
 @dataclass
 class FakeBigCommerce:
     """Answers with `reply(request) -> web.StreamResponse` (default: 200 JSON)
-    and records every request it received."""
+    and records every request it received: from its headers on, the body's
+    bytes as they arrive, and whether the body arrived whole."""
 
     url: str = ""
     seen: list[Seen] = field(default_factory=list)
     reply: Callable[[web.Request], web.StreamResponse] | None = None
+    answer_first: bool = False  # answer without waiting for the body (as BigCommerce may with an error)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        self.seen.append(Seen(request.method, request.raw_path, dict(request.headers), body))
+        seen = Seen(request.method, request.raw_path, dict(request.headers))
+        self.seen.append(seen)
+        if self.answer_first:
+            return web.json_response({"status": 422, "title": "Invalid"}, status=422)
+        body = bytearray()
+        try:
+            async for chunk in request.content.iter_any():
+                body += chunk
+                seen.received = len(body)
+            seen.complete = True
+        except Exception:  # noqa: BLE001 - the sender dropped the connection mid-body
+            return web.Response(status=400)
+        finally:
+            seen.body = bytes(body)
+            seen.ended = True
         if self.reply is not None:
             answer = self.reply(request)
             return await answer if asyncio.iscoroutine(answer) else answer
@@ -96,7 +114,7 @@ def fake_bigcommerce() -> Iterator[FakeBigCommerce]:
     app.router.add_route("*", "/{tail:.*}", fake._handle)
     loop = asyncio.new_event_loop()
     port = free_port()
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, lingering_time=0)  # an answer before the body: no wait for the rest
 
     async def start():
         await runner.setup()

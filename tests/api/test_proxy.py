@@ -8,6 +8,7 @@ import asyncio
 import http.client
 import json
 import logging
+import time
 
 import pytest
 import requests
@@ -43,6 +44,7 @@ def upstream(_upstream, settings):
     settings.BIGCOMMERCE_API_URL = _upstream.url
     _upstream.seen.clear()
     _upstream.reply = None
+    _upstream.answer_first = False
     TOKENS.clear()
     QUOTAS.clear()
     from django.core.cache import cache
@@ -303,3 +305,171 @@ def test_a_definitive_answer_through_the_proxy_queues_the_store_s_check(
     assert [s.queued_check for s in signals] == [True, False, False]
     assert queued == [(acme_store.pk,)]
     assert Store.objects.get(pk=acme_store.pk).status == "connected"  # the check decides, not the signal
+
+
+# Request bodies stream up: a client that sends its body piece by piece, and a
+# stand-in for BigCommerce that records each byte as it arrives.
+
+def upload(portal, secret, path, *, length=None, method="POST"):
+    """A request whose headers are sent now and whose body the test sends piece
+    by piece (`piece`, `last_piece`): with `length` as its Content-Length, or chunked."""
+    host, port = portal.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.putrequest(method, f"/api/v1/proxy/{path}", skip_accept_encoding=True)
+    connection.putheader("Authorization", f"Bearer {secret}")
+    connection.putheader("Content-Type", "application/octet-stream")
+    if length is None:
+        connection.putheader("Transfer-Encoding", "chunked")
+    else:
+        connection.putheader("Content-Length", str(length))
+    connection.endheaders()
+    connection.chunked_body = length is None
+    return connection
+
+
+def piece(connection, data: bytes) -> None:
+    connection.send(b"%x\r\n%s\r\n" % (len(data), data) if connection.chunked_body else data)
+
+
+def last_piece(connection) -> None:
+    if connection.chunked_body:
+        connection.send(b"0\r\n\r\n")
+
+
+def eventually(condition, timeout=5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def arrived(upstream, total: int):
+    return lambda: len(upstream.seen) == 1 and upstream.seen[0].received >= total
+
+
+def answer_of(connection):
+    response = connection.getresponse()
+    try:
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_large_body_streams_up_as_it_arrives(portal, upstream, writer, acme_store, chunked):
+    body = bytes(range(256)) * (6 * 1024)  # 1.5 MiB, under the 2 MiB limit
+    step = 256 * 1024
+    connection = upload(portal, writer, "acme123/v3/catalog/products", length=None if chunked else len(body))
+    for start in range(0, len(body), step):
+        piece(connection, body[start : start + step])
+        # What the client has sent so far is at BigCommerce before it sends
+        # more: the proxy holds at most a chunk, never the body.
+        sent = min(start + step, len(body))
+        assert eventually(arrived(upstream, sent)), f"not passed on: {sent} bytes sent"
+        assert upstream.seen[0].complete == (sent == len(body) and not chunked)
+    last_piece(connection)
+    status, _headers, answer = answer_of(connection)
+    assert status == 200 and json.loads(answer) == {"data": {"ok": True}}
+    [seen] = upstream.seen
+    assert seen.complete and seen.body == body
+    assert seen.headers["X-Auth-Token"] == ACME_TOKEN and "Authorization" not in seen.headers
+    if chunked:
+        assert seen.headers["Transfer-Encoding"] == "chunked" and "Content-Length" not in seen.headers
+    else:
+        assert seen.headers["Content-Length"] == str(len(body)) and "Transfer-Encoding" not in seen.headers
+
+
+def refused_4xx() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("violet_proxy_calls_total", {"outcome": "refused", "status": "4xx"}) or 0.0
+
+
+def test_a_chunked_body_past_the_limit_is_abandoned_mid_way_and_refused(
+    portal, upstream, writer, acme_store, settings, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    settings.PROXY_MAX_REQUEST_BYTES = 100_000
+    counted = refused_4xx()
+    connection = upload(portal, writer, "acme123/v2/orders")
+    piece(connection, b"a" * 60_000)
+    assert eventually(arrived(upstream, 60_000))  # streaming: BigCommerce has the first part
+    piece(connection, b"b" * 60_000)  # 120,000: past the limit
+    status, headers, answer = answer_of(connection)
+    assert status == 413 and headers["X-Violet-Proxy"] == "refused"
+    assert json.loads(answer)["error"]["code"] == "body_too_large"
+    assert eventually(lambda: upstream.seen[0].ended)
+    [seen] = upstream.seen
+    assert not seen.complete and seen.received <= 100_000  # never a whole request, nothing past the limit
+    assert refused_4xx() == counted + 1
+    assert_no_secret(caplog.text + str(dict(headers)) + answer.decode(), [ACME_TOKEN, writer, "a" * 100])
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_any_byte_is_read(
+    portal, upstream, writer, acme_store, settings
+):
+    settings.PROXY_MAX_REQUEST_BYTES = 1000
+    connection = upload(portal, writer, "acme123/v2/orders", length=1001)  # and no body sent at all
+    status, headers, answer = answer_of(connection)
+    assert status == 413 and headers["X-Violet-Proxy"] == "refused"
+    assert json.loads(answer)["error"]["code"] == "body_too_large"
+    assert upstream.seen == []
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [("reader", "acme123/v2/orders", 403), ("writer", "nosuch1/v2/orders", 404), ("nobody", "acme123/v2/orders", 401)],
+)
+def test_a_refused_call_reads_and_forwards_no_body(portal, upstream, reader, writer, acme_store, who, path, status):
+    secret = {"reader": reader, "writer": writer, "nobody": "vcs_" + "x" * 40}[who]
+    connection = upload(portal, secret, path, length=50_000)  # the body is never sent: the answer cannot wait for it
+    answered, headers, _answer = answer_of(connection)
+    assert answered == status and headers["X-Violet-Proxy"] == "refused"
+    assert upstream.seen == []
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_client_gone_mid_body_leaves_no_complete_request_upstream(
+    portal, upstream, writer, acme_store, chunked, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    connection = upload(portal, writer, "acme123/v2/orders", length=None if chunked else 300_000)
+    piece(connection, b"c" * 100_000)
+    assert eventually(arrived(upstream, 100_000))
+    connection.close()  # gone, 200,000 bytes short (or before the last chunk)
+    assert eventually(lambda: upstream.seen[0].ended)
+    [seen] = upstream.seen
+    assert not seen.complete and seen.received == 100_000
+    assert_no_secret(caplog.text, [ACME_TOKEN, writer, "c" * 100])
+    assert call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1}).status_code == 200  # still serving
+
+
+def test_a_client_sending_more_than_it_declared_leaves_no_complete_request_upstream(
+    portal, upstream, writer, acme_store
+):
+    connection = upload(portal, writer, "acme123/v2/orders", length=10)
+    piece(connection, b"0123456789" + b"and then some")  # the surplus is no HTTP request: the connection is dropped
+    status, _headers, _answer = answer_of(connection)
+    assert status == 400
+    time.sleep(0.2)
+    assert not any(seen.complete for seen in upstream.seen)
+
+
+def test_a_bodiless_write_goes_up_with_a_zero_length_and_a_read_with_no_body(portal, upstream, writer, acme_store):
+    assert call(portal, writer, "acme123/v2/orders/1", method="DELETE").status_code == 200
+    assert call(portal, writer, "acme123/v2/orders", data=b"ignored").status_code == 200  # a GET with a body
+    deleted, read = upstream.seen
+    assert deleted.headers.get("Content-Length") == "0" and "Transfer-Encoding" not in deleted.headers
+    assert read.body == b"" and "Content-Length" not in read.headers and "Transfer-Encoding" not in read.headers
+
+
+def test_an_answer_before_the_whole_body_is_passed_back(portal, upstream, writer, acme_store):
+    upstream.answer_first = True
+    connection = upload(portal, writer, "acme123/v2/orders", length=300_000)
+    piece(connection, b"d" * 100_000)  # and no more: BigCommerce answers without waiting for the rest
+    status, headers, answer = answer_of(connection)
+    assert status == 422 and json.loads(answer)["title"] == "Invalid" and "X-Violet-Proxy" not in headers
+    upstream.answer_first = False
+    assert call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1}).status_code == 200

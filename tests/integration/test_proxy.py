@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import shlex
 import subprocess
 import sys
@@ -140,3 +142,57 @@ def test_a_failing_proxied_call_gets_the_merchant_told_within_confirm_after_plus
         checks = Check.objects.filter(store=store).exclude(trigger="onboarding")
         triggers = set(checks.values_list("trigger", flat=True))
         assert triggers == {"signal"}
+
+
+def test_a_write_s_body_streams_up_through_the_proxy_process(proxy_process, connected, sandbox):
+    """Bodies through the production process (gunicorn, uvicorn's workers):
+    sized and chunked ones arrive whole; a chunked one past
+    PROXY_MAX_REQUEST_BYTES is refused mid-stream and BigCommerce acts on nothing."""
+    store, _account = connected
+    _client, secret = service_client(scopes=["proxy:read", "proxy:write"])
+    url = f"{proxy_process}/api/v1/proxy/{store.store_hash}/v2/orders"
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
+    def orders() -> list[dict]:
+        answer = requests.get(url + "?limit=250", headers=headers, timeout=10)
+        return [] if answer.status_code == 204 else answer.json()
+
+    before = len(orders())
+    order = {
+        "billing_address": {"first_name": "Jane", "email": "jane@example.com", "zip": "60601"},
+        "products": [{"product_id": 1, "quantity": 1}],
+    }
+    raw = json.dumps(order).encode()
+    sized = requests.post(url, headers=headers, data=raw, timeout=10)
+    assert sized.status_code == 200, sized.text
+    chunked = requests.post(url, headers=headers, data=iter([raw[:7], raw[7:]]), timeout=10)  # no Content-Length
+    assert chunked.status_code == 200, chunked.text
+    assert [o["billing_address"]["first_name"] for o in (sized.json(), chunked.json())] == ["Jane", "Jane"]
+    assert len(orders()) == before + 2
+
+    padded = json.dumps({**order, "customer_message": "x" * (2 * 1024 * 1024)}).encode()  # over the 2 MiB limit
+    try:
+        too_large = requests.post(
+            url, headers=headers, data=(padded[i : i + 65536] for i in range(0, len(padded), 65536)), timeout=10
+        )
+        assert too_large.status_code == 413 and too_large.headers["X-Violet-Proxy"] == "refused"
+        assert too_large.json()["error"]["code"] == "body_too_large"
+    except requests.ConnectionError:
+        pass  # the proxy answered and closed before the client finished sending: refused all the same
+    assert len(orders()) == before + 2
+
+    # Answered without waiting for a body that is never sent: a declared
+    # length over the limit, and a call refused before its body is read.
+    _reader, read_only = service_client(name="catalog-only", scopes=["proxy:read"])
+    for secret_, length, status in ((secret, 3 * 1024 * 1024, 413), (read_only, 1000, 403)):
+        connection = http.client.HTTPConnection(proxy_process.removeprefix("http://"), timeout=10)
+        try:
+            connection.putrequest("POST", url.removeprefix(proxy_process))
+            connection.putheader("Authorization", f"Bearer {secret_}")
+            connection.putheader("Content-Length", str(length))
+            connection.endheaders()
+            answer = connection.getresponse()
+            assert answer.status == status and answer.headers["X-Violet-Proxy"] == "refused"
+        finally:
+            connection.close()
+    assert len(orders()) == before + 2
