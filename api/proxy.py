@@ -14,7 +14,7 @@ of a call (who is calling, the store's status and version) is one hop to
 Django's sync thread; a token is decrypted only when its version changes.
 
 Answers of its own (never BigCommerce's words): 400 `path_refused` /
-`body_incomplete`, 401, 403, 404 `not_found`, 409 `store_not_usable`, 413
+`body_incomplete`, 401, 403, 404 `not_found`, 408 `body_timeout`, 409 `store_not_usable`, 413
 `body_too_large`, 429 `quota_spent` (with `Retry-After`), 502 `bigcommerce_unreachable` /
 `redirect_refused` / `response_too_large`, 504 `bigcommerce_timeout`; each with
 `X-Violet-Proxy: refused`, so a service can tell them from BigCommerce's.
@@ -353,6 +353,13 @@ def _body_failed(failure: str) -> JsonResponse:
     if failure == "too_large":
         _count("refused", 413)
         return body_too_large()
+    if failure == "client_idle":
+        _count("refused", 408)
+        return refusal(
+            408,
+            "body_timeout",
+            f"The request body stalled for over {settings.PROXY_BODY_IDLE_TIMEOUT_SECONDS:g} s; send it again.",
+        )
     # "client_gone" (nobody reads this answer) or "length_mismatch"
     _count("refused", 400)
     return refusal(400, "body_incomplete", "The request body did not match its Content-Length, or ended early.")
@@ -367,6 +374,7 @@ REFUSALS = {
     403: "forbidden: no proxy:read (GET, HEAD) or proxy:write (other methods), or outside the client's networks",
     404: "not_found: no such store",
     405: "method_not_allowed",
+    408: "body_timeout: the request body stalled for over PROXY_BODY_IDLE_TIMEOUT_SECONDS",
     409: "store_not_usable: revoked, refused, disconnected or pending",
     413: "body_too_large: over PROXY_MAX_REQUEST_BYTES (declared, or counted while streaming)",
     429: "quota_spent: the store's BigCommerce quota is spent (Retry-After); or BigCommerce's own 429",

@@ -86,7 +86,9 @@ class ProxyHandler(ASGIHandler):
             return
         request.urlconf = "api.proxy_urls"  # its one pattern, not every URL of the portal
         if scope["method"] not in proxy_view.READ_METHODS:
-            request.body_stream = RequestBody(receive, limit=settings.PROXY_MAX_REQUEST_BYTES)
+            request.body_stream = RequestBody(
+                receive, limit=settings.PROXY_MAX_REQUEST_BYTES, idle_timeout=settings.PROXY_BODY_IDLE_TIMEOUT_SECONDS
+            )
         response = await self.run_get_response(request)
         await self.send_response(response, send)
 

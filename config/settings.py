@@ -432,6 +432,9 @@ PROXY_QUOTA_MAX_WAIT_SECONDS = env.int("PROXY_QUOTA_MAX_WAIT_SECONDS", default=6
 PROXY_CONNECTIONS = env.int("PROXY_CONNECTIONS", default=500)
 PROXY_CONNECT_TIMEOUT_SECONDS = env.float("PROXY_CONNECT_TIMEOUT_SECONDS", default=5.0)
 PROXY_READ_TIMEOUT_SECONDS = env.float("PROXY_READ_TIMEOUT_SECONDS", default=60.0)
+# A request body that stalls this long between two pieces is abandoned (408):
+# while it streams up it holds one of the PROXY_CONNECTIONS.
+PROXY_BODY_IDLE_TIMEOUT_SECONDS = env.float("PROXY_BODY_IDLE_TIMEOUT_SECONDS", default=15.0)
 # Detection from real traffic (docs/traffic-signals.md): a definitive answer to
 # Violet's own traffic queues the store's confirming check at once, at most
 # once per store per this many seconds; signals are kept this long; a client

@@ -106,15 +106,20 @@ class RequestBody:
     `length` is the declared Content-Length (None: chunked), set before
     iterating. Iterating raises `BodyAborted`, and leaves `failure` set, when
     the body passes `limit` ("too_large"), passes or falls short of `length`
-    ("length_mismatch"), or the client goes away ("client_gone"): aiohttp then
-    drops the upstream connection without finishing the request.
+    ("length_mismatch"), the client goes away ("client_gone") or sends nothing
+    for `idle_timeout` seconds ("client_idle": a client trickling its body
+    must not hold an upstream connection for ever): aiohttp then drops the
+    upstream connection without finishing the request.
     """
 
-    __slots__ = ("_receive", "failure", "length", "limit", "received")
+    __slots__ = ("_receive", "failure", "idle_timeout", "length", "limit", "received")
 
-    def __init__(self, receive: Callable[[], Awaitable[dict]], *, limit: int) -> None:
+    def __init__(
+        self, receive: Callable[[], Awaitable[dict]], *, limit: int, idle_timeout: float | None = None
+    ) -> None:
         self._receive = receive
         self.limit = limit
+        self.idle_timeout = idle_timeout
         self.length: int | None = None
         self.received = 0
         self.failure: str | None = None
@@ -130,7 +135,11 @@ class RequestBody:
         if self.received or self.failure:  # one pass only: never replayed
             raise self._abort(self.failure or "length_mismatch")
         while True:
-            message = await self._receive()
+            try:
+                async with asyncio.timeout(self.idle_timeout):
+                    message = await self._receive()
+            except TimeoutError:
+                raise self._abort("client_idle") from None
             if message["type"] != "http.request":  # http.disconnect
                 raise self._abort("client_gone")
             chunk = message.get("body", b"")

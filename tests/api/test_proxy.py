@@ -446,6 +446,25 @@ def test_a_client_gone_mid_body_leaves_no_complete_request_upstream(
     assert call(portal, writer, "acme123/v2/orders", method="POST", json={"a": 1}).status_code == 200  # still serving
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_that_stalls_is_abandoned_and_refused(portal, upstream, writer, acme_store, settings, chunked):
+    """A client trickling its body holds an upstream connection while it
+    streams: after PROXY_BODY_IDLE_TIMEOUT_SECONDS of nothing, it is let go."""
+    settings.PROXY_BODY_IDLE_TIMEOUT_SECONDS = 0.3
+    counted = refused_4xx()
+    connection = upload(portal, writer, "acme123/v2/orders", length=None if chunked else 50_000)
+    piece(connection, b"d" * 10_000)
+    assert eventually(arrived(upstream, 10_000))
+    began = time.monotonic()
+    status, headers, answer = answer_of(connection)  # and nothing more is sent
+    assert status == 408 and headers["X-Violet-Proxy"] == "refused"
+    assert json.loads(answer)["error"]["code"] == "body_timeout"
+    assert time.monotonic() - began < 5
+    assert eventually(lambda: upstream.seen[0].ended)
+    assert not upstream.seen[0].complete and upstream.seen[0].received == 10_000
+    assert refused_4xx() == counted + 1
+
+
 def test_a_client_sending_more_than_it_declared_leaves_no_complete_request_upstream(
     portal, upstream, writer, acme_store
 ):

@@ -83,3 +83,41 @@ def test_it_is_read_once_never_replayed():
     drain(body)
     with pytest.raises(BodyAborted):
         drain(body)
+
+
+def test_a_body_that_stalls_is_abandoned_after_its_idle_timeout():
+    """A client that sends a piece and then nothing: without the timeout the
+    upstream connection would wait on it for ever."""
+    stalled = asyncio.Event()
+
+    async def receive():
+        if not stalled.is_set():
+            stalled.set()
+            return chunk(b"ab")
+        await asyncio.sleep(3600)
+
+    body = RequestBody(receive, limit=100, idle_timeout=0.05)
+    body.length = 4
+
+    async def run():
+        return await asyncio.wait_for(drain_async(body), timeout=5)
+
+    with pytest.raises(BodyAborted):
+        asyncio.run(run())
+    assert body.failure == "client_idle" and body.received == 2
+
+
+def test_a_slow_body_within_its_idle_timeout_passes():
+    pieces = [chunk(b"ab"), chunk(b"cd", more=False)]
+
+    async def receive():
+        await asyncio.sleep(0.02)
+        return pieces.pop(0)
+
+    body = RequestBody(receive, limit=100, idle_timeout=0.5)
+    body.length = 4
+    assert drain(body) == [b"ab", b"cd"] and body.failure is None
+
+
+async def drain_async(body: RequestBody) -> list[bytes]:
+    return [piece async for piece in body]
