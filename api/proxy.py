@@ -42,6 +42,7 @@ from stores.bigcommerce.passthrough import (
     PEEK_LIMIT,
     PEEKED_STATUSES,
     SMALL_BODY,
+    BodyAborted,
     PassThrough,
     PathRefused,
     RequestBody,
@@ -268,6 +269,11 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         )
 
     body = None if method in READ_METHODS else _request_body(request, length)
+    if isinstance(body, RequestBody) and body.length is not None and body.length <= SMALL_BODY:
+        try:  # small: read whole, so a stale pooled connection can be retried with it
+            body = await body.read_whole()
+        except BodyAborted:
+            return _body_failed(body.failure)
     if isinstance(body, bytes) and len(body) > settings.PROXY_MAX_REQUEST_BYTES:
         _count("refused", 413)
         return body_too_large()

@@ -127,6 +127,13 @@ class RequestBody:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks()
 
+    async def read_whole(self) -> bytes:
+        """The whole body, for one declared to be small: sent up as bytes, so
+        aiohttp may send it again on a fresh connection when a pooled one
+        turns out closed (a streamed body cannot be replayed). Raises
+        `BodyAborted` as iterating does."""
+        return b"".join([chunk async for chunk in self])
+
     def _abort(self, failure: str) -> BodyAborted:
         self.failure = failure
         return BodyAborted(failure)

@@ -452,7 +452,7 @@ def test_a_body_that_stalls_is_abandoned_and_refused(portal, upstream, writer, a
     streams: after PROXY_BODY_IDLE_TIMEOUT_SECONDS of nothing, it is let go."""
     settings.PROXY_BODY_IDLE_TIMEOUT_SECONDS = 0.3
     counted = refused_4xx()
-    connection = upload(portal, writer, "acme123/v2/orders", length=None if chunked else 50_000)
+    connection = upload(portal, writer, "acme123/v2/orders", length=None if chunked else 100_000)
     piece(connection, b"d" * 10_000)
     assert eventually(arrived(upstream, 10_000))
     began = time.monotonic()
@@ -463,6 +463,29 @@ def test_a_body_that_stalls_is_abandoned_and_refused(portal, upstream, writer, a
     assert eventually(lambda: upstream.seen[0].ended)
     assert not upstream.seen[0].complete and upstream.seen[0].received == 10_000
     assert refused_4xx() == counted + 1
+
+
+def test_a_small_body_is_read_whole_then_sent(portal, upstream, writer, acme_store, settings):
+    """Up to SMALL_BODY with a declared length: read first and sent as bytes
+    (aiohttp can then send it again if a pooled connection turns out closed);
+    one that stalls is refused without BigCommerce being called."""
+    connection = upload(portal, writer, "acme123/v2/orders/7", length=1000, method="PUT")
+    piece(connection, b"e" * 400)
+    time.sleep(0.2)
+    assert upstream.seen == []  # not streamed: waits for the rest
+    piece(connection, b"e" * 600)
+    status, _headers, _answer = answer_of(connection)
+    assert status == 200
+    [seen] = upstream.seen
+    assert seen.complete and seen.body == b"e" * 1000 and seen.headers["Content-Length"] == "1000"
+
+    upstream.seen.clear()
+    settings.PROXY_BODY_IDLE_TIMEOUT_SECONDS = 0.3
+    connection = upload(portal, writer, "acme123/v2/orders/7", length=1000, method="PUT")
+    piece(connection, b"e" * 400)
+    status, _headers, answer = answer_of(connection)
+    assert status == 408 and json.loads(answer)["error"]["code"] == "body_timeout"
+    assert upstream.seen == []
 
 
 def test_a_client_sending_more_than_it_declared_leaves_no_complete_request_upstream(
