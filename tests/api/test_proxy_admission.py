@@ -88,9 +88,9 @@ def test_the_client_s_last_use_is_recorded_at_most_once_a_minute(acme_store):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeypatch):
-    """The guard in `_AsyncStatement._connection`: 50 first calls at once, one
-    connection (without the lock, each opened its own: 'too many clients')."""
+def test_calls_that_find_no_connection_open_a_few_between_them(acme_store, monkeypatch):
+    """The guard in `_AsyncStatement.fetchone`: 50 first calls at once open at
+    most `size` connections (without it, each opened its own: 'too many clients')."""
     import asyncio
 
     import psycopg
@@ -109,7 +109,7 @@ def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeyp
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(psycopg.AsyncConnection, "connect", counting)
-    statement = _AsyncStatement()
+    statement = _AsyncStatement(size=3)
 
     async def fifty():
         try:
@@ -120,4 +120,4 @@ def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeyp
 
     rows = asyncio.run(fifty())
     assert len(rows) == 50 and all(row[5] == acme_store.pk for row in rows)
-    assert len(opened) == 1
+    assert len(opened) == 3
