@@ -39,6 +39,7 @@ from config.client_address import client_ip
 from stores.bigcommerce.passthrough import (
     PEEK_LIMIT,
     PEEKED_STATUSES,
+    REQUEST_HEADERS,
     SMALL_BODY,
     PassThrough,
     PathRefused,
@@ -106,6 +107,18 @@ def body_too_large() -> JsonResponse:
 
 def _count(outcome: str, status: int) -> None:
     metrics.PROXY_CALLS.labels(outcome=outcome, status=f"{status // 100}xx").inc()
+
+
+# The request headers that may go up (passthrough.REQUEST_HEADERS), by their
+# META keys: read there, `request.headers` (every header's mapping) is not built.
+_META_KEYS = tuple(
+    (name, name.upper().replace("-", "_") if name == "Content-Type" else "HTTP_" + name.upper().replace("-", "_"))
+    for name in REQUEST_HEADERS
+)
+
+
+def _allowed_headers(request: HttpRequest) -> dict[str, str]:
+    return {name: request.META[key] for name, key in _META_KEYS if key in request.META}
 
 
 def raw_path(request: HttpRequest) -> str:
@@ -238,7 +251,7 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         _count("refused", 400)
         return refusal(400, "path_refused", str(exc))
 
-    length = request.headers.get("Content-Length", "")
+    length = request.META.get("CONTENT_LENGTH", "")
     if length.isdigit() and int(length) > settings.PROXY_MAX_REQUEST_BYTES:
         _count("refused", 413)
         return body_too_large()
@@ -269,7 +282,7 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         _count("refused", 413)
         return body_too_large()
     url = upstream_url(settings.BIGCOMMERCE_API_URL, store_hash, api_path, query)
-    headers = forwarded_headers(request.headers, admitted.token)
+    headers = forwarded_headers(_allowed_headers(request), admitted.token)
     try:
         upstream = await passthrough().send(
             method, url, headers=headers, body=body, max_response_bytes=settings.PROXY_MAX_RESPONSE_BYTES
