@@ -118,11 +118,12 @@ class _AsyncStatement:
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._idle: dict[asyncio.AbstractEventLoop, list[psycopg.AsyncConnection]] = {}
+        # Each connection's one cursor, kept with it (a new cursor per call costs more than its statement).
+        self._idle: dict[asyncio.AbstractEventLoop, list[psycopg.AsyncCursor]] = {}
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._open: dict[asyncio.AbstractEventLoop, set[psycopg.AsyncConnection]] = {}
 
-    async def _connect(self, loop: asyncio.AbstractEventLoop) -> psycopg.AsyncConnection:
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> psycopg.AsyncCursor:
         params = {
             key: value
             for key, value in connection.get_connection_params().items()
@@ -130,7 +131,7 @@ class _AsyncStatement:
         }
         conn = await psycopg.AsyncConnection.connect(**params, autocommit=True, connect_timeout=5)
         self._open.setdefault(loop, set()).add(conn)
-        return conn
+        return conn.cursor()
 
     async def _discard(self, loop: asyncio.AbstractEventLoop, conn: psycopg.AsyncConnection) -> None:
         self._open.get(loop, set()).discard(conn)
@@ -143,27 +144,27 @@ class _AsyncStatement:
             slots = self._slots[loop] = asyncio.Semaphore(self.size)
         idle = self._idle.setdefault(loop, [])
         async with slots:
-            conn = None
-            while idle and conn is None:
-                conn = idle.pop()
-                if conn.closed:
-                    await self._discard(loop, conn)
-                    conn = None
-            if conn is None:
-                conn = await self._connect(loop)
+            cursor = None
+            while idle and cursor is None:
+                cursor = idle.pop()
+                if cursor.connection.closed:
+                    await self._discard(loop, cursor.connection)
+                    cursor = None
+            if cursor is None:
+                cursor = await self._connect(loop)
             try:
-                cursor = await conn.execute(_statement(), params, prepare=True)
+                await cursor.execute(_statement(), params, prepare=True)
                 row = await cursor.fetchone()
             except psycopg.Error:
-                if conn.broken:
-                    await self._discard(loop, conn)  # another is opened when needed
+                if cursor.connection.broken:
+                    await self._discard(loop, cursor.connection)  # another is opened when needed
                 else:
-                    idle.append(conn)
+                    idle.append(cursor)
                 raise
             except BaseException:  # cancelled mid-statement: the connection's state is unknown
-                await self._discard(loop, conn)
+                await self._discard(loop, cursor.connection)
                 raise
-            idle.append(conn)
+            idle.append(cursor)
             return row
 
     async def close(self) -> None:
