@@ -8,8 +8,9 @@ and the answer back (`stores.bigcommerce.passthrough`).
 
 An async view: under the ASGI server (`config/asgi.py`, the `web` process and
 `make run`) it holds no thread while BigCommerce answers. The database work
-of a call (who is calling, the store's status and version) is one hop to
-Django's sync thread; a token is decrypted only when its version changes.
+of a call (who is calling, the store's status and version) is one statement on
+the process's own asynchronous connections (api/proxy_admission.py); a token
+is decrypted only when its version changes (a hop to Django's sync thread).
 
 Answers of its own (never BigCommerce's words): 400 `path_refused`, 401, 403,
 404 `not_found`, 409 `store_not_usable`, 413 `body_too_large`, 429
