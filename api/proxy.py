@@ -10,8 +10,9 @@ not read before the call is admitted; then it streams up as it arrives
 
 An async view: under the ASGI server (`config/asgi.py`, the `web` process and
 `make run`) it holds no thread while BigCommerce answers. The database work
-of a call (who is calling, the store's status and version) is one hop to
-Django's sync thread; a token is decrypted only when its version changes.
+of a call (who is calling, the store's status and version) is one statement on
+the process's own asynchronous connections (api/proxy_admission.py); a token
+is decrypted only when its version changes (a hop to Django's sync thread).
 
 Answers of its own (never BigCommerce's words): 400 `path_refused` /
 `body_incomplete`, 401, 403, 404 `not_found`, 408 `body_timeout`, 409 `store_not_usable`, 413
@@ -41,6 +42,7 @@ from config.client_address import client_ip
 from stores.bigcommerce.passthrough import (
     PEEK_LIMIT,
     PEEKED_STATUSES,
+    REQUEST_HEADERS,
     SMALL_BODY,
     BodyAborted,
     PassThrough,
@@ -110,6 +112,18 @@ def body_too_large() -> JsonResponse:
 
 def _count(outcome: str, status: int) -> None:
     metrics.PROXY_CALLS.labels(outcome=outcome, status=f"{status // 100}xx").inc()
+
+
+# The request headers that may go up (passthrough.REQUEST_HEADERS), by their
+# META keys: read there, `request.headers` (every header's mapping) is not built.
+_META_KEYS = tuple(
+    (name, name.upper().replace("-", "_") if name == "Content-Type" else "HTTP_" + name.upper().replace("-", "_"))
+    for name in REQUEST_HEADERS
+)
+
+
+def _allowed_headers(request: HttpRequest) -> dict[str, str]:
+    return {name: request.META[key] for name, key in _META_KEYS if key in request.META}
 
 
 def raw_path(request: HttpRequest) -> str:
@@ -242,7 +256,7 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         _count("refused", 400)
         return refusal(400, "path_refused", str(exc))
 
-    length = request.headers.get("Content-Length", "")
+    length = request.META.get("CONTENT_LENGTH", "")
     if length.isdigit() and int(length) > settings.PROXY_MAX_REQUEST_BYTES:
         _count("refused", 413)
         return body_too_large()
@@ -278,7 +292,7 @@ async def proxy(request: HttpRequest, store_hash: str, path: str) -> HttpRespons
         _count("refused", 413)
         return body_too_large()
     url = upstream_url(settings.BIGCOMMERCE_API_URL, store_hash, api_path, query)
-    headers = forwarded_headers(request.headers, admitted.token)
+    headers = forwarded_headers(_allowed_headers(request), admitted.token)
     try:
         upstream = await passthrough().send(
             method, url, headers=headers, body=body, max_response_bytes=settings.PROXY_MAX_RESPONSE_BYTES
@@ -344,7 +358,7 @@ def _request_body(request: HttpRequest, length: str) -> RequestBody | bytes | No
     stream: RequestBody | None = getattr(request, "body_stream", None)
     if stream is None:
         return request.body or None
-    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         stream.length = None  # chunked wins over any Content-Length (RFC 9112 6.3)
         return stream
     if length.isdigit() and int(length) > 0:

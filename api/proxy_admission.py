@@ -12,10 +12,11 @@ the ORM's rule case by case, so the two cannot drift apart silently.
 Exact on every call: a revoked client is refused on its next call, a
 disconnected store or new credentials take effect on the next call.
 
-`aadmission` is the proxy's: on PostgreSQL it runs the statement on an
-asynchronous psycopg connection of the process's own (one per event loop,
-opened on first use, reopened after an error), so a call holds no thread and
-hops to none; elsewhere (SQLite in development) it runs `admission` in
+`aadmission` is the proxy's: on PostgreSQL it runs the statement on
+asynchronous psycopg connections of the process's own (a few per event loop,
+opened as calls need them, reopened after an error), so a call holds no thread
+and hops to none, and calls arriving together do not queue on one connection;
+elsewhere (SQLite in development) it runs `admission` in
 Django's sync thread.
 """
 
@@ -109,47 +110,70 @@ def admission(raw: str, store_hash: str) -> Admission:
 
 
 class _AsyncStatement:
-    """The statement on this process's own asynchronous connection (PostgreSQL)."""
+    """The statement on this process's own asynchronous connections (PostgreSQL):
+    up to `size` per event loop, opened as calls need them and kept. Calls that
+    arrive together run their statements side by side instead of queueing on
+    one connection; at most `size` calls hold one, the others wait for one to
+    come back (so a burst of first calls opens `size` connections, not one each)."""
 
-    def __init__(self) -> None:
-        self._connections: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection] = {}
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        # Each connection's one cursor, kept with it (a new cursor per call costs more than its statement).
+        self._idle: dict[asyncio.AbstractEventLoop, list[psycopg.AsyncCursor]] = {}
+        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._open: dict[asyncio.AbstractEventLoop, set[psycopg.AsyncConnection]] = {}
 
-    async def _connection(self) -> psycopg.AsyncConnection:
-        loop = asyncio.get_running_loop()
-        conn = self._connections.get(loop)
-        if conn is not None and not conn.closed:
-            return conn
-        # One connection per process: the calls that find none wait for the
-        # first one's, instead of each opening its own (hundreds at once).
-        lock = self._locks.setdefault(loop, asyncio.Lock())
-        async with lock:
-            conn = self._connections.get(loop)
-            if conn is None or conn.closed:
-                params = {
-                    key: value
-                    for key, value in connection.get_connection_params().items()
-                    if key not in {"cursor_factory", "context", "prepare_threshold"}
-                }
-                conn = await psycopg.AsyncConnection.connect(**params, autocommit=True, connect_timeout=5)
-                self._connections[loop] = conn
-        return conn
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> psycopg.AsyncCursor:
+        params = {
+            key: value
+            for key, value in connection.get_connection_params().items()
+            if key not in {"cursor_factory", "context", "prepare_threshold"}
+        }
+        conn = await psycopg.AsyncConnection.connect(**params, autocommit=True, connect_timeout=5)
+        self._open.setdefault(loop, set()).add(conn)
+        return conn.cursor()
+
+    async def _discard(self, loop: asyncio.AbstractEventLoop, conn: psycopg.AsyncConnection) -> None:
+        self._open.get(loop, set()).discard(conn)
+        await conn.close()
 
     async def fetchone(self, params: list) -> tuple:
-        conn = await self._connection()
-        try:
-            cursor = await conn.execute(_statement(), params, prepare=True)
-            return await cursor.fetchone()
-        except psycopg.Error:
-            if conn.broken:
-                await conn.close()  # reopened by the next call
-            raise
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.size)
+        idle = self._idle.setdefault(loop, [])
+        async with slots:
+            cursor = None
+            while idle and cursor is None:
+                cursor = idle.pop()
+                if cursor.connection.closed:
+                    await self._discard(loop, cursor.connection)
+                    cursor = None
+            if cursor is None:
+                cursor = await self._connect(loop)
+            try:
+                await cursor.execute(_statement(), params, prepare=True)
+                row = await cursor.fetchone()
+            except psycopg.Error:
+                if cursor.connection.broken:
+                    await self._discard(loop, cursor.connection)  # another is opened when needed
+                else:
+                    idle.append(cursor)
+                raise
+            except BaseException:  # cancelled mid-statement: the connection's state is unknown
+                await self._discard(loop, cursor.connection)
+                raise
+            idle.append(cursor)
+            return row
 
     async def close(self) -> None:
-        for conn in self._connections.values():
-            await conn.close()
-        self._connections.clear()
-        self._locks.clear()
+        for conns in self._open.values():
+            for conn in conns:
+                await conn.close()
+        self._open.clear()
+        self._idle.clear()
+        self._slots.clear()
 
 
 STATEMENT = _AsyncStatement()

@@ -9,4 +9,5 @@ from .proxy import proxy
 # Below /api/v1/: the store hash, then the store API path as sent (slashes and all).
 ROUTE = r"proxy/(?P<store_hash>[^/]+)/(?P<path>.*)\Z"
 
-urlpatterns = [re_path(r"^api/v1/" + ROUTE, proxy, name="proxy")]
+PATTERN = r"api/v1/" + ROUTE  # config/asgi.py matches it directly, the same way
+urlpatterns = [re_path(r"^" + PATTERN, proxy, name="proxy")]

@@ -13,6 +13,7 @@ else goes to Django's own ASGI handler, unchanged.
 import io
 import logging
 import os
+import re
 
 import django
 from asgiref.sync import sync_to_async
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import connections
-from django.urls import get_resolver
+from django.urls import ResolverMatch, get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Under ASGI each sync view runs in a thread of its own request: a connection
@@ -31,9 +32,11 @@ os.environ.setdefault("CONN_MAX_AGE", "0")
 django.setup(set_prefix=False)
 
 from api import proxy as proxy_view  # noqa: E402 - after setup
+from api.proxy_urls import PATTERN as PROXY_ROUTE  # noqa: E402
 from stores.bigcommerce.passthrough import RequestBody, UpstreamError  # noqa: E402
 
 logger = logging.getLogger("api.proxy")
+PROXY_PATTERN = re.compile("/" + PROXY_ROUTE)
 
 
 
@@ -56,6 +59,17 @@ class ProxyHandler(ASGIHandler):
       drops the connection and the service sees a broken transfer, never a
       silently shortened body.
     """
+
+    async def _get_response_async(self, request):
+        """Django's, with the proxy's one pattern matched here instead of through
+        the resolver (the same regex, api/proxy_urls.py); any other path (and a
+        path the pattern refuses) goes the resolver's way, to its 404."""
+        match = PROXY_PATTERN.fullmatch(request.path_info)
+        if match is None:
+            return await super()._get_response_async(request)
+        kwargs = match.groupdict()
+        request.resolver_match = ResolverMatch(proxy_view.proxy, (), kwargs, url_name="proxy", route=PROXY_ROUTE)
+        return await proxy_view.proxy(request, **kwargs)
 
     def load_middleware(self, is_async=False):
         self._view_middleware = []

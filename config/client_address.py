@@ -21,11 +21,13 @@ through them as configured: REMOTE_ADDR is used.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
 
 
+@lru_cache(maxsize=1024)  # the same few addresses call again and again
 def _address(value: str) -> str | None:
     """A normalised IP address, or None (a port, a name, "unknown", garbage)."""
     try:

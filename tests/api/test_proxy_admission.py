@@ -88,9 +88,9 @@ def test_the_client_s_last_use_is_recorded_at_most_once_a_minute(acme_store):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeypatch):
-    """The guard in `_AsyncStatement._connection`: 50 first calls at once, one
-    connection (without the lock, each opened its own: 'too many clients')."""
+def test_calls_that_find_no_connection_open_a_few_between_them(acme_store, monkeypatch):
+    """The guard in `_AsyncStatement.fetchone`: 50 first calls at once open at
+    most `size` connections (without it, each opened its own: 'too many clients')."""
     import asyncio
 
     import psycopg
@@ -109,7 +109,7 @@ def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeyp
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(psycopg.AsyncConnection, "connect", counting)
-    statement = _AsyncStatement()
+    statement = _AsyncStatement(size=3)
 
     async def fifty():
         try:
@@ -120,4 +120,45 @@ def test_calls_that_find_no_connection_open_one_between_them(acme_store, monkeyp
 
     rows = asyncio.run(fifty())
     assert len(rows) == 50 and all(row[5] == acme_store.pk for row in rows)
-    assert len(opened) == 1
+    assert len(opened) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_broke_is_replaced_by_the_next_call(acme_store):
+    """A connection PostgreSQL dropped fails its call (the proxy answers 503)
+    and leaves the pool; the next call opens another."""
+    import asyncio
+
+    import psycopg
+    from asgiref.sync import sync_to_async
+    from django.db import connection
+
+    from api.proxy_admission import _AsyncStatement
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the asynchronous connection is PostgreSQL's")
+    statement = _AsyncStatement(size=1)
+    params = ["", "", "2026-01-01T00:00:00Z", "acme123"]
+
+    def terminate(pid: int) -> None:  # in a thread of its own: its connection closed after
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            connection.close()
+
+    async def calls():
+        try:
+            first = await statement.fetchone(params)
+            [conn] = [conn for conns in statement._open.values() for conn in conns]
+            await sync_to_async(terminate, thread_sensitive=False)(conn.info.backend_pid)
+            with pytest.raises(psycopg.Error):
+                await statement.fetchone(params)
+            again = await statement.fetchone(params)
+            [other] = [conn for conns in statement._open.values() for conn in conns]
+            return first, again, other is not conn
+        finally:
+            await statement.close()
+
+    first, again, replaced = asyncio.run(calls())
+    assert first[5] == again[5] == acme_store.pk and replaced
