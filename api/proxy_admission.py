@@ -4,9 +4,9 @@ The proxy's hot path. The rule is the one the rest of the API follows
 (api/auth.py, api/service_clients.py, stores/release.py) — an active service
 client whose current secret, or previous secret within its grace, is the one
 sent; a store whose status releases credentials and which has some — but read
-in one round trip of hand-written SQL instead of two ORM queries: the ORM's
-compilation alone cost more than the proxy's whole budget per call
-(docs/benchmarks.md). tests/api/test_proxy_admission.py holds the statement to
+in one round trip instead of two (each of those two is hand-written SQL too,
+config.statements: the ORM's compilation alone cost more than the proxy's
+whole budget per call, docs/benchmarks.md). tests/api/test_proxy_admission.py holds the statement to
 the ORM's rule case by case, so the two cannot drift apart silently.
 
 Exact on every call: a revoked client is refused on its next call, a
@@ -34,6 +34,7 @@ from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from config.statements import column, table
 from stores.models import Credential, Store
 from stores.release import RELEASABLE
 
@@ -64,15 +65,8 @@ class Admission:
 
 @cache
 def _statement() -> str:
-    client, store, credential = ServiceClient._meta, Store._meta, Credential._meta
-
-    def col(meta, name: str) -> str:
-        return connection.ops.quote_name(meta.get_field(name).column)
-
-    def table(meta) -> str:
-        return connection.ops.quote_name(meta.db_table)
-
-    # Names from the models' metadata, values as parameters.
+    """Names from the models' metadata, values as parameters (config.statements)."""
+    col, client, store, credential = column, ServiceClient, Store, Credential
     return (
         f"SELECT c.{col(client, 'id')}, c.{col(client, 'name')}, CAST(c.{col(client, 'scopes')} AS TEXT), "  # noqa: S608
         f"CAST(c.{col(client, 'networks')} AS TEXT), c.{col(client, 'last_used_at')}, "
