@@ -141,6 +141,11 @@ class RequestBody:
     async def _chunks(self) -> AsyncIterator[bytes]:
         if self.received or self.failure:  # one pass only: never replayed
             raise self._abort(self.failure or "length_mismatch")
+        # The chunk that reaches a declared length completes the request
+        # upstream: it is held until the body is known to have ended (a server
+        # may say so in a message of its own), so a disconnect, a stall or a
+        # surplus after it still leaves BigCommerce an incomplete request.
+        held = b""
         while True:
             try:
                 async with asyncio.timeout(self.idle_timeout):
@@ -158,8 +163,12 @@ class RequestBody:
                 self.received > self.length or (not more and self.received != self.length)
             ):
                 raise self._abort("length_mismatch")
-            if chunk:
-                yield chunk
+            if more and self.length is not None and self.received == self.length:
+                held += chunk
+                continue
+            if held or chunk:
+                yield held + chunk
+                held = b""
             if not more:
                 return
 

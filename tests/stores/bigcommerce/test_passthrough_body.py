@@ -121,3 +121,40 @@ def test_a_slow_body_within_its_idle_timeout_passes():
 
 async def drain_async(body: RequestBody) -> list[bytes]:
     return [piece async for piece in body]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [{"type": "http.disconnect"}, chunk(b"x", more=False), "stall"],
+    ids=["client-gone", "surplus", "stall"],
+)
+def test_the_chunk_that_completes_a_declared_length_waits_for_the_body_s_end(after):
+    """An ASGI server may hand over the last declared bytes with `more_body`
+    still true and only then say the body ended (hypercorn does: its empty
+    closing message). Passed on at once, that chunk would complete the request
+    upstream — BigCommerce acting on it — however the body then fails; so it
+    passes only once the body is known to have ended."""
+    messages = [chunk(b"ab"), chunk(b"cd")]
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        if after == "stall":
+            await asyncio.sleep(3600)
+        return after
+
+    body = RequestBody(receive, limit=100, idle_timeout=0.05)
+    body.length = 4
+    seen = []
+
+    async def run():
+        async for piece in body:
+            seen.append(piece)
+
+    with pytest.raises(BodyAborted):
+        asyncio.run(run())
+    assert seen == [b"ab"] and body.received >= 4  # the completing chunk never passed
+
+    ended = RequestBody(receiving(chunk(b"ab"), chunk(b"cd"), chunk(b""), chunk(b"", more=False)), limit=100)
+    ended.length = 4
+    assert drain(ended) == [b"ab", b"cd"] and ended.failure is None
