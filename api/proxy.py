@@ -389,7 +389,7 @@ def _body_failed(failure: str) -> JsonResponse:
 # path): BigCommerce's answers pass through with their own status and body.
 REFUSALS = {
     400: "path_refused: not a v2/v3 path of the store's API; body_incomplete: the body ended before its "
-    "Content-Length or went past it",
+    "Content-Length or last chunk",
     401: "unauthorized: no secret, or an unknown, revoked or expired one",
     403: "forbidden: no proxy:read (GET, HEAD) or proxy:write (other methods), or outside the client's networks",
     404: "not_found: no such store",

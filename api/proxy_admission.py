@@ -145,21 +145,37 @@ class _AsyncStatement:
                     await self._discard(loop, cursor.connection)
                     cursor = None
             if cursor is None:
-                cursor = await self._connect(loop)
+                return await self._run(loop, idle, await self._connect(loop), params)
             try:
-                await cursor.execute(_statement(), params, prepare=True)
-                row = await cursor.fetchone()
+                return await self._run(loop, idle, cursor, params)
             except psycopg.Error:
-                if cursor.connection.broken:
-                    await self._discard(loop, cursor.connection)  # another is opened when needed
-                else:
-                    idle.append(cursor)
-                raise
-            except BaseException:  # cancelled mid-statement: the connection's state is unknown
-                await self._discard(loop, cursor.connection)
-                raise
-            idle.append(cursor)
-            return row
+                if not cursor.connection.broken:
+                    raise
+            # A kept connection the server dropped while it sat idle (a restart, a
+            # failover): those kept beside it are likely gone too. Drop them, and
+            # run the statement (a read) once more on a new connection, so a
+            # restart costs no call its 503.
+            while idle:
+                await self._discard(loop, idle.pop().connection)
+            return await self._run(loop, idle, await self._connect(loop), params)
+
+    async def _run(self, loop, idle: list, cursor: psycopg.AsyncCursor, params: list) -> tuple:
+        """The statement on `cursor`; the cursor back among the idle after, or
+        its connection dropped if it broke or the call was cancelled mid-statement."""
+        try:
+            await cursor.execute(_statement(), params, prepare=True)
+            row = await cursor.fetchone()
+        except psycopg.Error:
+            if cursor.connection.broken:
+                await self._discard(loop, cursor.connection)  # another is opened when needed
+            else:
+                idle.append(cursor)
+            raise
+        except BaseException:  # cancelled mid-statement: the connection's state is unknown
+            await self._discard(loop, cursor.connection)
+            raise
+        idle.append(cursor)
+        return row
 
     async def close(self) -> None:
         for conns in self._open.values():

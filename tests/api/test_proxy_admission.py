@@ -124,9 +124,11 @@ def test_calls_that_find_no_connection_open_a_few_between_them(acme_store, monke
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_that_broke_is_replaced_by_the_next_call(acme_store):
-    """A connection PostgreSQL dropped fails its call (the proxy answers 503)
-    and leaves the pool; the next call opens another."""
+def test_kept_connections_the_server_dropped_are_replaced_without_a_failed_call(acme_store):
+    """PostgreSQL dropped the kept connections while they sat idle (a restart):
+    the next call finds one broken, drops them all, and answers from a new one
+    (a read, so running it again is safe); without the retry it raised, and the
+    proxy answered 503. A statement that fails on a fresh connection still raises."""
     import asyncio
 
     import psycopg
@@ -137,28 +139,32 @@ def test_a_connection_that_broke_is_replaced_by_the_next_call(acme_store):
 
     if connection.vendor != "postgresql":
         pytest.skip("the asynchronous connection is PostgreSQL's")
-    statement = _AsyncStatement(size=1)
+    statement = _AsyncStatement(size=2)
     params = ["", "", "2026-01-01T00:00:00Z", "acme123"]
 
-    def terminate(pid: int) -> None:  # in a thread of its own: its connection closed after
+    def terminate(pids: list[int]) -> None:  # in a thread of its own: its connection closed after
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                for pid in pids:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
         finally:
             connection.close()
 
     async def calls():
         try:
-            first = await statement.fetchone(params)
-            [conn] = [conn for conns in statement._open.values() for conn in conns]
-            await sync_to_async(terminate, thread_sensitive=False)(conn.info.backend_pid)
-            with pytest.raises(psycopg.Error):
-                await statement.fetchone(params)
+            first = await asyncio.gather(statement.fetchone(params), statement.fetchone(params))
+            kept = {conn for conns in statement._open.values() for conn in conns}
+            assert len(kept) == 2
+            await sync_to_async(terminate, thread_sensitive=False)([conn.info.backend_pid for conn in kept])
+            await asyncio.sleep(0.2)
             again = await statement.fetchone(params)
-            [other] = [conn for conns in statement._open.values() for conn in conns]
-            return first, again, other is not conn
+            now_open = [not conn.closed for conns in statement._open.values() for conn in conns]
+            with pytest.raises(psycopg.Error):  # not a dropped connection: raised as before
+                await statement.fetchone(["", "", "not a time", "acme123"])
+            return first, again, now_open
         finally:
             await statement.close()
 
-    first, again, replaced = asyncio.run(calls())
-    assert first[5] == again[5] == acme_store.pk and replaced
+    first, again, now_open = asyncio.run(calls())
+    assert first[0][5] == again[5] == acme_store.pk
+    assert now_open == [True]  # both dropped ones gone, one new one open
